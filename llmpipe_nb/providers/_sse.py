@@ -1,0 +1,143 @@
+"""Incremental stream framing: WHATWG server-sent events and newline-delimited JSON.
+
+Both parsers take raw bytes exactly as the network delivers them, in pieces of any
+size, and return only whole events or lines. They keep nothing but the unfinished
+tail, so memory stays flat however long the stream runs. Standard library only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+__all__ = ["NDJSONSplitter", "SSEEvent", "SSEParser"]
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched server-sent event."""
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+
+
+class SSEParser:
+    """Turns event-stream bytes into `SSEEvent`s, by the WHATWG rules.
+
+    Lines end at LF, CRLF or a lone CR (a CRLF split across two reads counts once);
+    UTF-8 characters may be split across reads; `:` lines are comments; one space
+    after the colon is dropped; several `data` lines join with LF; a blank line
+    dispatches; an event without data is dropped. `close()` dispatches a final event
+    that lacks its blank line, as the official SDKs do. One tolerance beyond the
+    standard: a line starting with `{` is taken as data, because Gemini can send a
+    bare `{"error": ...}` line mid-stream.
+    """
+
+    __slots__ = ("_data", "_decoder", "_event", "_id", "_partial", "_skip_lf", "_started")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._partial: list[str] = []
+        self._skip_lf = False
+        self._started = False
+        self._event = ""
+        self._data: list[str] = []
+        self._id = ""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Consume one network read; return the events it completed."""
+        return self._feed_text(self._decoder.decode(chunk))
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: return whatever the last, unterminated lines complete."""
+        events = self._feed_text(self._decoder.decode(b"", final=True))
+        if self._partial:
+            self._line("".join(self._partial))
+            self._partial = []
+        last = self._dispatch()
+        if last is not None:
+            events.append(last)
+        return events
+
+    def _feed_text(self, text: str) -> list[SSEEvent]:
+        if not self._started and text:
+            self._started = True
+            text = text.removeprefix("\ufeff")
+        if self._skip_lf and text:
+            self._skip_lf = False
+            text = text.removeprefix("\n")
+        if not text:
+            return []
+        self._skip_lf = text[-1] == "\r"
+        lines = _LINE_END.split(text)
+        tail = lines.pop()
+        events: list[SSEEvent] = []
+        if lines:
+            lines[0] = "".join(self._partial) + lines[0]
+            self._partial = []
+            for line in lines:
+                event = self._line(line)
+                if event is not None:
+                    events.append(event)
+        if tail:
+            self._partial.append(tail)
+        return events
+
+    def _line(self, line: str) -> SSEEvent | None:
+        if not line:
+            return self._dispatch()
+        if line[0] == ":":
+            return None
+        if line[0] == "{":
+            self._data.append(line)
+            return None
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        event, data = self._event, self._data
+        self._event, self._data = "", []
+        if not data:
+            return None
+        return SSEEvent(event or "message", "\n".join(data), self._id)
+
+
+class NDJSONSplitter:
+    """Turns newline-delimited JSON bytes into whole lines (str), blank lines skipped."""
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Consume one network read; return the lines it completed."""
+        self._buffer += chunk
+        end = self._buffer.rfind(b"\n")
+        if end < 0:
+            return []
+        complete = bytes(self._buffer[: end + 1])
+        del self._buffer[: end + 1]
+        return _lines(complete)
+
+    def close(self) -> list[str]:
+        """End of stream: return a last line that had no newline."""
+        rest, self._buffer = bytes(self._buffer), bytearray()
+        return _lines(rest)
+
+
+def _lines(raw: bytes) -> list[str]:
+    text = raw.decode("utf-8", errors="replace")
+    return [line for line in (part.strip() for part in text.split("\n")) if line]
