@@ -1,0 +1,146 @@
+"""llmpipe_nb: every LLM operation is a Request flowing through a pipeline of plugs.
+
+    import llmpipe_nb as llm
+    llm.chat("mock", "Hello!").content
+    llm.build("openai", msgs).with_model("gpt-4o-mini").with_cache().execute()
+
+Importing this package is cheap: pandas, IPython, ipywidgets and the HTTP client are
+imported only when a feature that needs them is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import providers
+from .api import (
+    ChatStream,
+    achat,
+    aembeddings,
+    astream,
+    chat,
+    complete,
+    embeddings,
+    list_models,
+    stream,
+    validate,
+)
+from .builder import Builder, PipelineInfo, build
+from .config import ProviderConfig, Secret, configure, reset_configuration
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    CircuitOpenError,
+    ConfigError,
+    ContentFilteredError,
+    ContextLengthError,
+    LLMPipeError,
+    MissingDependencyError,
+    MissingKeyError,
+    PipelineError,
+    PlugContractError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+    StoreError,
+    StreamInterruptedError,
+    UnknownProviderError,
+)
+from .pipeline import Pipeline, Step
+from .plug import Plug
+from .pricing import set_price
+from .request import Request
+from .responses import (
+    ChatResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    StreamChunk,
+    ToolCall,
+    Usage,
+    ValidationResult,
+)
+
+__version__ = "0.1.0"
+
+#: names served lazily from modules that import heavy libraries only when used
+_LAZY = {
+    "nb": ("llmpipe_nb.nb", None),
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'llmpipe_nb' has no attribute {name!r}")
+    module = importlib.import_module(target[0])
+    value = module if target[1] is None else getattr(module, target[1])
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext llmpipe_nb`: registers the %%llm and %llm magics."""
+    from .nb import load_ipython_extension as load
+
+    load(ipython)
+
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "Builder",
+    "ChatResponse",
+    "ChatStream",
+    "CircuitOpenError",
+    "ConfigError",
+    "ContentFilteredError",
+    "ContextLengthError",
+    "EmbeddingResponse",
+    "LLMPipeError",
+    "MissingDependencyError",
+    "MissingKeyError",
+    "ModelInfo",
+    "Pipeline",
+    "PipelineError",
+    "PipelineInfo",
+    "Plug",
+    "PlugContractError",
+    "ProviderConfig",
+    "ProviderConnectionError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitError",
+    "Request",
+    "ResponseFormatError",
+    "Secret",
+    "ServerError",
+    "Step",
+    "StoreError",
+    "StreamChunk",
+    "StreamInterruptedError",
+    "ToolCall",
+    "UnknownProviderError",
+    "Usage",
+    "ValidationResult",
+    "achat",
+    "aembeddings",
+    "astream",
+    "build",
+    "chat",
+    "complete",
+    "configure",
+    "embeddings",
+    "list_models",
+    "load_ipython_extension",
+    "providers",
+    "reset_configuration",
+    "set_price",
+    "stream",
+    "validate",
+]

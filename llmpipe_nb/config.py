@@ -1,0 +1,172 @@
+"""Provider configuration: explicit arguments beat `configure()`, which beats the environment.
+
+API keys live in `Secret`, whose str, repr and HTML never show the value; the value is
+read only where a request is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, MissingKeyError, remember_secret
+
+SETTINGS = ("api_key", "base_url", "timeout", "headers", "default_model", "extra")
+
+
+class Secret:
+    """A credential that never shows itself: str, repr and HTML print `***`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str) or not value:
+            raise ConfigError("An API key must be a non-empty string.")
+        self._value = value
+        remember_secret(value)
+
+    def get_secret_value(self) -> str:
+        """The real value: call this only where the request is sent."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def _repr_html_(self) -> str:
+        return "<code>***</code>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def as_secret(value: Any) -> Secret | None:
+    """Wrap a raw key (or pass a Secret through); None stays None."""
+    if value is None or isinstance(value, Secret):
+        return value
+    return Secret(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """Where and how to reach one provider. Hashable, so HTTP clients can be pooled by it."""
+
+    provider: str
+    api_key: Secret | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    default_model: str | None = None
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def __repr__(self) -> str:
+        key = "None" if self.api_key is None else "'***'"
+        return (
+            f"ProviderConfig(provider={self.provider!r}, api_key={key}, "
+            f"base_url={self.base_url!r}, timeout={self.timeout!r})"
+        )
+
+    def masked(self) -> dict[str, Any]:
+        """A dict for display, with the key and sensitive headers masked."""
+        return {
+            "provider": self.provider,
+            "api_key": None if self.api_key is None else "***",
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "headers": {k: mask_header(k, v) for k, v in self.headers},
+            "default_model": self.default_model,
+        }
+
+
+_SENSITIVE_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie")
+
+
+def mask_header(name: str, value: str) -> str:
+    """Mask credential-bearing headers for display."""
+    return "***" if name.lower() in _SENSITIVE_HEADERS or "key" in name.lower() else value
+
+
+_configured: dict[str, dict[str, Any]] = {}
+
+
+def configure(provider: str, **settings: Any) -> None:
+    """Set defaults for a provider for this process: api_key, base_url, timeout, headers, default_model.
+
+    `llm.configure("openai", api_key=None)` removes a setting again.
+    """
+    unknown = set(settings) - set(SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting {', '.join(sorted(unknown))} for configure(): "
+            f"use {', '.join(SETTINGS)}."
+        )
+    current = _configured.setdefault(provider, {})
+    for key, value in settings.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = as_secret(value) if key == "api_key" else value
+
+
+def reset_configuration(provider: str | None = None) -> None:
+    """Forget `configure()` settings (for one provider, or all)."""
+    if provider is None:
+        _configured.clear()
+    else:
+        _configured.pop(provider, None)
+
+
+def configured(provider: str) -> Mapping[str, Any]:
+    return _configured.get(provider, {})
+
+
+def resolve(
+    provider: str,
+    *,
+    key_env: tuple[str, ...] = (),
+    base_url_env: str | None = None,
+    default_base_url: str | None = None,
+    requires_key: bool = False,
+    explicit: Mapping[str, Any] | None = None,
+) -> ProviderConfig:
+    """Merge explicit settings, `configure()` and the environment; raise MissingKeyError if needed."""
+    explicit = explicit or {}
+    conf = _configured.get(provider, {})
+
+    def pick(name: str) -> Any:
+        value = explicit.get(name)
+        return conf.get(name) if value is None else value
+
+    key = as_secret(pick("api_key"))
+    if key is None:
+        for var in key_env:
+            if os.environ.get(var):
+                key = Secret(os.environ[var])
+                break
+    if key is None and requires_key:
+        raise MissingKeyError(provider, key_env[0] if key_env else f"{provider.upper()}_API_KEY")
+    base_url = pick("base_url") or (os.environ.get(base_url_env) if base_url_env else None)
+    base_url = base_url or default_base_url
+    timeout = pick("timeout")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ConfigError(f"timeout for '{provider}' must be a positive number of seconds, not {timeout!r}.")
+    headers = pick("headers") or {}
+    if not isinstance(headers, Mapping):
+        raise ConfigError(f"headers for '{provider}' must be a dict of strings.")
+    extra = pick("extra") or {}
+    return ProviderConfig(
+        provider=provider,
+        api_key=key,
+        base_url=base_url.rstrip("/") if isinstance(base_url, str) else base_url,
+        timeout=float(timeout) if timeout is not None else None,
+        headers=tuple(sorted((str(k), str(v)) for k, v in headers.items())),
+        default_model=pick("default_model"),
+        extra=tuple(sorted(extra.items())),
+    )

@@ -1,0 +1,211 @@
+"""Every exception llmpipe_nb raises, under one root so callers can catch them all.
+
+    LLMPipeError
+    ├── ConfigError                  bad options, messages or settings; nothing was sent
+    │   ├── MissingKeyError          names the environment variable to set
+    │   └── UnknownProviderError     lists the registered providers
+    ├── MissingDependencyError       names the extra to install
+    ├── PipelineError
+    │   └── PlugContractError        a plug returned something that is not a Request
+    ├── ProviderError                .provider .status_code .error_type .request_id .retryable
+    │   ├── AuthenticationError      401 / 403
+    │   ├── RateLimitError           429 (.retry_after)
+    │   ├── BadRequestError          400 / 404 / 422
+    │   │   ├── ContextLengthError   the prompt does not fit the model's window
+    │   │   └── ContentFilteredError the provider blocked the prompt or the answer
+    │   ├── ServerError              5xx, 529
+    │   ├── ProviderConnectionError  the connection failed or dropped before any answer
+    │   ├── ProviderTimeoutError     connect, read or idle-between-chunks timeout
+    │   ├── StreamInterruptedError   a stream ended without its end marker (.partial_text)
+    │   ├── ResponseFormatError      the answer was not in the expected shape
+    │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
+    ├── BudgetExceededError          the spend would pass a configured limit
+    └── StoreError                   a cache or ledger store failed
+
+Messages are one sentence that says what went wrong and what to do. They never
+contain an API key: every message passes through `redact` before it is stored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_KEYLIKE = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+[A-Za-z0-9._\-]{8,})"
+)
+_known_secrets: set[str] = set()
+
+
+def remember_secret(value: str) -> None:
+    """Register a secret value so that `redact` removes it wherever it appears."""
+    if len(value) >= 4:
+        _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Remove every known secret and anything shaped like an API key from `text`."""
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return _KEYLIKE.sub("***", text)
+
+
+class LLMPipeError(Exception):
+    """Root of every llmpipe_nb error; `request` is the Request it happened in, if any."""
+
+    def __init__(self, message: str, *, request: Any = None) -> None:
+        self.message = redact(message)
+        self.request = request
+        super().__init__(self.message)
+
+
+class ConfigError(LLMPipeError):
+    """Bad options, messages or settings, found before anything was sent."""
+
+
+class MissingKeyError(ConfigError):
+    """No API key for a provider that needs one."""
+
+    def __init__(self, provider: str, env_var: str, *, request: Any = None) -> None:
+        self.provider = provider
+        self.env_var = env_var
+        super().__init__(
+            f"No API key for provider '{provider}': set the environment variable {env_var} "
+            f"or call llm.configure('{provider}', api_key=...).",
+            request=request,
+        )
+
+
+class UnknownProviderError(ConfigError):
+    """A provider name that is not registered."""
+
+    def __init__(self, name: str, known: list[str], *, request: Any = None) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"Unknown provider '{name}': use one of {', '.join(sorted(known))}, "
+            "or register it with llm.providers.register().",
+            request=request,
+        )
+
+
+class MissingDependencyError(LLMPipeError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"This feature needs the package '{package}': "
+            f"install it with pip install 'llmpipe_nb[{extra}]'."
+        )
+
+
+class PipelineError(LLMPipeError):
+    """The pipeline itself was misused."""
+
+
+class PlugContractError(PipelineError):
+    """A plug returned something that is not a Request."""
+
+
+class ProviderError(LLMPipeError):
+    """The provider (or the way to it) failed; carries what the provider said."""
+
+    retryable_default = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        retryable: bool | None = None,
+        body: Any = None,
+        request: Any = None,
+    ) -> None:
+        self.provider = provider
+        self.status_code = status_code
+        self.error_type = error_type
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.retryable = self.retryable_default if retryable is None else retryable
+        self.body = body
+        super().__init__(message, request=request)
+
+    def __str__(self) -> str:
+        where = self.provider or "provider"
+        status = f" {self.status_code}" if self.status_code is not None else ""
+        rid = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{where}{status}: {self.message}{rid}"
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (401, 403)."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (429) or a local rate limit; `retry_after` in seconds if known."""
+
+    retryable_default = True
+
+
+class BadRequestError(ProviderError):
+    """The provider rejected the request as invalid (400, 404, 422)."""
+
+
+class ContextLengthError(BadRequestError):
+    """The prompt and the requested output do not fit the model's context window."""
+
+
+class ContentFilteredError(BadRequestError):
+    """The provider blocked the prompt or the answer for safety reasons."""
+
+
+class ServerError(ProviderError):
+    """The provider failed on its side (5xx, 529 overloaded)."""
+
+    retryable_default = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The connection could not be made or dropped before any answer."""
+
+    retryable_default = True
+
+
+class ProviderTimeoutError(ProviderError):
+    """Connecting, waiting for the answer, or waiting between stream chunks took too long."""
+
+    retryable_default = True
+
+
+class StreamInterruptedError(ProviderError):
+    """A stream ended without its end marker; keeps what had arrived."""
+
+    def __init__(
+        self, message: str, *, partial_text: str = "", usage: Any = None, **kw: Any
+    ) -> None:
+        self.partial_text = partial_text
+        self.usage = usage
+        super().__init__(message, **kw)
+
+
+class ResponseFormatError(ProviderError):
+    """The provider's answer was not in the shape its wire format promises."""
+
+
+class CircuitOpenError(ProviderError):
+    """The circuit breaker for this provider is open, so the call was not made."""
+
+
+class BudgetExceededError(LLMPipeError):
+    """Running the request would pass a spending limit."""
+
+
+class StoreError(LLMPipeError):
+    """A cache or ledger store could not be read or written."""

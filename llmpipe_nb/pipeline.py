@@ -1,0 +1,259 @@
+"""The runner: plugs in written order, each timed, until a halt or a terminal error.
+
+The same bookkeeping (`_Run`) serves the four ways to run: `run` (sync), `arun`
+(async), `stream` and `astream` (which yield StreamChunks while the execute step
+produces them, then the finished Request). The sync ways never touch asyncio, so
+they work inside a running event loop (a Jupyter kernel) without patching it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from time import perf_counter_ns, time_ns
+from typing import Any
+
+from .errors import PlugContractError
+from .plug import Plug, build_pipeline, is_streaming
+from .request import Request
+from .responses import StreamChunk
+
+log = logging.getLogger("llmpipe_nb.pipeline")
+
+AFTER_RUN = "llmpipe.after_run"
+REPLAY = "llmpipe.replay"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One plug's execution: when, how long, how it ended, and the request right after it."""
+
+    index: int
+    plug: str
+    started_at_ns: int
+    duration_ns: int
+    outcome: str  # "ok" | "halted" | "error"
+    note: str | None = None
+    request: Request | None = None
+
+
+_listeners: list[Callable[[Request], None]] = []
+
+
+def add_listener(fn: Callable[[Request], None]) -> None:
+    """Call `fn(request)` with every finished request (the ledger records each run this way)."""
+    if fn not in _listeners:
+        _listeners.append(fn)
+
+
+def remove_listener(fn: Callable[[Request], None]) -> None:
+    if fn in _listeners:
+        _listeners.remove(fn)
+
+
+class _Run:
+    """Timing, tracing and error policy shared by the four runners."""
+
+    __slots__ = ("request", "start_ns", "steps", "trace")
+
+    def __init__(self, request: Request, trace: bool) -> None:
+        self.trace = trace
+        self.steps: list[Step] = []
+        self.start_ns = time_ns()
+        self.request = request.evolve(state="executing") if request.state == "pending" else request
+
+    def record(self, plug: Plug, t0: int, out: Any) -> None:
+        t1 = perf_counter_ns()
+        if not isinstance(out, Request):
+            raise PlugContractError(
+                f"Plug {plug.name} returned {type(out).__name__} instead of a Request: "
+                "return the (possibly updated) request from call().",
+                request=self.request,
+            )
+        self._append(plug.name, t0, t1, out)
+
+    def fail(self, plug: Plug, t0: int, exc: Exception) -> None:
+        t1 = perf_counter_ns()
+        self._append(plug.name, t0, t1, self.request.add_error(exc, terminal=True, plug=plug.name))
+
+    def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
+        if out.state == "error":
+            outcome, note = "error", _note(out)
+        elif out.halted:
+            outcome, note = "halted", out.metadata.get("halt_reason")
+        else:
+            outcome, note = "ok", None
+        self.steps.append(
+            Step(len(self.steps), name, t0, t1 - t0, outcome, note, out if self.trace else None)
+        )
+        self.request = out
+
+    def after_run_hooks(self) -> tuple[Plug, ...]:
+        if self.request.state == "error":
+            return ()
+        return self.request.private.get(AFTER_RUN, ())  # type: ignore[no-any-return]
+
+    def finish(self) -> Request:
+        req = self.request
+        state = req.state
+        if state == "executing":
+            state = "halted" if req.halted else "completed"
+        meta = {
+            **req.metadata,
+            "trace": tuple(self.steps),
+            "started_at_ns": self.start_ns,
+            "duration_ns": sum(s.duration_ns for s in self.steps),
+        }
+        done = req.evolve(state=state, metadata=meta)
+        for listener in _listeners:
+            try:
+                listener(done)
+            except Exception:  # a broken listener must never break a user's request
+                log.exception("pipeline listener %r failed", listener)
+        return done
+
+
+def _note(req: Request) -> str | None:
+    err = req.terminal_error
+    return f"{type(err).__name__}: {err}" if err is not None else None
+
+
+def _replay(req: Request) -> Iterator[StreamChunk]:
+    """Chunks for a stream that was answered without streaming (a cache hit)."""
+    stored = req.private.get(REPLAY)
+    if stored:
+        yield from stored
+    elif req.result is not None and isinstance(getattr(req.result, "content", None), str):
+        yield StreamChunk(content=req.result.content)
+
+
+class Pipeline:
+    """Runs a pipeline (a list of plug specs) over a request."""
+
+    build = staticmethod(build_pipeline)
+
+    @staticmethod
+    def run(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
+        """Run synchronously and return the finished request (state completed, halted or error)."""
+        run = _Run(request, trace)
+        for plug in build_pipeline(pipeline):
+            if run.request.halted:
+                break
+            t0 = perf_counter_ns()
+            try:
+                out = plug.call(run.request)
+            except Exception as exc:
+                run.fail(plug, t0, exc)
+            else:
+                run.record(plug, t0, out)
+        for hook in run.after_run_hooks():
+            t0 = perf_counter_ns()
+            try:
+                out = hook.call(run.request)
+            except Exception as exc:
+                run.fail(hook, t0, exc)
+            else:
+                run.record(hook, t0, out)
+        return run.finish()
+
+    @staticmethod
+    async def arun(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
+        """Run on the current event loop; I/O plugs wait without blocking it."""
+        run = _Run(request, trace)
+        for plug in build_pipeline(pipeline):
+            if run.request.halted:
+                break
+            t0 = perf_counter_ns()
+            try:
+                out = await plug.acall(run.request)
+            except Exception as exc:
+                run.fail(plug, t0, exc)
+            else:
+                run.record(plug, t0, out)
+        for hook in run.after_run_hooks():
+            t0 = perf_counter_ns()
+            try:
+                out = await hook.acall(run.request)
+            except Exception as exc:
+                run.fail(hook, t0, exc)
+            else:
+                run.record(hook, t0, out)
+        return run.finish()
+
+    @staticmethod
+    def stream(
+        request: Request, pipeline: Iterable[Any], *, trace: bool = True
+    ) -> Iterator[StreamChunk | Request]:
+        """Yield StreamChunks as the execute step produces them, then the finished Request."""
+        run = _Run(request, trace)
+        streamed = False
+        for plug in build_pipeline(pipeline):
+            if run.request.halted:
+                break
+            t0 = perf_counter_ns()
+            try:
+                if is_streaming(plug):
+                    out: Any = run.request
+                    for item in plug.stream(run.request):  # type: ignore[attr-defined]
+                        if isinstance(item, StreamChunk):
+                            streamed = True
+                            yield item
+                        else:
+                            out = item
+                else:
+                    out = plug.call(run.request)
+            except Exception as exc:
+                run.fail(plug, t0, exc)
+            else:
+                run.record(plug, t0, out)
+        for hook in run.after_run_hooks():
+            t0 = perf_counter_ns()
+            try:
+                out = hook.call(run.request)
+            except Exception as exc:
+                run.fail(hook, t0, exc)
+            else:
+                run.record(hook, t0, out)
+        if not streamed:
+            yield from _replay(run.request)
+        yield run.finish()
+
+    @staticmethod
+    async def astream(
+        request: Request, pipeline: Iterable[Any], *, trace: bool = True
+    ) -> AsyncIterator[StreamChunk | Request]:
+        """Async twin of `stream`."""
+        run = _Run(request, trace)
+        streamed = False
+        for plug in build_pipeline(pipeline):
+            if run.request.halted:
+                break
+            t0 = perf_counter_ns()
+            try:
+                if is_streaming(plug):
+                    out: Any = run.request
+                    async for item in plug.astream(run.request):  # type: ignore[attr-defined]
+                        if isinstance(item, StreamChunk):
+                            streamed = True
+                            yield item
+                        else:
+                            out = item
+                else:
+                    out = await plug.acall(run.request)
+            except Exception as exc:
+                run.fail(plug, t0, exc)
+            else:
+                run.record(plug, t0, out)
+        for hook in run.after_run_hooks():
+            t0 = perf_counter_ns()
+            try:
+                out = await hook.acall(run.request)
+            except Exception as exc:
+                run.fail(hook, t0, exc)
+            else:
+                run.record(hook, t0, out)
+        if not streamed:
+            for chunk in _replay(run.request):
+                yield chunk
+        yield run.finish()

@@ -1,0 +1,9 @@
+"""Built-in plugs, one per module."""
+
+from .build_http_client import BuildHttpClient
+from .execute_request import ExecuteRequest
+from .fetch_config import FetchConfig
+from .track_cost import TrackCost
+from .validate_provider import ValidateProvider
+
+__all__ = ["BuildHttpClient", "ExecuteRequest", "FetchConfig", "TrackCost", "ValidateProvider"]

@@ -1,0 +1,104 @@
+"""Prices: user overrides, then $0 for local providers, then genai-prices' bundled table.
+
+genai-prices is imported on the first priced request (it costs ~150 ms to import) and
+never fetches anything: we use only its bundled data. Lookups are cached per model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .errors import ConfigError
+from .responses import Usage
+
+PRICED, UNPRICED, LOCAL, CACHED = "priced", "unpriced", "local", "cached"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """USD per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+
+    def cost(self, usage: Usage) -> float:
+        cached = usage.cached_input_tokens if self.cached_input_per_mtok is not None else 0
+        cached_rate = self.cached_input_per_mtok or 0.0
+        return (
+            (usage.input_tokens - cached) * self.input_per_mtok
+            + cached * cached_rate
+            + usage.output_tokens * self.output_per_mtok
+        ) / 1_000_000
+
+
+_overrides: dict[tuple[str | None, str], Price] = {}
+_warned: set[tuple[str, str]] = set()
+
+
+def set_price(
+    model: str,
+    *,
+    input_per_mtok: float,
+    output_per_mtok: float,
+    cached_input_per_mtok: float | None = None,
+    provider: str | None = None,
+) -> None:
+    """Price `model` (for every provider, or one) in USD per million tokens; beats the table."""
+    for name, value in (("input_per_mtok", input_per_mtok), ("output_per_mtok", output_per_mtok)):
+        if not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"set_price: {name} must be a number >= 0, not {value!r}.")
+    _overrides[(provider, model)] = Price(input_per_mtok, output_per_mtok, cached_input_per_mtok)
+
+
+def clear_prices() -> None:
+    """Forget every `set_price` override."""
+    _overrides.clear()
+
+
+def cost_for(
+    provider: str, model: str | None, usage: Usage, *, local: bool = False, price_provider: str | None = None
+) -> tuple[float | None, str]:
+    """(cost in USD or None, cost_status) for one request's usage."""
+    if model is not None:
+        override = _overrides.get((provider, model)) or _overrides.get((None, model))
+        if override is not None:
+            return override.cost(usage), PRICED
+    if local:
+        return 0.0, LOCAL
+    table = _table_price(price_provider or provider, model) if model else None
+    if table is None:
+        key = (provider, str(model))
+        if key not in _warned:
+            _warned.add(key)
+            warnings.warn(
+                f"No price known for model {model!r} of provider '{provider}': its cost is "
+                "recorded as unpriced; set one with llm.set_price().",
+                stacklevel=2,
+            )
+        return None, UNPRICED
+    return float(table.calc_price(_genai_usage(usage))["total_price"]), PRICED
+
+
+@cache
+def _table_price(provider_id: str, model: str) -> Any:
+    from genai_prices import Usage as GUsage
+    from genai_prices import calc_price
+
+    try:
+        return calc_price(GUsage(input_tokens=1), model, provider_id=provider_id).model_price
+    except LookupError:
+        return None
+
+
+def _genai_usage(usage: Usage) -> Any:
+    from genai_prices import Usage as GUsage
+
+    return GUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cached_input_tokens or None,
+    )

@@ -1,0 +1,63 @@
+"""The provider registry: names to providers, and each provider's pipeline per kind.
+
+Built-in providers are imported only when first used, so `import llmpipe_nb` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import ConfigError, UnknownProviderError
+from ..plug import Plug, build_pipeline
+from .base import Provider
+
+_BUILTIN: dict[str, str] = {
+    "mock": "llmpipe_nb.providers.mock:MockProvider",
+}
+
+_providers: dict[str, Provider] = {}
+_pipelines: dict[tuple[str, str], tuple[Plug, ...]] = {}
+
+
+def register(name: str, provider: Any) -> Provider:
+    """Register a provider (a Provider subclass or instance) under `name`; returns the instance."""
+    instance = provider() if isinstance(provider, type) else provider
+    if not isinstance(instance, Provider):
+        raise ConfigError(f"Provider '{name}' must subclass llmpipe_nb.providers.Provider.")
+    if not instance.name:
+        type(instance).name = name
+    _providers[name] = instance
+    for key in [k for k in _pipelines if k[0] == name]:
+        del _pipelines[key]
+    return instance
+
+
+def names() -> list[str]:
+    """Every registered provider name, built-in or custom."""
+    return sorted({*_BUILTIN, *_providers})
+
+
+def get(name: str) -> Provider:
+    """The provider registered as `name`; UnknownProviderError lists the known ones."""
+    provider = _providers.get(name)
+    if provider is not None:
+        return provider
+    target = _BUILTIN.get(name) if isinstance(name, str) else None
+    if target is None:
+        raise UnknownProviderError(str(name), names())
+    module, _, cls = target.partition(":")
+    provider_cls = getattr(importlib.import_module(module), cls)
+    return register(name, provider_cls)
+
+
+def get_pipeline(name: str, kind: str = "chat") -> tuple[Plug, ...]:
+    """The provider's built pipeline for `kind` (built once, then shared: plugs are stateless)."""
+    key = (name, kind)
+    pipeline = _pipelines.get(key)
+    if pipeline is None:
+        pipeline = _pipelines[key] = build_pipeline(get(name).pipeline(kind))
+    return pipeline
+
+
+__all__ = ["Provider", "get", "get_pipeline", "names", "register"]

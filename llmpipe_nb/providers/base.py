@@ -1,0 +1,119 @@
+"""What a provider is: its pipelines per kind, how to reach it, and how to read its errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..config import ProviderConfig
+from ..errors import (
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+)
+from ..request import KINDS, Request
+from ..transport import StreamDecoder, Transport
+
+
+class Provider:
+    """Base class for providers. A subclass names its prepare and parse plugs per kind.
+
+    The default pipeline for a kind is the seed's: ValidateProvider, FetchConfig,
+    BuildHttpClient, <Provider>PrepareRequest, ExecuteRequest, <Provider>ParseResponse,
+    TrackCost (the last only for kinds that cost money).
+    """
+
+    name: ClassVar[str] = ""
+    default_model: ClassVar[str | None] = None
+    default_embedding_model: ClassVar[str | None] = None
+    key_env: ClassVar[tuple[str, ...]] = ()
+    base_url_env: ClassVar[str | None] = None
+    default_base_url: ClassVar[str | None] = None
+    requires_key: ClassVar[bool] = True
+    #: priced at $0 (runs on the user's own machine)
+    local: ClassVar[bool] = False
+    #: the provider id in the price table, when it differs from `name`
+    price_provider: ClassVar[str | None] = None
+    #: kind -> (prepare plug class, parse plug class)
+    plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in KINDS if k in self.plugs)
+
+    def pipeline(self, kind: str) -> list[Any]:
+        """The plug specs of this provider's pipeline for `kind`."""
+        from ..plugs import BuildHttpClient, ExecuteRequest, FetchConfig, TrackCost, ValidateProvider
+
+        if kind not in self.plugs:
+            raise ConfigError(
+                f"Provider '{self.name}' does not support '{kind}': "
+                f"it supports {', '.join(self.kinds)}."
+            )
+        prepare, parse = self.plugs[kind]
+        specs: list[Any] = [ValidateProvider, FetchConfig, BuildHttpClient, prepare, ExecuteRequest, parse]
+        if kind in ("chat", "stream", "embeddings", "completion"):
+            specs.append(TrackCost)
+        return specs
+
+    def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
+        from ..config import resolve
+
+        return resolve(
+            self.name,
+            key_env=self.key_env,
+            base_url_env=self.base_url_env,
+            default_base_url=self.default_base_url,
+            requires_key=self.requires_key,
+            explicit=explicit,
+        )
+
+    def client(self, config: ProviderConfig) -> Transport:
+        """The (pooled) transport for this configuration."""
+        raise NotImplementedError(f"Provider '{self.name}' defines no client.")
+
+    def stream_decoder(self, request: Request) -> StreamDecoder:
+        raise NotImplementedError(f"Provider '{self.name}' does not stream.")
+
+    def map_error(self, status: int, headers: Mapping[str, str], body: Any) -> ProviderError:
+        """Turn an error answer into a typed error; providers refine this for their bodies."""
+        message = _message_from(body) or f"HTTP {status}"
+        kw: dict[str, Any] = {
+            "provider": self.name,
+            "status_code": status,
+            "request_id": headers.get("x-request-id") or headers.get("request-id"),
+            "body": body,
+        }
+        return error_for_status(status, message, **kw)
+
+    def __repr__(self) -> str:
+        return f"<Provider {self.name}: {', '.join(self.kinds)}>"
+
+
+def error_for_status(status: int, message: str, **kw: Any) -> ProviderError:
+    """The error class the architecture assigns to an HTTP status."""
+    if status in (401, 403):
+        return AuthenticationError(message, **kw)
+    if status == 429:
+        return RateLimitError(message, **kw)
+    if status in (408, 409) or status >= 500:
+        return ServerError(message, retryable=True, **kw)
+    if 400 <= status < 500:
+        return BadRequestError(message, **kw)
+    return ProviderError(message, **kw)
+
+
+def _message_from(body: Any) -> str | None:
+    if isinstance(body, Mapping):
+        err = body.get("error", body)
+        if isinstance(err, Mapping):
+            msg = err.get("message")
+            return str(msg) if msg else None
+        if isinstance(err, str):
+            return err
+    if isinstance(body, str) and body.strip():
+        return body.strip()[:500]
+    return None

@@ -1,0 +1,152 @@
+"""The normalised results every provider produces: one shape, whatever the wire said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts. `input_tokens` includes cached input; cached and reasoning are shown apart."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function the model asks to call; `arguments` is already decoded from JSON."""
+
+    id: str
+    name: str
+    arguments: Any
+
+
+class _Rendered:
+    """Rich display for result types; the views module is imported only when shown."""
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        from .views import response_html
+
+        return response_html(self)
+
+    def __rich__(self) -> Any:
+        from .views import response_rich
+
+        return response_rich(self)
+
+
+@dataclass(slots=True, eq=False)
+class ChatResponse(_Rendered):
+    """The answer to a chat or completion request, with its cost and the finished Request."""
+
+    content: str
+    model: str | None = None
+    provider: str | None = None
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost: float | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    id: str | None = None
+    latency_ms: float | None = None
+    raw: Any = None
+    request: Any = None
+    raw_finish_reason: str | None = None
+    request_id: str | None = None
+    cost_status: str | None = None
+    cache_hit: bool = False
+    cost_saved: float | None = None
+
+    def __str__(self) -> str:
+        return self.content
+
+    def __repr__(self) -> str:
+        cost = "None" if self.cost is None else f"${self.cost:.6f}"
+        return (
+            f"ChatResponse(provider={self.provider!r}, model={self.model!r}, "
+            f"finish_reason={self.finish_reason!r}, tokens={self.usage.input_tokens}+"
+            f"{self.usage.output_tokens}, cost={cost}, content={_clip(self.content)!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """A piece of a streamed answer; the last one has `done=True`, the finish reason and usage."""
+
+    content: str = ""
+    done: bool = False
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    index: int = 0
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    def __str__(self) -> str:
+        return self.content
+
+
+@dataclass(slots=True, eq=False)
+class EmbeddingResponse(_Rendered):
+    """Vectors for each input, in input order."""
+
+    embeddings: list[list[float]]
+    model: str | None = None
+    provider: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost: float | None = None
+    latency_ms: float | None = None
+    raw: Any = None
+    request: Any = None
+    cost_status: str | None = None
+    cache_hit: bool = False
+    cost_saved: float | None = None
+
+    def __repr__(self) -> str:
+        dims = len(self.embeddings[0]) if self.embeddings else 0
+        return (
+            f"EmbeddingResponse(provider={self.provider!r}, model={self.model!r}, "
+            f"vectors={len(self.embeddings)}, dims={dims})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model a provider offers."""
+
+    id: str
+    provider: str
+    context_window: int | None = None
+    owned_by: str | None = None
+    raw: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    """Whether a provider's configuration works: key present and accepted, endpoint reachable."""
+
+    ok: bool
+    provider: str
+    message: str
+    models: int | None = None
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,301 @@
+"""The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models.
+
+Flavors reproduce the OpenAI-compatible servers' quirks: `openrouter` (keep-alive
+comment lines, integer error codes), `groq` (usage in `x_groq`), `vllm` (error
+`type` a class name and `code` the status), `llamacpp` (`timings`, no `param`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any
+
+from llmpipe_nb.testing import echo
+from llmpipe_nb.testing.wire import (
+    CREATED,
+    RecordedRequest,
+    Reply,
+    Stream,
+    Wire,
+    first_property,
+    last_text,
+)
+
+__all__ = ["OpenAIWire"]
+
+MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-3.5-turbo-instruct")
+
+_ERROR_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("requests", "rate_limit_exceeded"),
+}
+_VLLM_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
+
+
+class OpenAIWire(Wire):
+    name = "openai"
+    base_path = "/v1"
+    flavors = ("openrouter", "groq", "vllm", "llamacpp")
+
+    def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
+        route = (request.method, request.path.removeprefix(self.base_path))
+        if route == ("GET", "/models"):
+            return Reply({"object": "list", "data": [_model(m) for m in MODELS]})
+        if route[0] == "GET" and route[1].startswith("/models/"):
+            model_id = route[1].removeprefix("/models/")
+            if model_id in MODELS:
+                return Reply(_model(model_id))
+            return self.error(404, f"The model '{model_id}' does not exist.")
+        body = request.json
+        if request.method != "POST" or route[1] not in (
+            "/chat/completions",
+            "/completions",
+            "/embeddings",
+        ):
+            return self.error(404, f"Unknown request URL: {request.method} {request.path}.")
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            return self.error(400, "The request body must be a JSON object with a 'model'.")
+        if route[1] == "/embeddings":
+            return self._embeddings(body)
+        if route[1] == "/completions":
+            return self._completion(body, chunk_count)
+        return self._chat(body, chunk_count)
+
+    # -- chat -------------------------------------------------------------------------
+
+    def _chat(self, body: dict[str, Any], chunk_count: int | None) -> Reply | Stream:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return self.error(400, "'messages' must be a non-empty array.")
+        if "stream_options" in body and not body.get("stream"):
+            return self.error(400, "'stream_options' is only allowed when 'stream' is true.")
+        user = last_text(messages, ("user", "tool"))
+        calls = _tool_calls(body, messages, user)
+        text = echo.echo(user)
+        prompt_tokens = echo.token_count(*(json.dumps(m.get("content")) for m in messages))
+        if body.get("stream"):
+            return self._chat_stream(body, text, calls, prompt_tokens, chunk_count)
+        completion_tokens = echo.token_count(text)
+        message: dict[str, Any] = {"role": "assistant", "content": None if calls else text}
+        message.update({"refusal": None, "annotations": []})
+        if calls:
+            message["tool_calls"] = calls
+        reply = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": body["model"],
+            "system_fingerprint": "fp_fake",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": "tool_calls" if calls else "stop",
+                }
+            ],
+            "usage": _usage(prompt_tokens, completion_tokens),
+        }
+        if self.flavor == "llamacpp":
+            reply["timings"] = _timings(prompt_tokens, completion_tokens)
+        return Reply(reply)
+
+    def _chat_stream(
+        self,
+        body: dict[str, Any],
+        text: str,
+        calls: list[dict[str, Any]],
+        prompt_tokens: int,
+        chunk_count: int | None,
+    ) -> Stream:
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED}
+        head |= {"model": body["model"], "system_fingerprint": "fp_fake"}
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, n: int = 0) -> dict[str, Any]:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            payload = head | {"choices": [choice]}
+            if n % 2 == 0:  # real streams carry "usage": null on some chunks, none on others
+                payload["usage"] = None
+            return payload
+
+        def frames():
+            counted = 0
+            yield self._keepalive()
+            if calls:
+                yield self.sse(chunk({"role": "assistant", "content": None}))
+                for n, delta in _call_deltas(calls):
+                    yield self.sse(chunk({"tool_calls": [delta]}, n=n))
+            else:
+                yield self.sse(chunk({"role": "assistant", "content": ""}))
+                for n, piece in enumerate(echo.pieces(text, chunk_count)):
+                    counted += 1
+                    yield self._keepalive() if n % 3 == 2 else b""
+                    yield self.sse(chunk({"content": piece}, n=n))
+            usage = _usage(prompt_tokens, counted or echo.token_count(text))
+            finish = chunk({}, "tool_calls" if calls else "stop", n=1)
+            if self.flavor == "groq":
+                yield self.sse(finish | {"x_groq": {"id": "req_fake", "usage": usage}})
+            else:
+                yield self.sse(finish)
+                if include_usage:
+                    last = head | {"choices": [], "usage": usage}
+                    if self.flavor == "llamacpp":
+                        last["timings"] = _timings(
+                            usage["prompt_tokens"], usage["completion_tokens"]
+                        )
+                    yield self.sse(last)
+            yield self.sse("[DONE]")
+
+        return Stream(frame for frame in frames() if frame)
+
+    def _keepalive(self) -> bytes:
+        return (
+            f": OPENROUTER PROCESSING{self.eol}{self.eol}".encode()
+            if self.flavor == "openrouter"
+            else b""
+        )
+
+    # -- legacy completions, embeddings ---------------------------------------------------
+
+    def _completion(self, body: dict[str, Any], chunk_count: int | None) -> Reply | Stream:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str):
+            return self.error(400, "'prompt' must be a string.")
+        text = echo.echo(prompt)
+        usage = _usage(echo.token_count(prompt), echo.token_count(text))
+        head = {"id": "cmpl-fake", "object": "text_completion", "created": CREATED}
+        head["model"] = body["model"]
+
+        def choice(piece: str, finish: str | None) -> dict[str, Any]:
+            return {"text": piece, "index": 0, "logprobs": None, "finish_reason": finish}
+
+        if not body.get("stream"):
+            return Reply(head | {"choices": [choice(text, "stop")], "usage": usage})
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        frames = [
+            self.sse(head | {"choices": [choice(p, None)]}) for p in echo.pieces(text, chunk_count)
+        ]
+        frames.append(self.sse(head | {"choices": [choice("", "stop")]}))
+        if include_usage:
+            frames.append(self.sse(head | {"choices": [], "usage": usage}))
+        frames.append(self.sse("[DONE]"))
+        return Stream(frames)
+
+    def _embeddings(self, body: dict[str, Any]) -> Reply:
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(i, str) and i for i in inputs)
+        ):
+            return self.error(400, "'input' must be a non-empty string or array of strings.")
+        dimensions = body.get("dimensions", 8)
+        as_base64 = body.get("encoding_format") == "base64"
+        data = []
+        for index, text in enumerate(inputs):
+            values = echo.vector(text, dimensions)
+            embedding: object = values
+            if as_base64:
+                embedding = base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens = echo.token_count(*inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return Reply({"object": "list", "data": data, "model": body["model"], "usage": usage})
+
+    # -- errors and headers -------------------------------------------------------------
+
+    def error_body(self, status: int, message: str) -> object:
+        if self.flavor == "openrouter":
+            return {"error": {"code": status, "message": message, "metadata": {}}}
+        if self.flavor == "vllm":
+            kind = _VLLM_TYPES.get(status, "InternalServerError")
+            return {"error": {"message": message, "type": kind, "param": None, "code": status}}
+        if self.flavor == "llamacpp":
+            kind = "unavailable_error" if status == 503 else "invalid_request_error"
+            return {"error": {"code": status, "message": message, "type": kind}}
+        kind, code = _ERROR_TYPES.get(status, ("server_error", None))
+        return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+    def stream_error_frame(self) -> bytes:
+        message = "The server had an error while processing your request."
+        error = {"message": message, "type": "server_error", "param": None, "code": None}
+        return self.sse({"error": error})
+
+    def reply_headers(self, request: RecordedRequest) -> dict[str, str]:
+        headers = {
+            "x-request-id": request.request_id,
+            "openai-processing-ms": "12",
+            "x-ratelimit-limit-requests": "60",
+            "x-ratelimit-remaining-requests": "59",
+            "x-ratelimit-reset-requests": "1s",
+            "x-ratelimit-limit-tokens": "150000",
+            "x-ratelimit-remaining-tokens": "149984",
+            "x-ratelimit-reset-tokens": "6m0s",
+        }
+        if self.flavor == "openrouter":
+            headers["x-generation-id"] = f"gen-{request.request_id}"
+        return headers
+
+
+def _model(model_id: str) -> dict[str, Any]:
+    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "system"}
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
+    }
+
+
+def _timings(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "prompt_n": prompt_tokens,
+        "prompt_ms": 5.0,
+        "predicted_n": completion_tokens,
+        "predicted_ms": 20.0,
+        "cache_n": 0,
+    }
+
+
+def _tool_calls(body: dict[str, Any], messages: list[Any], user: str) -> list[dict[str, Any]]:
+    """One call per offered tool (at most two), unless the model was just given results."""
+    tools = body.get("tools") or []
+    if body.get("tool_choice") == "none" or messages[-1].get("role") == "tool":
+        return []
+    calls = []
+    for index, tool in enumerate(tools[:2]):
+        function = tool.get("function", {})
+        key = first_property(function.get("parameters"))
+        arguments = json.dumps({key: user} if key else {})
+        calls.append(
+            {
+                "id": f"call_{index}",
+                "type": "function",
+                "function": {"name": function.get("name", ""), "arguments": arguments},
+            }
+        )
+    return calls
+
+
+def _call_deltas(calls: list[dict[str, Any]]):
+    """Tool-call fragments as real streams send them: heads, then interleaved argument halves."""
+    for index, call in enumerate(calls):
+        head = {"index": index, "id": call["id"], "type": "function"}
+        yield index, head | {"function": {"name": call["function"]["name"], "arguments": ""}}
+    arguments = [call["function"]["arguments"] for call in calls]
+    firsts = [(i, args[: len(args) // 2]) for i, args in enumerate(arguments)]
+    seconds = [(i, args[len(args) // 2 :]) for i, args in enumerate(arguments)]
+    for n, (index, piece) in enumerate(firsts + seconds):
+        yield n, {"index": index, "function": {"arguments": piece}}
