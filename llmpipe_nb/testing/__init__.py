@@ -4,9 +4,24 @@
 127.0.0.1 with deterministic replies (`echo`) and faults on request (`faults`).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from llmpipe_nb.testing import echo, faults
 from llmpipe_nb.testing.faults import Fault
-from llmpipe_nb.testing.server import FakeServer
 from llmpipe_nb.testing.wire import RecordedRequest
 
+if TYPE_CHECKING:
+    from llmpipe_nb.testing.server import FakeServer
+
 __all__ = ["FakeServer", "Fault", "RecordedRequest", "echo", "faults"]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use so `python -m llmpipe_nb.testing.server` runs the module once.
+    if name == "FakeServer":
+        from llmpipe_nb.testing.server import FakeServer
+
+        return FakeServer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

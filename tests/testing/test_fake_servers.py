@@ -29,7 +29,9 @@ def post(server: FakeServer, path: str, body: object, **kwargs) -> httpx2.Respon
     return httpx2.post(server.base_url + path, json=body, timeout=5, **kwargs)
 
 
-def stream_raw(server: FakeServer, path: str, body: object, **kwargs) -> tuple[httpx2.Response, bytes]:
+def stream_raw(
+    server: FakeServer, path: str, body: object, **kwargs
+) -> tuple[httpx2.Response, bytes]:
     with httpx2.stream("POST", server.base_url + path, json=body, timeout=5, **kwargs) as response:
         return response, response.read()
 
@@ -55,7 +57,9 @@ def test_openai_chat_echoes_the_last_user_message(openai_server: FakeServer) -> 
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
-def test_openai_stream_has_role_chunk_pieces_finish_usage_and_done(openai_server: FakeServer) -> None:
+def test_openai_stream_has_role_chunk_pieces_finish_usage_and_done(
+    openai_server: FakeServer,
+) -> None:
     body = {
         "model": "gpt-4o-mini",
         "messages": USER,
@@ -84,12 +88,15 @@ def test_openai_stream_without_include_usage_has_no_usage_chunk(openai_server: F
 
 def test_openai_parallel_tool_call_fragments_interleave(openai_server: FakeServer) -> None:
     second = {"type": "function", "function": {"name": "get_time", "parameters": {}}}
-    body = {"model": "gpt-4o-mini", "messages": USER, "tools": [WEATHER_TOOL, second], "stream": True}
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": USER,
+        "tools": [WEATHER_TOOL, second],
+        "stream": True,
+    }
     _, raw = stream_raw(openai_server, "/chat/completions", body)
     deltas = [
-        d
-        for _, c in sse_json(raw)[:-1]
-        for d in c["choices"][0]["delta"].get("tool_calls", [])
+        d for _, c in sse_json(raw)[:-1] for d in c["choices"][0]["delta"].get("tool_calls", [])
     ]
     order = [d["index"] for d in deltas if "id" not in d]
     assert order == [0, 1, 0, 1]
@@ -101,14 +108,22 @@ def test_openai_parallel_tool_call_fragments_interleave(openai_server: FakeServe
 
 
 def test_openai_tool_calls_then_tool_result_gets_text(openai_server: FakeServer) -> None:
-    first = post(openai_server, "/chat/completions", {"model": "m", "messages": USER, "tools": [WEATHER_TOOL]})
+    first = post(
+        openai_server,
+        "/chat/completions",
+        {"model": "m", "messages": USER, "tools": [WEATHER_TOOL]},
+    )
     message = first.json()["choices"][0]["message"]
     assert first.json()["choices"][0]["finish_reason"] == "tool_calls"
     assert message["content"] is None
     call = message["tool_calls"][0]
     assert json.loads(call["function"]["arguments"]) == {"city": "hello there"}
     follow_up = [*USER, message, {"role": "tool", "tool_call_id": call["id"], "content": "18 C"}]
-    second = post(openai_server, "/chat/completions", {"model": "m", "messages": follow_up, "tools": [WEATHER_TOOL]})
+    second = post(
+        openai_server,
+        "/chat/completions",
+        {"model": "m", "messages": follow_up, "tools": [WEATHER_TOOL]},
+    )
     assert second.json()["choices"][0]["message"]["content"] == "Echo: 18 C"
 
 
@@ -119,7 +134,9 @@ def test_openai_legacy_completion_plain_and_streamed(openai_server: FakeServer) 
     assert plain["choices"][0]["text"] == "Echo: once upon"
     _, raw = stream_raw(openai_server, "/completions", body | {"stream": True})
     events = [data for _, data in sse_json(raw)]
-    assert "".join(e["choices"][0]["text"] for e in events[:-1] if e["choices"]) == "Echo: once upon"
+    assert (
+        "".join(e["choices"][0]["text"] for e in events[:-1] if e["choices"]) == "Echo: once upon"
+    )
 
 
 def test_openai_embeddings_float_and_base64(openai_server: FakeServer) -> None:
@@ -145,7 +162,14 @@ def test_openai_rejects_bad_requests_with_its_envelope(openai_server: FakeServer
     response = post(openai_server, "/chat/completions", {"model": "m", "messages": []})
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
-    assert post(openai_server, "/chat/completions", {"model": "m", "messages": USER, "stream_options": {}}).status_code == 400
+    assert (
+        post(
+            openai_server,
+            "/chat/completions",
+            {"model": "m", "messages": USER, "stream_options": {}},
+        ).status_code
+        == 400
+    )
 
 
 # -- Anthropic ---------------------------------------------------------------------------
@@ -167,11 +191,21 @@ def test_anthropic_message_with_tool_use(anthropic_server: FakeServer) -> None:
 def test_anthropic_requires_version_header_and_max_tokens(anthropic_server: FakeServer) -> None:
     body = {"model": "claude", "max_tokens": 64, "messages": USER}
     assert post(anthropic_server, "/v1/messages", body).status_code == 400
-    missing = post(anthropic_server, "/v1/messages", {"model": "c", "messages": USER}, headers=ANTHROPIC_HEADERS)
+    missing = post(
+        anthropic_server,
+        "/v1/messages",
+        {"model": "c", "messages": USER},
+        headers=ANTHROPIC_HEADERS,
+    )
     assert missing.status_code == 400
     assert missing.json()["error"]["type"] == "invalid_request_error"
     system_role = [{"role": "system", "content": "x"}, *USER]
-    wrong = post(anthropic_server, "/v1/messages", body | {"messages": system_role}, headers=ANTHROPIC_HEADERS)
+    wrong = post(
+        anthropic_server,
+        "/v1/messages",
+        body | {"messages": system_role},
+        headers=ANTHROPIC_HEADERS,
+    )
     assert wrong.status_code == 400
 
 
@@ -184,9 +218,15 @@ def test_anthropic_stream_event_order(anthropic_server: FakeServer) -> None:
     assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
     assert "ping" in names and "future_event_type" in names
     assert all(data["type"] == name for name, data in events)
-    partial = [d["delta"]["partial_json"] for n, d in events if d.get("delta", {}).get("type") == "input_json_delta"]
+    partial = [
+        d["delta"]["partial_json"]
+        for n, d in events
+        if d.get("delta", {}).get("type") == "input_json_delta"
+    ]
     assert partial[0] == "" and json.loads("".join(partial)) == {"city": "hello there"}
-    text = "".join(d["delta"]["text"] for n, d in events if d.get("delta", {}).get("type") == "text_delta")
+    text = "".join(
+        d["delta"]["text"] for n, d in events if d.get("delta", {}).get("type") == "text_delta"
+    )
     assert text == "Echo: hello there"
 
 
@@ -208,8 +248,11 @@ def test_gemini_generate_and_stream_agree(gemini_server: FakeServer) -> None:
     plain = post(gemini_server, "/models/gemini-2.5-flash:generateContent", GEMINI_BODY).json()
     assert plain["candidates"][0]["content"]["parts"] == [{"text": "Echo: hello there"}]
     assert plain["candidates"][0]["finishReason"] == "STOP"
-    response, raw = stream_raw(
-        gemini_server, "/models/gemini-2.5-flash:streamGenerateContent", GEMINI_BODY, params={"alt": "sse"}
+    _response, raw = stream_raw(
+        gemini_server,
+        "/models/gemini-2.5-flash:streamGenerateContent",
+        GEMINI_BODY,
+        params={"alt": "sse"},
     )
     assert b"\r\n\r\n" in raw and not raw.endswith(b"[DONE]\r\n\r\n")
     chunks = [data for _, data in sse_json(raw)]
@@ -233,8 +276,17 @@ def test_gemini_rejects_roles_other_than_user_and_model(gemini_server: FakeServe
 @pytest.mark.parametrize(
     "text, check",
     [
-        ("[blocked] x", lambda r: "candidates" not in r and r["promptFeedback"]["blockReason"] == "SAFETY"),
-        ("[unsafe] x", lambda r: r["candidates"][0]["finishReason"] == "SAFETY" and "content" not in r["candidates"][0]),
+        (
+            "[blocked] x",
+            lambda r: "candidates" not in r and r["promptFeedback"]["blockReason"] == "SAFETY",
+        ),
+        (
+            "[unsafe] x",
+            lambda r: (
+                r["candidates"][0]["finishReason"] == "SAFETY"
+                and "content" not in r["candidates"][0]
+            ),
+        ),
     ],
     ids=["prompt-blocked", "answer-blocked"],
 )
@@ -244,31 +296,51 @@ def test_gemini_safety_triggers(gemini_server: FakeServer, text, check) -> None:
 
 
 def test_gemini_function_call_arrives_whole(gemini_server: FakeServer) -> None:
-    declaration = {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {}}}}
+    declaration = {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {}}},
+    }
     body = GEMINI_BODY | {"tools": [{"functionDeclarations": [declaration]}]}
     reply = post(gemini_server, "/models/gemini-2.5-flash:generateContent", body).json()
     candidate = reply["candidates"][0]
     assert candidate["finishReason"] == "STOP"
-    assert candidate["content"]["parts"][0]["functionCall"] == {"name": "get_weather", "args": {"city": "hello there"}}
+    assert candidate["content"]["parts"][0]["functionCall"] == {
+        "name": "get_weather",
+        "args": {"city": "hello there"},
+    }
 
 
 def test_gemini_embeddings_and_models(gemini_server: FakeServer) -> None:
-    one = post(gemini_server, "/models/text-embedding-004:embedContent", {"content": {"parts": [{"text": "a"}]}})
+    one = post(
+        gemini_server,
+        "/models/text-embedding-004:embedContent",
+        {"content": {"parts": [{"text": "a"}]}},
+    )
     assert one.json() == {"embedding": {"values": echo.vector("a")}}
     item = {"model": "models/text-embedding-004", "content": {"parts": [{"text": "b"}]}}
-    batch = post(gemini_server, "/models/text-embedding-004:batchEmbedContents", {"requests": [item]})
+    batch = post(
+        gemini_server, "/models/text-embedding-004:batchEmbedContents", {"requests": [item]}
+    )
     assert batch.json() == {"embeddings": [{"values": echo.vector("b")}]}
-    wrong = post(gemini_server, "/models/text-embedding-004:batchEmbedContents", {"requests": [item | {"model": "x"}]})
+    wrong = post(
+        gemini_server,
+        "/models/text-embedding-004:batchEmbedContents",
+        {"requests": [item | {"model": "x"}]},
+    )
     assert wrong.status_code == 400
     page = httpx2.get(gemini_server.base_url + "/models", params={"pageSize": 2}).json()
-    rest = httpx2.get(gemini_server.base_url + "/models", params={"pageToken": page["nextPageToken"]}).json()
-    assert [m["name"] for m in page["models"] + rest["models"]][0] == "models/gemini-2.5-flash"
+    rest = httpx2.get(
+        gemini_server.base_url + "/models", params={"pageToken": page["nextPageToken"]}
+    ).json()
+    assert next(m["name"] for m in page["models"] + rest["models"]) == "models/gemini-2.5-flash"
     assert "nextPageToken" not in rest
 
 
 def test_gemini_429_carries_retry_info(gemini_server: FakeServer) -> None:
     gemini_server.inject(faults.http_error(429))
-    error = post(gemini_server, "/models/gemini-2.5-flash:generateContent", GEMINI_BODY).json()["error"]
+    error = post(gemini_server, "/models/gemini-2.5-flash:generateContent", GEMINI_BODY).json()[
+        "error"
+    ]
     assert error["status"] == "RESOURCE_EXHAUSTED"
     assert error["details"][0]["retryDelay"] == "1.5s"
 
@@ -276,7 +348,10 @@ def test_gemini_429_carries_retry_info(gemini_server: FakeServer) -> None:
 def test_gemini_in_stream_error_is_a_bare_json_line(gemini_server: FakeServer) -> None:
     gemini_server.inject(faults.stream_error(after_chunks=1))
     _, raw = stream_raw(
-        gemini_server, "/models/gemini-2.5-flash:streamGenerateContent", GEMINI_BODY, params={"alt": "sse"}
+        gemini_server,
+        "/models/gemini-2.5-flash:streamGenerateContent",
+        GEMINI_BODY,
+        params={"alt": "sse"},
     )
     assert raw.split(b"\r\n\r\n")[1].startswith(b'{"error":')
     assert sse_json(raw)[-1][1]["error"]["code"] == 500
@@ -296,12 +371,16 @@ def test_ollama_streams_ndjson_when_stream_is_omitted(ollama_server: FakeServer)
 
 
 def test_ollama_plain_chat_tools_embed_tags_and_unknown_model(ollama_server: FakeServer) -> None:
-    reply = post(ollama_server, "/api/chat", {"model": "llama3.2", "messages": USER, "stream": False}).json()
+    reply = post(
+        ollama_server, "/api/chat", {"model": "llama3.2", "messages": USER, "stream": False}
+    ).json()
     assert reply["done"] is True and reply["message"]["content"] == "Echo: hello there"
     with_tool = {"model": "llama3.2", "messages": USER, "stream": False, "tools": [WEATHER_TOOL]}
     call = post(ollama_server, "/api/chat", with_tool).json()["message"]["tool_calls"][0]
     assert call["function"]["arguments"] == {"city": "hello there"}
-    embedded = post(ollama_server, "/api/embed", {"model": "all-minilm", "input": ["a", "b"]}).json()
+    embedded = post(
+        ollama_server, "/api/embed", {"model": "all-minilm", "input": ["a", "b"]}
+    ).json()
     assert embedded["embeddings"] == [echo.vector("a"), echo.vector("b")]
     tags = httpx2.get(ollama_server.base_url + "/api/tags").json()
     assert "llama3.2:latest" in [m["name"] for m in tags["models"]]
@@ -317,14 +396,22 @@ def test_openrouter_flavor_sends_keepalive_comments_and_integer_codes(fake_serve
     body = {"model": "m", "messages": USER, "stream": True}
     _, raw = stream_raw(server, "/chat/completions", body)
     assert raw.startswith(b": OPENROUTER PROCESSING\n\n")
-    assert "".join(c["choices"][0]["delta"].get("content") or "" for _, c in sse_json(raw)[:-1]) == "Echo: hello there"
+    assert (
+        "".join(c["choices"][0]["delta"].get("content") or "" for _, c in sse_json(raw)[:-1])
+        == "Echo: hello there"
+    )
     server.inject(faults.http_error(402))
     assert post(server, "/chat/completions", body).json()["error"]["code"] == 402
 
 
 def test_groq_flavor_reports_usage_in_x_groq(fake_server) -> None:
     server = fake_server("openai", flavor="groq")
-    body = {"model": "m", "messages": USER, "stream": True, "stream_options": {"include_usage": True}}
+    body = {
+        "model": "m",
+        "messages": USER,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     _, raw = stream_raw(server, "/chat/completions", body)
     last = sse_json(raw)[-2][1]
     assert last["choices"][0]["finish_reason"] == "stop"
@@ -334,7 +421,10 @@ def test_groq_flavor_reports_usage_in_x_groq(fake_server) -> None:
 @pytest.mark.parametrize(
     "flavor, expected",
     [
-        ("vllm", {"message": "Injected fault.", "type": "BadRequestError", "param": None, "code": 400}),
+        (
+            "vllm",
+            {"message": "Injected fault.", "type": "BadRequestError", "param": None, "code": 400},
+        ),
         ("llamacpp", {"code": 400, "message": "Injected fault.", "type": "invalid_request_error"}),
     ],
     ids=["vllm", "llamacpp"],
@@ -342,7 +432,9 @@ def test_groq_flavor_reports_usage_in_x_groq(fake_server) -> None:
 def test_compatible_error_shapes(fake_server, flavor, expected) -> None:
     server = fake_server("openai", flavor=flavor)
     server.inject(faults.http_error(400))
-    assert post(server, "/chat/completions", {"model": "m", "messages": USER}).json() == {"error": expected}
+    assert post(server, "/chat/completions", {"model": "m", "messages": USER}).json() == {
+        "error": expected
+    }
 
 
 def test_llamacpp_flavor_adds_timings(fake_server) -> None:
@@ -359,7 +451,10 @@ def test_unknown_flavor_is_refused() -> None:
 
 ERROR_ENVELOPES = {
     "openai": ("/chat/completions", lambda b: b["error"]["type"] == "requests"),
-    "anthropic": ("/v1/messages", lambda b: b["type"] == "error" and b["error"]["type"] == "rate_limit_error"),
+    "anthropic": (
+        "/v1/messages",
+        lambda b: b["type"] == "error" and b["error"]["type"] == "rate_limit_error",
+    ),
     "gemini": ("/models/gemini-2.5-flash:generateContent", lambda b: b["error"]["code"] == 429),
     "ollama": ("/api/chat", lambda b: b == {"error": "Injected fault."}),
 }
@@ -369,11 +464,15 @@ ERROR_ENVELOPES = {
 def test_http_error_fault_uses_the_provider_envelope_and_headers(fake_server, provider) -> None:
     server = fake_server(provider)
     path, is_envelope = ERROR_ENVELOPES[provider]
-    server.inject(faults.http_error(429, headers={"retry-after": "2", "retry-after-ms": "1500"}), times=2)
+    server.inject(
+        faults.http_error(429, headers={"retry-after": "2", "retry-after-ms": "1500"}), times=2
+    )
     for _ in range(2):
         response = post(server, path, {})
         assert response.status_code == 429
-        assert response.headers["retry-after"] == "2" and response.headers["retry-after-ms"] == "1500"
+        assert (
+            response.headers["retry-after"] == "2" and response.headers["retry-after-ms"] == "1500"
+        )
         assert is_envelope(response.json())
     assert post(server, path, {}).status_code != 429  # the queue is spent
 
@@ -389,18 +488,24 @@ def test_delay_fault_trips_a_read_timeout(openai_server: FakeServer) -> None:
         httpx2.post(openai_server.base_url + "/chat/completions", json={}, timeout=0.2)
 
 
-@pytest.mark.parametrize("provider, path, body", [
-    ("openai", "/chat/completions", {"model": "m", "messages": USER, "stream": True}),
-    ("ollama", "/api/chat", {"model": "llama3.2", "messages": USER}),
-], ids=["sse", "ndjson"])
+@pytest.mark.parametrize(
+    "provider, path, body",
+    [
+        ("openai", "/chat/completions", {"model": "m", "messages": USER, "stream": True}),
+        ("ollama", "/api/chat", {"model": "llama3.2", "messages": USER}),
+    ],
+    ids=["sse", "ndjson"],
+)
 def test_drop_connection_mid_stream(fake_server, provider, path, body) -> None:
     server = fake_server(provider)
     server.inject(faults.drop_connection(after_chunks=2))
     received = b""
-    with pytest.raises(httpx2.RemoteProtocolError):
-        with httpx2.stream("POST", server.base_url + path, json=body, timeout=5) as response:
-            for piece in response.iter_raw():
-                received += piece
+    with (
+        pytest.raises(httpx2.RemoteProtocolError),
+        httpx2.stream("POST", server.base_url + path, json=body, timeout=5) as response,
+    ):
+        for piece in response.iter_raw():
+            received += piece
     assert received.count(b"\n\n" if provider == "openai" else b"\n") == 2
 
 
@@ -414,19 +519,49 @@ def test_malformed_json_fault(openai_server: FakeServer) -> None:
     openai_server.inject(faults.malformed_json(), times=2)
     with pytest.raises(json.JSONDecodeError):
         post(openai_server, "/chat/completions", {"model": "m", "messages": USER}).json()
-    _, raw = stream_raw(openai_server, "/chat/completions", {"model": "m", "messages": USER, "stream": True})
+    _, raw = stream_raw(
+        openai_server, "/chat/completions", {"model": "m", "messages": USER, "stream": True}
+    )
     with pytest.raises(json.JSONDecodeError):
         sse_json(raw)
 
 
-@pytest.mark.parametrize("provider, path, body, check", [
-    ("openai", "/chat/completions", {"model": "m", "messages": USER, "stream": True},
-     lambda raw: sse_json(raw)[-1][1]["error"]["type"] == "server_error"),
-    ("anthropic", "/v1/messages", {"model": "c", "max_tokens": 9, "messages": USER, "stream": True},
-     lambda raw: sse_json(raw)[-1] == ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
-    ("ollama", "/api/chat", {"model": "llama3.2", "messages": USER},
-     lambda raw: json.loads(raw.splitlines()[-1]) == {"error": "an error was encountered while running the model"}),
-], ids=["openai", "anthropic", "ollama"])
+@pytest.mark.parametrize(
+    "provider, path, body, check",
+    [
+        (
+            "openai",
+            "/chat/completions",
+            {"model": "m", "messages": USER, "stream": True},
+            lambda raw: sse_json(raw)[-1][1]["error"]["type"] == "server_error",
+        ),
+        (
+            "anthropic",
+            "/v1/messages",
+            {"model": "c", "max_tokens": 9, "messages": USER, "stream": True},
+            lambda raw: (
+                sse_json(raw)[-1]
+                == (
+                    "error",
+                    {
+                        "type": "error",
+                        "error": {"type": "overloaded_error", "message": "Overloaded"},
+                    },
+                )
+            ),
+        ),
+        (
+            "ollama",
+            "/api/chat",
+            {"model": "llama3.2", "messages": USER},
+            lambda raw: (
+                json.loads(raw.splitlines()[-1])
+                == {"error": "an error was encountered while running the model"}
+            ),
+        ),
+    ],
+    ids=["openai", "anthropic", "ollama"],
+)
 def test_stream_error_fault_keeps_status_200(fake_server, provider, path, body, check) -> None:
     server = fake_server(provider)
     server.inject(faults.stream_error(after_chunks=2))
@@ -438,22 +573,28 @@ def test_stream_error_fault_keeps_status_200(fake_server, provider, path, body, 
 def test_slow_chunks_and_chunk_count(openai_server: FakeServer) -> None:
     openai_server.inject(faults.Fault(chunk_delay_s=0.05, chunk_count=5))
     started = time.monotonic()
-    _, raw = stream_raw(openai_server, "/chat/completions", {"model": "m", "messages": USER, "stream": True})
-    assert time.monotonic() - started >= 0.05 * 7  # role + 5 pieces + finish + [DONE], delays between
+    _, raw = stream_raw(
+        openai_server, "/chat/completions", {"model": "m", "messages": USER, "stream": True}
+    )
+    assert (
+        time.monotonic() - started >= 0.05 * 7
+    )  # role + 5 pieces + finish + [DONE], delays between
     assert sum(1 for _, c in sse_json(raw)[:-1] if c["choices"][0]["delta"].get("content")) == 5
 
 
 def test_slow_chunks_trip_a_read_timeout_between_chunks(openai_server: FakeServer) -> None:
     openai_server.inject(faults.slow_chunks(1.0))
-    with pytest.raises(httpx2.ReadTimeout):
-        with httpx2.stream(
+    with (
+        pytest.raises(httpx2.ReadTimeout),
+        httpx2.stream(
             "POST",
             openai_server.base_url + "/chat/completions",
             json={"model": "m", "messages": USER, "stream": True},
             timeout=httpx2.Timeout(5, read=0.2),
-        ) as response:
-            for _ in response.iter_raw():
-                pass
+        ) as response,
+    ):
+        for _ in response.iter_raw():
+            pass
 
 
 def test_requests_are_recorded(openai_server: FakeServer) -> None:
@@ -464,7 +605,11 @@ def test_requests_are_recorded(openai_server: FakeServer) -> None:
         headers={"Authorization": "Bearer sk-test"},
     )
     recorded = openai_server.last_request
-    assert (recorded.method, recorded.path, dict(recorded.query)) == ("POST", "/v1/chat/completions", {"q": "1"})
+    assert (recorded.method, recorded.path, dict(recorded.query)) == (
+        "POST",
+        "/v1/chat/completions",
+        {"q": "1"},
+    )
     assert recorded.headers["authorization"] == "Bearer sk-test"
     assert recorded.json == {"model": "m", "messages": USER}
     assert len(openai_server.requests) == 1
@@ -472,12 +617,16 @@ def test_requests_are_recorded(openai_server: FakeServer) -> None:
     assert openai_server.requests == []
 
 
-@pytest.mark.parametrize("provider, path, good", [
-    ("openai", "/models", {"headers": {"Authorization": "Bearer k1"}}),
-    ("anthropic", "/v1/models", {"headers": {"x-api-key": "k1"}}),
-    ("gemini", "/models", {"headers": {"x-goog-api-key": "k1"}}),
-    ("gemini", "/models", {"params": {"key": "k1"}}),
-], ids=["openai", "anthropic", "gemini-header", "gemini-query"])
+@pytest.mark.parametrize(
+    "provider, path, good",
+    [
+        ("openai", "/models", {"headers": {"Authorization": "Bearer k1"}}),
+        ("anthropic", "/v1/models", {"headers": {"x-api-key": "k1"}}),
+        ("gemini", "/models", {"headers": {"x-goog-api-key": "k1"}}),
+        ("gemini", "/models", {"params": {"key": "k1"}}),
+    ],
+    ids=["openai", "anthropic", "gemini-header", "gemini-query"],
+)
 def test_required_key_is_checked(fake_server, provider, path, good) -> None:
     server = fake_server(provider, api_key="k1")
     assert httpx2.get(server.base_url + path).status_code == 401
@@ -496,9 +645,8 @@ def test_keep_alive_reuses_one_connection(openai_server: FakeServer) -> None:
 def test_close_ends_a_pending_delay_quickly() -> None:
     server = FakeServer("openai").start()
     server.inject(faults.delay(30))
-    with pytest.raises(httpx2.TransportError):
-        with httpx2.Client(timeout=0.1) as client:
-            client.post(server.base_url + "/chat/completions", json={})
+    with pytest.raises(httpx2.TransportError), httpx2.Client(timeout=0.1) as client:
+        client.post(server.base_url + "/chat/completions", json={})
     started = time.monotonic()
     server.close()
     assert time.monotonic() - started < 1
@@ -508,6 +656,7 @@ def test_command_line_server() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "llmpipe_nb.testing.server", "--provider", "ollama", "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -517,4 +666,5 @@ def test_command_line_server() -> None:
         assert httpx2.get(base_url + "/api/tags").status_code == 200
     finally:
         process.terminate()
-        process.wait(5)
+        _, errors = process.communicate(timeout=5)
+    assert errors == ""
