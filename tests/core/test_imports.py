@@ -1,0 +1,22 @@
+import subprocess
+import sys
+
+HEAVY = ("pandas", "IPython", "ipywidgets", "traitlets", "httpx2", "httpx", "genai_prices", "matplotlib", "redis")
+
+
+def test_import_is_light():
+    code = (
+        "import sys, llmpipe_nb; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_mock_chat_does_not_import_the_http_client_or_pandas():
+    code = (
+        "import sys, llmpipe_nb as llm; llm.chat('mock', 'hi'); list(llm.stream('mock', 'hi')); "
+        "print(','.join(m for m in ('pandas', 'IPython', 'ipywidgets', 'httpx2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
