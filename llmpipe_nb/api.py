@@ -59,7 +59,9 @@ def _split(provider: str | None, messages: Any) -> tuple[str, Any]:
     return provider or default_provider(), messages
 
 
-def prepare(provider: str, messages: Any, options: dict[str, Any], kind: str) -> tuple[Request, tuple[Any, ...]]:
+def prepare(
+    provider: str, messages: Any, options: dict[str, Any], kind: str
+) -> tuple[Request, tuple[Any, ...]]:
     """The request and its provider pipeline; bad input raises here, before anything is sent."""
     pipeline = providers.get_pipeline(provider, kind)
     return Request.new(provider, messages, options, kind=kind), pipeline
@@ -68,43 +70,45 @@ def prepare(provider: str, messages: Any, options: dict[str, Any], kind: str) ->
 def chat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider."""
     provider, messages = _split(provider, messages)
-    return finish(Pipeline.run(*prepare(provider, messages, options, "chat")))  # type: ignore[no-any-return]
+    return finish(Pipeline.run(*prepare(provider, messages, options, "chat")))
 
 
 async def achat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Async `chat`: waits without blocking the event loop."""
     provider, messages = _split(provider, messages)
-    return finish(await Pipeline.arun(*prepare(provider, messages, options, "chat")))  # type: ignore[no-any-return]
+    return finish(await Pipeline.arun(*prepare(provider, messages, options, "chat")))
 
 
 def complete(provider: str | None, prompt: Any = None, **options: Any) -> ChatResponse:
     """A legacy text completion of `prompt`."""
     provider, prompt = _split(provider, prompt)
-    return finish(Pipeline.run(*prepare(provider, prompt, options, "completion")))  # type: ignore[no-any-return]
+    return finish(Pipeline.run(*prepare(provider, prompt, options, "completion")))
 
 
 def embeddings(provider: str | None, inputs: Any = None, **options: Any) -> EmbeddingResponse:
     """Embed a string or a list of strings; vectors come back in input order."""
     provider, inputs = _split(provider, inputs)
-    return finish(Pipeline.run(*prepare(provider, inputs, options, "embeddings")))  # type: ignore[no-any-return]
+    return finish(Pipeline.run(*prepare(provider, inputs, options, "embeddings")))
 
 
-async def aembeddings(provider: str | None, inputs: Any = None, **options: Any) -> EmbeddingResponse:
+async def aembeddings(
+    provider: str | None, inputs: Any = None, **options: Any
+) -> EmbeddingResponse:
     provider, inputs = _split(provider, inputs)
-    return finish(await Pipeline.arun(*prepare(provider, inputs, options, "embeddings")))  # type: ignore[no-any-return]
+    return finish(await Pipeline.arun(*prepare(provider, inputs, options, "embeddings")))
 
 
 def list_models(provider: str | None = None, **options: Any) -> list[ModelInfo]:
     """The models the provider offers."""
     provider = provider or default_provider()
-    return finish(Pipeline.run(*prepare(provider, (), options, "list_models")))  # type: ignore[no-any-return]
+    return finish(Pipeline.run(*prepare(provider, (), options, "list_models")))
 
 
 def validate(provider: str | None = None, **options: Any) -> ValidationResult:
     """Check a provider's configuration (key present and accepted, endpoint reachable); never raises for a bad key."""
     provider = provider or default_provider()
     try:
-        return finish(Pipeline.run(*prepare(provider, (), options, "validate")))  # type: ignore[no-any-return]
+        return finish(Pipeline.run(*prepare(provider, (), options, "validate")))
     except LLMPipeError as error:
         return ValidationResult(False, provider, str(error))
 
@@ -132,7 +136,9 @@ class ChatStream:
         self.request = done
         self.response = finish(done)
         r = self.response
-        yield StreamChunk(done=True, finish_reason=r.finish_reason, usage=r.usage, tool_calls=r.tool_calls)
+        yield StreamChunk(
+            done=True, finish_reason=r.finish_reason, usage=r.usage, tool_calls=r.tool_calls
+        )
 
     def text(self) -> str:
         """Consume the stream and return the whole answer."""
@@ -142,7 +148,7 @@ class ChatStream:
 class AsyncChatStream(ChatStream):
     """Async twin of ChatStream: `async for chunk in llm.astream(...)`."""
 
-    def __init__(self, items: AsyncIterator[Any]) -> None:  # type: ignore[override]
+    def __init__(self, items: AsyncIterator[Any]) -> None:
         self._aitems = items
         self.response = None
         self.request = None
@@ -173,7 +179,9 @@ def stream(
     return stream_request(request, pipeline, callback)
 
 
-def stream_request(request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None) -> Any:
+def stream_request(
+    request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None
+) -> Any:
     chat_stream = ChatStream(Pipeline.stream(request, pipeline))
     if callback is None:
         return chat_stream

@@ -33,7 +33,7 @@ DEFAULT_ANCHOR = "ExecuteRequest"
 
 def feature(name: str) -> type[Plug]:
     module, _, cls = FEATURES[name].partition(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ class PlugInfo:
     cls: str
 
 
-class PipelineInfo(tuple):  # type: ignore[type-arg]
+class PipelineInfo(tuple):
     """The resolved plugs of a pipeline, in run order; renders as a table in notebooks."""
 
     provider: str
@@ -189,12 +189,16 @@ class Builder:
         """The resolved plugs, in run order."""
         cached = self._cache.get("pipeline")
         if cached is None:
-            base = self.base if self.base is not None else providers.get_pipeline(self.provider, self.kind)
+            base = (
+                self.base
+                if self.base is not None
+                else providers.get_pipeline(self.provider, self.kind)
+            )
             plugs = list(base)
             for op in self.ops:
                 plugs = _apply(op, plugs)
             cached = self._cache["pipeline"] = tuple(plugs)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def _streaming(self) -> Builder:
         return self if self.kind == "stream" else self._with(kind="stream")
@@ -222,7 +226,9 @@ class Builder:
             "kind": self.kind,
             "options": options,
             "tags": list(self.tags),
-            "plugs": [{"name": p.name, "options": dict(p.options)} for p in self.inspect_pipeline()],
+            "plugs": [
+                {"name": p.name, "options": dict(p.options)} for p in self.inspect_pipeline()
+            ],
             "config": config,
         }
 
@@ -252,7 +258,9 @@ class Builder:
         return api.AsyncChatStream(Pipeline.astream(b.request(), b.pipeline()))  # type: ignore[return-value]
 
     def __repr__(self) -> str:
-        return f"Builder({self.provider}/{self.kind}: {' -> '.join(p.name for p in self.pipeline())})"
+        return (
+            f"Builder({self.provider}/{self.kind}: {' -> '.join(p.name for p in self.pipeline())})"
+        )
 
     def _repr_html_(self) -> str:
         return self.inspect_pipeline()._repr_html_()
@@ -268,7 +276,11 @@ def _apply(op: _Insert | _Remove, plugs: list[Plug]) -> list[Plug]:
         return [p for p in plugs if p.name != op.name]
     anchor = op.before or op.after
     if anchor is None:
-        anchor = DEFAULT_ANCHOR if DEFAULT_ANCHOR in names else ("TrackCost" if "TrackCost" in names else None)
+        anchor = (
+            DEFAULT_ANCHOR
+            if DEFAULT_ANCHOR in names
+            else ("TrackCost" if "TrackCost" in names else None)
+        )
         if anchor is None:
             return [*plugs, op.plug]
         index = names.index(anchor)

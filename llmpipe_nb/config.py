@@ -94,6 +94,11 @@ def mask_header(name: str, value: str) -> str:
 
 
 _configured: dict[str, dict[str, Any]] = {}
+_version = 0  # bumped on every change, so resolved configurations can be cached safely
+
+
+def version() -> int:
+    return _version
 
 
 def configure(provider: str, **settings: Any) -> None:
@@ -107,6 +112,8 @@ def configure(provider: str, **settings: Any) -> None:
             f"Unknown setting {', '.join(sorted(unknown))} for configure(): "
             f"use {', '.join(SETTINGS)}."
         )
+    global _version
+    _version += 1
     current = _configured.setdefault(provider, {})
     for key, value in settings.items():
         if value is None:
@@ -117,6 +124,8 @@ def configure(provider: str, **settings: Any) -> None:
 
 def reset_configuration(provider: str | None = None) -> None:
     """Forget `configure()` settings (for one provider, or all)."""
+    global _version
+    _version += 1
     if provider is None:
         _configured.clear()
     else:
@@ -156,7 +165,9 @@ def resolve(
     base_url = base_url or default_base_url
     timeout = pick("timeout")
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ConfigError(f"timeout for '{provider}' must be a positive number of seconds, not {timeout!r}.")
+        raise ConfigError(
+            f"timeout for '{provider}' must be a positive number of seconds, not {timeout!r}."
+        )
     headers = pick("headers") or {}
     if not isinstance(headers, Mapping):
         raise ConfigError(f"headers for '{provider}' must be a dict of strings.")

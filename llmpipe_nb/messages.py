@@ -37,7 +37,9 @@ def _check(index: int, message: Any) -> dict[str, Any]:
     if isinstance(message, str):
         return {"role": "user", "content": message}
     if not isinstance(message, Mapping):
-        raise ConfigError(f"{where} is a {type(message).__name__}: pass a dict with 'role' and 'content'.")
+        raise ConfigError(
+            f"{where} is a {type(message).__name__}: pass a dict with 'role' and 'content'."
+        )
     role = message.get("role")
     if role is None:
         raise ConfigError(f"{where} has no 'role': add one of {', '.join(ROLES)}.")
@@ -56,7 +58,9 @@ def _check(index: int, message: Any) -> dict[str, Any]:
             "use a string or a list of content parts."
         )
     if role == "tool" and not message.get("tool_call_id"):
-        raise ConfigError(f"{where} is a tool result without 'tool_call_id': add the id of the call it answers.")
+        raise ConfigError(
+            f"{where} is a tool result without 'tool_call_id': add the id of the call it answers."
+        )
     return dict(message)
 
 
@@ -70,6 +74,8 @@ def _check_part(where: str, part: Any) -> None:
         url = part.get("image_url")
         url = url.get("url") if isinstance(url, Mapping) else url
         if not isinstance(url, str):
-            raise ConfigError(f"{where} is an image_url part without a URL: use {{'image_url': {{'url': ...}}}}.")
+            raise ConfigError(
+                f"{where} is an image_url part without a URL: use {{'image_url': {{'url': ...}}}}."
+            )
     if kind == "image" and not (part.get("data") or part.get("url")):
         raise ConfigError(f"{where} is an image part without 'data' (base64) or 'url'.")

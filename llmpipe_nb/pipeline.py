@@ -92,7 +92,7 @@ class _Run:
     def after_run_hooks(self) -> tuple[Plug, ...]:
         if self.request.state == "error":
             return ()
-        return self.request.private.get(AFTER_RUN, ())  # type: ignore[no-any-return]
+        return self.request.private.get(AFTER_RUN, ())
 
     def finish(self) -> Request:
         req = self.request

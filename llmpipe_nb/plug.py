@@ -81,11 +81,11 @@ class FunctionPlug(Plug):
             raise PipelineError(
                 f"Plug {self.name} is an async function: run the pipeline with Pipeline.arun."
             )
-        return self.fn(request)  # type: ignore[no-any-return]
+        return self.fn(request)
 
     async def acall(self, request: Request) -> Request:
         result = self.fn(request)
-        return await result if self.is_async else result  # type: ignore[no-any-return]
+        return await result if self.is_async else result
 
     @property
     def options(self) -> dict[str, Any]:
@@ -103,7 +103,9 @@ def to_plug(spec: Any) -> Plug:
         if not issubclass(cls, Plug):
             raise ConfigError(f"{cls.__name__} is not a Plug: subclass llmpipe_nb.Plug.")
         if not isinstance(opts, cabc.Mapping):
-            raise ConfigError(f"Options for plug {cls.__name__} must be a dict, not {type(opts).__name__}.")
+            raise ConfigError(
+                f"Options for plug {cls.__name__} must be a dict, not {type(opts).__name__}."
+            )
         return cls(**opts)
     if callable(spec):
         return FunctionPlug(spec)
@@ -122,16 +124,14 @@ def build_pipeline(specs: Iterable[Any]) -> tuple[Plug, ...]:
 
 
 @cache
-def _signature(cls: type) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
-    init = cls.__init__  # type: ignore[misc]
+def _signature(cls: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bool]:
+    init = cls.__init__
     if init is object.__init__:
         return {}, {}, False
     sig = inspect.signature(init)
     params = {n: p for n, p in sig.parameters.items() if n != "self"}
     var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    params = {
-        n: p for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    }
+    params = {n: p for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
     try:
         hints = typing.get_type_hints(init)
     except Exception:  # unresolvable annotations: check names only
@@ -157,7 +157,7 @@ def check_options(cls: type, options: dict[str, Any]) -> None:
 
 
 def _option_values(plug: Plug) -> dict[str, Any]:
-    params, _, _ = _signature(type(plug))
+    params, _, _ = _signature(type(plug))  # type: ignore[arg-type]
     return {n: getattr(plug, n) for n in params if hasattr(plug, n)}
 
 
@@ -193,4 +193,3 @@ def _describe(hint: Any) -> str:
     if hint is type(None):
         return "None"
     return getattr(hint, "__name__", str(hint))
-

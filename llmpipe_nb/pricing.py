@@ -60,7 +60,12 @@ def clear_prices() -> None:
 
 
 def cost_for(
-    provider: str, model: str | None, usage: Usage, *, local: bool = False, price_provider: str | None = None
+    provider: str,
+    model: str | None,
+    usage: Usage,
+    *,
+    local: bool = False,
+    price_provider: str | None = None,
 ) -> tuple[float | None, str]:
     """(cost in USD or None, cost_status) for one request's usage."""
     if model is not None:

@@ -11,6 +11,7 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -130,10 +131,7 @@ class Request:
 
     def evolve(self, **changes: Any) -> Request:
         """A new Request with `changes` applied and every other field shared."""
-        new = object.__new__(Request)
-        for name in _FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
+        return _evolve(self, changes)
 
     # -- helpers (the seed's vocabulary) ---------------------------------------------------
 
@@ -161,7 +159,9 @@ class Request:
         """Set the normalised result of the operation."""
         return self.evolve(result=result)
 
-    def add_error(self, error: BaseException, terminal: bool = False, plug: str | None = None) -> Request:
+    def add_error(
+        self, error: BaseException, terminal: bool = False, plug: str | None = None
+    ) -> Request:
         """Record an error; a terminal one also halts the run with state 'error'."""
         errors = (*self.errors, ErrorEntry(error, plug, terminal))
         if terminal:
@@ -190,7 +190,7 @@ class Request:
     @property
     def trace(self) -> tuple[Any, ...]:
         """The per-plug steps of the finished run (see `pipeline.Step`)."""
-        return self.metadata.get("trace", ())  # type: ignore[no-any-return]
+        return self.metadata.get("trace", ())
 
     @property
     def timings(self) -> dict[str, int]:
@@ -221,6 +221,26 @@ class Request:
         return self is other
 
     __hash__ = object.__hash__
+
+
+def _compile_evolve() -> Any:
+    """Generate `_evolve` with one line per field: the hot path of every plug, ~2x faster than a loop.
+
+    (The same technique dataclasses use for `__init__`.)
+    """
+    lines = [f"    set_{n}(new, changes['{n}'] if '{n}' in changes else self.{n})" for n in _FIELDS]
+    src = (
+        "def _evolve(self, changes):\n    new = new_request()\n"
+        + "\n".join(lines)
+        + "\n    return new\n"
+    )
+    namespace: dict[str, Any] = {"new_request": partial(object.__new__, Request)}
+    namespace.update({f"set_{n}": getattr(Request, n).__set__ for n in _FIELDS})
+    exec(src, namespace)
+    return namespace["_evolve"]
+
+
+_evolve = _compile_evolve()
 
 
 def message_text(messages: Sequence[Mapping[str, Any]]) -> str:

@@ -26,6 +26,8 @@ def estimate_message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
         if isinstance(content, str):
             total += estimate_tokens(content)
         elif isinstance(content, list):
-            total += sum(estimate_tokens(p.get("text", "")) for p in content if isinstance(p, Mapping))
+            total += sum(
+                estimate_tokens(p.get("text", "")) for p in content if isinstance(p, Mapping)
+            )
         total += MESSAGE_OVERHEAD
     return total

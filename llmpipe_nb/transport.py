@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from .responses import StreamChunk, Usage
 
+
 @dataclass(frozen=True, slots=True)
 class HttpCall:
     """One call to make: `path` is relative to the provider's base URL."""
@@ -74,9 +75,17 @@ class StreamDecoder(Protocol):
     same parse plug handles both.
     """
 
-    complete: bool  # the end marker was seen
-    partial_text: str
-    usage: Usage | None
+    @property
+    def complete(self) -> bool:
+        """Whether the end marker was seen."""
+
+    @property
+    def partial_text(self) -> str:
+        """The text assembled so far."""
+
+    @property
+    def usage(self) -> Usage | None:
+        """The usage, once the stream reported it."""
 
     def feed(self, event: Any) -> Iterable[StreamChunk]: ...
 

@@ -33,8 +33,8 @@ class _Attempts:
                 "ExecuteRequest found no provider_request: put the provider's prepare plug before it."
             )
         self.request = request
-        self.policy = request.private.get(RETRY_POLICY)
-        self.breaker = request.private.get(CIRCUIT_BREAKER)
+        self.policy: Any = request.private.get(RETRY_POLICY)
+        self.breaker: Any = request.private.get(CIRCUIT_BREAKER)
         self.log: list[dict[str, Any]] = []
         self.delivered = False
         self.start = self.t0 = perf_counter()
@@ -80,7 +80,9 @@ class _Attempts:
                 "retry_in_s": None,
             }
         )
-        return self.request.evolve(response=response, metadata={**self.request.metadata, **self._facts(response)})
+        return self.request.evolve(
+            response=response, metadata={**self.request.metadata, **self._facts(response)}
+        )
 
     def gave_up(self, error: ProviderError) -> Request:
         if error.provider is None:

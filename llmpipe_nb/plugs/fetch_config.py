@@ -23,8 +23,10 @@ class FetchConfig(Plug):
         options = {k: v for k, v in opts.items() if k not in CONFIG_OPTIONS} if explicit else opts
         if not options.get("model"):
             default = (
-                provider.default_embedding_model if request.kind == "embeddings" else None
-            ) or config.default_model or provider.default_model
+                (provider.default_embedding_model if request.kind == "embeddings" else None)
+                or config.default_model
+                or provider.default_model
+            )
             if default:
                 options = {**options, "model": default}
         return request.evolve(config=config, options=options)

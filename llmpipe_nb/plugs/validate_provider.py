@@ -30,7 +30,9 @@ def _positive_int(v: Any) -> bool:
 
 
 def _stop(v: Any) -> bool:
-    return isinstance(v, str) or (isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v))
+    return isinstance(v, str) or (
+        isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v)
+    )
 
 
 _CHECKS: dict[str, tuple[Any, str]] = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .. import config
 from ..config import ProviderConfig
 from ..errors import (
     AuthenticationError,
@@ -46,7 +48,13 @@ class Provider:
 
     def pipeline(self, kind: str) -> list[Any]:
         """The plug specs of this provider's pipeline for `kind`."""
-        from ..plugs import BuildHttpClient, ExecuteRequest, FetchConfig, TrackCost, ValidateProvider
+        from ..plugs import (
+            BuildHttpClient,
+            ExecuteRequest,
+            FetchConfig,
+            TrackCost,
+            ValidateProvider,
+        )
 
         if kind not in self.plugs:
             raise ConfigError(
@@ -54,15 +62,37 @@ class Provider:
                 f"it supports {', '.join(self.kinds)}."
             )
         prepare, parse = self.plugs[kind]
-        specs: list[Any] = [ValidateProvider, FetchConfig, BuildHttpClient, prepare, ExecuteRequest, parse]
+        specs: list[Any] = [
+            ValidateProvider,
+            FetchConfig,
+            BuildHttpClient,
+            prepare,
+            ExecuteRequest,
+            parse,
+        ]
         if kind in ("chat", "stream", "embeddings", "completion"):
             specs.append(TrackCost)
         return specs
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
-        from ..config import resolve
+        """The configuration for a request; cached until `configure()` or the environment changes."""
+        if explicit:
+            return self._resolve(explicit)
+        env = os.environ
+        key = (
+            config.version(),
+            tuple(env.get(v) for v in self.key_env),
+            env.get(self.base_url_env) if self.base_url_env else None,
+        )
+        cache = self.__dict__.setdefault("_resolved", {})
+        resolved = cache.get(key)
+        if resolved is None:
+            cache.clear()
+            resolved = cache[key] = self._resolve(explicit)
+        return resolved
 
-        return resolve(
+    def _resolve(self, explicit: Mapping[str, Any]) -> ProviderConfig:
+        return config.resolve(
             self.name,
             key_env=self.key_env,
             base_url_env=self.base_url_env,

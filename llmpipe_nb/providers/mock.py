@@ -65,8 +65,10 @@ def default_reply(messages: Iterable[Mapping[str, Any]]) -> str:
     for m in messages:
         if m.get("role") == "user":
             content = m.get("content")
-            last = content if isinstance(content, str) else " ".join(
-                p.get("text", "") for p in content or () if isinstance(p, Mapping)
+            last = (
+                content
+                if isinstance(content, str)
+                else " ".join(p.get("text", "") for p in content or () if isinstance(p, Mapping))
             )
     words = last.split()
     if not words:
@@ -114,7 +116,9 @@ class MockState:
                 elif key in ("latency", "chunk_latency") and (
                     not isinstance(value, (int, float)) or value < 0
                 ):
-                    raise ConfigError(f"Mock {key} must be a number of seconds >= 0, not {value!r}.")
+                    raise ConfigError(
+                        f"Mock {key} must be a number of seconds >= 0, not {value!r}."
+                    )
                 elif key in ("chunk_size", "embedding_dim") and (
                     not isinstance(value, int) or value < 1
                 ):
@@ -123,11 +127,15 @@ class MockState:
                     value = tuple(value)
                 setattr(self, key, value)
 
-    def fail_next(self, error: type[BaseException] | BaseException, times: int = 1, **kw: Any) -> None:
+    def fail_next(
+        self, error: type[BaseException] | BaseException, times: int = 1, **kw: Any
+    ) -> None:
         """Make the next `times` calls fail with `error` (a class, built with a status, or an instance)."""
         with self._lock:
             for _ in range(times):
-                self.errors.append(error if isinstance(error, BaseException) else _make_error(error, **kw))
+                self.errors.append(
+                    error if isinstance(error, BaseException) else _make_error(error, **kw)
+                )
 
     def record(self, call: HttpCall) -> None:
         with self._lock:
@@ -244,7 +252,9 @@ class MockTransport:
             return HttpResponse(200, headers, {"embeddings": vectors, "usage": usage})
         if call.path == "/models":
             return HttpResponse(200, headers, {"models": list(self.state.models)})
-        raise error_for_status(404, f"the mock has no endpoint {call.path}", provider="mock", status_code=404)
+        raise error_for_status(
+            404, f"the mock has no endpoint {call.path}", provider="mock", status_code=404
+        )
 
     def _latency(self, call: HttpCall) -> float:
         return float((call.json or {}).get("mock_latency", self.state.latency))
@@ -311,6 +321,7 @@ class MockStreamDecoder:
 
 # -- plugs --------------------------------------------------------------------------------
 
+
 class MockPrepareRequest(Plug):
     """Builds the in-process call for the request's kind."""
 
@@ -319,7 +330,9 @@ class MockPrepareRequest(Plug):
         kind = request.kind
         if kind in ("chat", "stream", "completion"):
             call = HttpCall(
-                "POST", "/chat", json={**opts, "messages": request.messages},
+                "POST",
+                "/chat",
+                json={**opts, "messages": request.messages},
                 stream="sse" if kind == "stream" else None,
             )
         elif kind == "embeddings":
@@ -367,9 +380,13 @@ class MockParseResponse(Plug):
                 raw=body,
             )
         elif kind == "list_models":
-            result = [ModelInfo(m, request.provider, context_window=128_000) for m in body["models"]]
+            result = [
+                ModelInfo(m, request.provider, context_window=128_000) for m in body["models"]
+            ]
         else:
-            result = ValidationResult(True, request.provider, "The mock provider is ready.", len(body["models"]))
+            result = ValidationResult(
+                True, request.provider, "The mock provider is ready.", len(body["models"])
+            )
         return request.put_result(result)
 
 
@@ -402,7 +419,9 @@ class MockProvider(Provider):
         """Script the mock: reply, replies, respond, latency, chunk_latency, chunk_size, ..."""
         self.state.configure(**settings)
 
-    def fail_next(self, error: type[BaseException] | BaseException, times: int = 1, **kw: Any) -> None:
+    def fail_next(
+        self, error: type[BaseException] | BaseException, times: int = 1, **kw: Any
+    ) -> None:
         """Make the next `times` calls raise `error` (e.g. llm.RateLimitError, retry_after=1)."""
         self.state.fail_next(error, times, **kw)
 

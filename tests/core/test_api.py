@@ -18,8 +18,13 @@ def test_chat_returns_a_full_response():
     assert resp.latency_ms is not None and resp.latency_ms >= 0
     assert resp.request.state == "completed"
     assert [s.plug for s in resp.request.trace] == [
-        "ValidateProvider", "FetchConfig", "BuildHttpClient", "MockPrepareRequest",
-        "ExecuteRequest", "MockParseResponse", "TrackCost",
+        "ValidateProvider",
+        "FetchConfig",
+        "BuildHttpClient",
+        "MockPrepareRequest",
+        "ExecuteRequest",
+        "MockParseResponse",
+        "TrackCost",
     ]
 
 
@@ -103,7 +108,7 @@ def test_complete():
 
 
 def test_unknown_provider_lists_registered_names_and_sends_nothing():
-    with pytest.raises(llm.UnknownProviderError, match="Unknown provider 'nope'.*mock"):
+    with pytest.raises(llm.UnknownProviderError, match=r"Unknown provider .nope.*mock"):
         llm.chat("nope", "hi")
 
 
@@ -170,8 +175,15 @@ def test_provider_errors_are_raised_typed_with_the_request():
 
 @pytest.mark.parametrize(
     "error",
-    [llm.AuthenticationError, llm.BadRequestError, llm.ContextLengthError, llm.ServerError,
-     llm.ProviderConnectionError, llm.ProviderTimeoutError, llm.ContentFilteredError],
+    [
+        llm.AuthenticationError,
+        llm.BadRequestError,
+        llm.ContextLengthError,
+        llm.ServerError,
+        llm.ProviderConnectionError,
+        llm.ProviderTimeoutError,
+        llm.ContentFilteredError,
+    ],
 )
 def test_each_injected_error_class_reaches_the_caller(error):
     llm.providers.get("mock").fail_next(error)

@@ -31,7 +31,12 @@ def test_fluent_options():
     b = b.with_options(top_p=0.9)
     resp = b.execute()
     body = llm.providers.get("mock").requests[-1].json
-    assert (body["model"], body["temperature"], body["max_tokens"], body["top_p"]) == ("mock-large", 0.2, 200, 0.9)
+    assert (body["model"], body["temperature"], body["max_tokens"], body["top_p"]) == (
+        "mock-large",
+        0.2,
+        200,
+        0.9,
+    )
     assert resp.model == "mock-large"
 
 
@@ -64,8 +69,10 @@ def test_custom_plug_errors_are_clear():
 
 
 def test_custom_plug_in_a_pipeline_without_execute_goes_before_cost_tracking():
-    b = llm.build("mock", "hi").with_pipeline([Mark(label="a"), llm.plugs.TrackCost]).with_custom_plug(
-        lambda r: r
+    b = (
+        llm.build("mock", "hi")
+        .with_pipeline([Mark(label="a"), llm.plugs.TrackCost])
+        .with_custom_plug(lambda r: r)
     )
     assert names(b) == ["Mark", "<lambda>", "TrackCost"]
 
@@ -125,7 +132,7 @@ def test_debug_info_masks_every_secret():
     assert info["options"]["api_key"] == "***"
     assert info["config"]["api_key"] == "***"
     assert info["provider"] == "mock" and info["kind"] == "chat"
-    assert [p["name"] for p in info["plugs"]][0] == "ValidateProvider"
+    assert info["plugs"][0]["name"] == "ValidateProvider"
 
 
 def test_with_tags_labels_the_request():

@@ -1,14 +1,21 @@
 import subprocess
 import sys
 
-HEAVY = ("pandas", "IPython", "ipywidgets", "traitlets", "httpx2", "httpx", "genai_prices", "matplotlib", "redis")
+HEAVY = (
+    "pandas",
+    "IPython",
+    "ipywidgets",
+    "traitlets",
+    "httpx2",
+    "httpx",
+    "genai_prices",
+    "matplotlib",
+    "redis",
+)
 
 
 def test_import_is_light():
-    code = (
-        "import sys, llmpipe_nb; "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    code = f"import sys, llmpipe_nb; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 

@@ -24,7 +24,9 @@ def test_reply_as_a_function_of_the_request(mock):
 
 
 def test_tool_call_replies(mock):
-    mock.configure(reply={"content": "", "tool_calls": [{"id": "c1", "name": "add", "arguments": {"a": 1}}]})
+    mock.configure(
+        reply={"content": "", "tool_calls": [{"id": "c1", "name": "add", "arguments": {"a": 1}}]}
+    )
     resp = llm.chat("mock", "add", tools=[{"type": "function", "function": {"name": "add"}}])
     assert resp.finish_reason == "tool_calls"
     assert resp.tool_calls == (llm.ToolCall("c1", "add", {"a": 1}),)

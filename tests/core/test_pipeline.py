@@ -180,7 +180,12 @@ def test_astream_yields_chunks_then_the_request():
     pipeline = llm.providers.get_pipeline("mock", "stream")
 
     async def collect():
-        return [i async for i in llm.Pipeline.astream(llm.Request.new("mock", "hi", kind="stream"), pipeline)]
+        return [
+            i
+            async for i in llm.Pipeline.astream(
+                llm.Request.new("mock", "hi", kind="stream"), pipeline
+            )
+        ]
 
     *chunks, done = asyncio.run(collect())
     assert done.state == "completed"

@@ -13,8 +13,21 @@ def test_new_request_is_pending_with_normalised_messages():
     assert req.model == "gpt-4o"
     assert req.errors == ()
     for name in (
-        "id", "provider", "messages", "options", "state", "halted", "config", "http_client",
-        "provider_request", "response", "result", "assigns", "private", "metadata", "errors",
+        "id",
+        "provider",
+        "messages",
+        "options",
+        "state",
+        "halted",
+        "config",
+        "http_client",
+        "provider_request",
+        "response",
+        "result",
+        "assigns",
+        "private",
+        "metadata",
+        "errors",
     ):
         assert hasattr(req, name)
 
@@ -62,13 +75,26 @@ def test_halt_records_reason():
         ([{"role": "wizard", "content": "hi"}], "unknown role 'wizard'"),
         ([{"role": "user", "content": 42}], "content of type int"),
         ([{"role": "user"}], "has no 'content'"),
-        ([{"role": "user", "content": "a"}, {"role": "tool", "content": "r"}], "Message 1 is a tool result"),
+        (
+            [{"role": "user", "content": "a"}, {"role": "tool", "content": "r"}],
+            "Message 1 is a tool result",
+        ),
         ([{"role": "user", "content": [{"type": "video"}]}], "part 0 must be a dict"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}], "without a URL"),
         (42, "not int"),
         ([3], "Message 0 is a int"),
     ],
-    ids=["no-role", "bad-role", "bad-content", "no-content", "tool-without-id", "bad-part", "image-no-url", "not-list", "not-dict"],
+    ids=[
+        "no-role",
+        "bad-role",
+        "bad-content",
+        "no-content",
+        "tool-without-id",
+        "bad-part",
+        "image-no-url",
+        "not-list",
+        "not-dict",
+    ],
 )
 def test_malformed_messages_raise_config_error(messages, fragment):
     with pytest.raises(llm.ConfigError, match=fragment):
@@ -78,8 +104,13 @@ def test_malformed_messages_raise_config_error(messages, fragment):
 def test_valid_message_shapes_are_accepted():
     msgs = [
         {"role": "system", "content": "be brief"},
-        {"role": "user", "content": [{"type": "text", "text": "what is this"},
-                                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is this"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            ],
+        },
         {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
     ]
