@@ -115,9 +115,15 @@ def to_plug(spec: Any) -> Plug:
     )
 
 
+class Plugs(tuple):  # type: ignore[type-arg]
+    """A built pipeline: plug instances only, so running it again skips the spec checks."""
+
+
 def build_pipeline(specs: Iterable[Any]) -> tuple[Plug, ...]:
     """Build every plug of a pipeline spec; bad options raise ConfigError before any request runs."""
-    return tuple(to_plug(s) for s in specs)
+    if isinstance(specs, Plugs):
+        return specs
+    return Plugs(to_plug(s) for s in specs)
 
 
 # -- option checking ---------------------------------------------------------------------
