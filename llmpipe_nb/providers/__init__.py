@@ -14,6 +14,7 @@ from .base import Provider
 
 _BUILTIN: dict[str, str] = {
     "mock": "llmpipe_nb.providers.mock:MockProvider",
+    "openai": "llmpipe_nb.providers.openai:OpenAIProvider",
 }
 
 _providers: dict[str, Provider] = {}

@@ -1,0 +1,115 @@
+"""Reading the common message shape, so each provider only writes its own wire format.
+
+Messages arrive in the chat shape `messages.py` checks; tool calls and tools may come
+in OpenAI's wire shape, a flat `{"id", "name", "arguments"}` shape, or as `ToolCall`s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import ResponseFormatError
+from ..responses import ToolCall, Usage
+
+EMPTY_SCHEMA = {"type": "object", "properties": {}}
+
+
+def text_of(content: Any) -> str:
+    """The text of a message content: the string, or its text parts joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text"
+        )
+    return ""
+
+
+def tool_call_fields(call: Any) -> tuple[str, str, Any]:
+    """(id, name, decoded arguments) of a tool call in any accepted shape."""
+    if isinstance(call, ToolCall):
+        return call.id, call.name, call.arguments
+    function = call.get("function")
+    source = function if isinstance(function, Mapping) else call
+    arguments = source.get("arguments", source.get("args"))
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            pass  # keep the text: the model sent arguments that are not JSON
+    return (
+        str(call.get("id") or ""),
+        str(source.get("name") or ""),
+        {} if arguments is None else arguments,
+    )
+
+
+def function_specs(tools: Iterable[Any]) -> list[dict[str, Any]]:
+    """Tools as `{"name", "description", "parameters"}`, from OpenAI's shape or the flat one."""
+    specs = []
+    for tool in tools:
+        function = tool.get("function", tool)
+        spec = {"name": function["name"], "parameters": function.get("parameters") or EMPTY_SCHEMA}
+        if function.get("description"):
+            spec["description"] = function["description"]
+        specs.append(spec)
+    return specs
+
+
+def tool_choice_name(choice: Any) -> str | None:
+    """The function name a tool_choice forces, if it names one."""
+    if isinstance(choice, Mapping):
+        function = choice.get("function", choice)
+        name = function.get("name") if isinstance(function, Mapping) else None
+        return str(name) if name else None
+    return None
+
+
+def image_source(part: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(media type, base64 data, url) of an `image_url` or `image` content part."""
+    if part.get("type") == "image_url":
+        url = part["image_url"]
+        url = url.get("url") if isinstance(url, Mapping) else url
+        if url.startswith("data:") and ";base64," in url:
+            media_type, _, data = url[5:].partition(";base64,")
+            return media_type, data, None
+        return None, None, url
+    return part.get("media_type"), part.get("data"), part.get("url")
+
+
+def tool_names_by_id(messages: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Tool call id -> function name, from the assistant turns, for formats that answer by name."""
+    names = {}
+    for message in messages:
+        for call in message.get("tool_calls") or ():
+            call_id, name, _ = tool_call_fields(call)
+            names[call_id] = name
+    return names
+
+
+def decoded_arguments(provider: str, text: str) -> Any:
+    """Streamed argument fragments joined: JSON decoded, `{}` when empty."""
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ResponseFormatError(
+            f"{provider} streamed tool-call arguments that are not valid JSON.", provider=provider
+        ) from None
+
+
+def usage_of(
+    input_tokens: Any = 0, output_tokens: Any = 0, cached: Any = 0, reasoning: Any = 0
+) -> Usage:
+    """A Usage from wire counts, where absent or null counts are 0."""
+    return Usage(
+        int(input_tokens or 0), int(output_tokens or 0), int(cached or 0), int(reasoning or 0)
+    )
+
+
+def option_values(options: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """Options renamed to wire fields (`names` maps ours to theirs), None values left out."""
+    return {wire: options[ours] for ours, wire in names.items() if options.get(ours) is not None}
