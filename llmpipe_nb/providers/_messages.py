@@ -6,6 +6,7 @@ in OpenAI's wire shape, a flat `{"id", "name", "arguments"}` shape, or as `ToolC
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -35,10 +36,8 @@ def tool_call_fields(call: Any) -> tuple[str, str, Any]:
     source = function if isinstance(function, Mapping) else call
     arguments = source.get("arguments", source.get("args"))
     if isinstance(arguments, str):
-        try:
+        with contextlib.suppress(ValueError):  # else keep the text the model sent
             arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            pass  # keep the text: the model sent arguments that are not JSON
     return (
         str(call.get("id") or ""),
         str(source.get("name") or ""),
