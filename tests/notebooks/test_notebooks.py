@@ -1,0 +1,89 @@
+"""Every notebook in notebooks/ runs top to bottom in a real Jupyter kernel, offline, with no key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def run_notebook(path: Path, cwd: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    client.execute(env=env)
+    return nb
+
+
+def problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Tracebacks that reached stderr without failing the cell (a caught error that was
+    logged, a broken background thread); errors that fail a cell already raise."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", ()):
+            if out.output_type == "stream" and out.name == "stderr" and "Traceback" in out.text:
+                found.append(f"cell {i}: traceback on stderr:\n{out.text}")
+    return found
+
+
+def test_there_are_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    for expected in ("01_quickstart.ipynb",):
+        assert expected in names
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_top_to_bottom(path, tmp_path, kernel_env):
+    nb = run_notebook(path, tmp_path, kernel_env)
+    assert problems(nb) == []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), "every code cell ran"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_stored_without_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"cell {i} of {path.name} has stored outputs"
+            assert cell["execution_count"] is None, f"cell {i} of {path.name} has a count"
+    assert "widgets" not in nb["metadata"], f"{path.name} stores widget state"
+
+
+def write(tmp_path: Path, source: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+BROKEN_DISPLAY = """
+class Broken:
+    def _repr_html_(self):
+        raise ValueError("no view")
+Broken()
+"""
+
+
+@pytest.mark.parametrize("source", ["1 / 0", BROKEN_DISPLAY], ids=["raises", "broken-display"])
+def test_a_failing_cell_fails_the_run(source, tmp_path, kernel_env):
+    with pytest.raises(CellExecutionError):
+        run_notebook(write(tmp_path, source), tmp_path, kernel_env)
+
+
+def test_a_traceback_on_stderr_counts_as_a_problem(tmp_path, kernel_env):
+    source = (
+        "import traceback\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    traceback.print_exc()"
+    )
+    found = problems(run_notebook(write(tmp_path, source), tmp_path, kernel_env))
+    assert len(found) == 1 and "ZeroDivisionError" in found[0]
