@@ -31,6 +31,7 @@ HERE = Path(__file__).parent
 REPO = HERE.parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 TOKEN = "e2e-token"
+VISUAL_JS = (HERE / "visual.js").read_text()
 VIEWPORT = {"width": 1280, "height": 800}
 #: generous, because a busy two-core CI box can take a while to start a kernel
 TIMEOUT_MS = 120_000
@@ -291,6 +292,20 @@ class Notebook:
             .filter(has=self.page.locator(".jp-InputArea", has_text=source_fragment))
             .first
         )
+
+    # -- looking right ---------------------------------------------------------------
+    def visual_problems(self, view: Any) -> dict[str, Any]:
+        """Contrast (WCAG AA) and overflow problems of each element matched by `view`.
+
+        Returns {"checked": texts measured, "contrast": [...], "overflow": [...]}, summed over
+        every match, so a test can assert both lists are empty and report what it measured.
+        """
+        total: dict[str, Any] = {"checked": 0, "unmeasurable": 0, "contrast": [], "overflow": []}
+        for found in view.all():
+            result = found.evaluate(VISUAL_JS)
+            for key in total:
+                total[key] += result[key]
+        return total
 
     # -- evidence --------------------------------------------------------------------
     def screenshot(self, name: str, target: Any = None) -> Path:

@@ -19,3 +19,31 @@ def test_a_console_error_is_collected(notebook):
     notebook.page.wait_for_timeout(100)
     assert any("llmpipe e2e canary" in line for line in notebook.console)
     notebook.console.clear()
+
+
+def test_visual_check_flags_faint_text_and_overflow(notebook):
+    notebook.page.set_content(
+        '<div class="jp-OutputArea-output" style="width:400px;background:#fff">'
+        '  <div class="view" style="color:#111">readable'
+        '    <span style="color:#bbb">faint</span>'
+        '    <span style="color:#111;opacity:.3">faded</span>'
+        '    <div style="width:600px">too wide</div>'
+        "  </div>"
+        "</div>"
+    )
+    found = notebook.visual_problems(notebook.page.locator(".view"))
+    assert found["checked"] == 4
+    assert [p["text"] for p in found["contrast"]] == ["faint", "faded"]
+    assert {p["element"] for p in found["overflow"]} >= {"div", "output area scrolls sideways"}
+
+
+def test_visual_check_passes_a_clean_view(notebook):
+    notebook.page.set_content(
+        '<div class="jp-OutputArea-output" style="width:400px;background:#111">'
+        '  <div class="view" style="color:#eee;overflow-x:hidden">dark and readable'
+        '    <pre style="overflow-x:auto;color:#ddd">' + "wide " * 200 + "</pre>"
+        "  </div>"
+        "</div>"
+    )
+    found = notebook.visual_problems(notebook.page.locator(".view"))
+    assert found == {"checked": 2, "unmeasurable": 0, "contrast": [], "overflow": []}
