@@ -259,12 +259,14 @@ class Notebook:
         self.fail_on_errors()
 
     def error_outputs(self) -> list[str]:
-        """The text of every traceback or usage error shown in the notebook."""
-        texts = self.page.locator(
-            ".jp-NotebookPanel:not(.lm-mod-hidden) "
+        """Every traceback, usage error or widget that failed to draw, as shown in the notebook."""
+        panel = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        texts = panel.locator(
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
         ).all_inner_texts()
-        return [t for t in texts if "Traceback" in t or re.search(r"^\w*Error\b", t, re.M)]
+        errors = [t for t in texts if "Traceback" in t or re.search(r"^\w*Error\b", t, re.M)]
+        widgets = panel.locator(".jp-OutputArea-output", has_text="Error displaying widget")
+        return errors + widgets.all_inner_texts()
 
     def fail_on_errors(self) -> None:
         errors = self.error_outputs()
