@@ -64,6 +64,10 @@ def prepare(
 ) -> tuple[Request, tuple[Any, ...]]:
     """The request and its provider pipeline; bad input raises here, before anything is sent."""
     pipeline = providers.get_pipeline(provider, kind)
+    if "cache" in options:  # a per-call cache control brings the default cache along
+        from .plugs.cache import ensure_cache
+
+        pipeline = ensure_cache(pipeline)
     return Request.new(provider, messages, options, kind=kind), pipeline
 
 

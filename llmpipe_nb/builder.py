@@ -197,6 +197,10 @@ class Builder:
             plugs = list(base)
             for op in self.ops:
                 plugs = _apply(op, plugs)
+            if "cache" in self.options:  # a per-call cache control brings the default cache along
+                from .plugs.cache import ensure_cache
+
+                plugs = list(ensure_cache(plugs))
             cached = self._cache["pipeline"] = tuple(plugs)
         return cached
 

@@ -1,0 +1,374 @@
+"""Cache: answer a repeated request from a store, before anything is sent.
+
+The key is a SHA-256 of the canonical request (provider, base URL, kind, model, every
+option and message; never the API key or headers), or what a user `key_fn` returns.
+A hit halts the pipeline with the stored answer (`cache_hit=True`, cost 0,
+`cost_saved` = the original cost); a stream is answered by replaying it. A miss
+stores the final answer once the pipeline has finished. A store that fails is a
+recoverable error: the request goes on to the provider and the error is recorded.
+
+Per call, the request option `cache` (consumed here, never sent) says what to do:
+
+    value                 read  write
+    True (default)        yes   yes
+    "no-store"            yes   no
+    "refresh"             no    yes    (call again and overwrite)
+    "no-cache" / False    no    no     (bypass the cache)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from ..errors import ConfigError, StoreError
+from ..plug import Plug
+from ..request import Request
+from ..responses import ChatResponse, EmbeddingResponse, ToolCall, Usage
+from ..stores import STORE_NAMES, CacheStore, open_store
+
+CONTROL = "cache"
+CONTROLS: dict[Any, tuple[bool, bool]] = {
+    True: (True, True),
+    "no-store": (True, False),
+    "refresh": (False, True),
+    "no-cache": (False, False),
+    False: (False, False),
+}
+CACHEABLE = ("chat", "stream", "completion", "embeddings")
+ENTRY_VERSION = 1
+
+
+def cache_control(value: Any) -> tuple[bool, bool]:
+    """(read, write) for the per-call `cache` option; ConfigError for anything else."""
+    if isinstance(value, (bool, str)) and value in CONTROLS:
+        return CONTROLS[value]
+    raise ConfigError(
+        f"Option 'cache' must be True, False, 'no-store', 'refresh' or 'no-cache', not {value!r}."
+    )
+
+
+def request_key(request: Request) -> str:
+    """SHA-256 of the canonical request: what decides the answer, and no credential."""
+    payload = {
+        "provider": request.provider,
+        "base_url": getattr(request.config, "base_url", None),
+        # a chat answer can answer the same request streamed, and the other way round
+        "kind": "chat" if request.kind == "stream" else request.kind,
+        "options": {k: v for k, v in request.options.items() if k != CONTROL},
+        "messages": request.messages,
+    }
+    blob = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_canonical
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, (tuple, list)):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return repr(value)
+
+
+class Cache(Plug):
+    """Answers repeated requests from `store` ("memory", "sqlite", "redis", or a CacheStore).
+
+    `ttl` is in seconds (None: keep until evicted); `path` places the SQLite file,
+    `url` names the Redis server (default $LLMPIPE_REDIS_URL), `max_entries` bounds
+    the memory LRU; `namespace` separates caches that share a store.
+    """
+
+    position: ClassVar[tuple[str, str]] = ("after", "FetchConfig")
+
+    def __init__(
+        self,
+        ttl: float | None = 3600,
+        store: str | CacheStore = "memory",
+        key_fn: Callable[[Request], str] | None = None,
+        namespace: str = "llmpipe",
+        path: str | None = None,
+        url: str | None = None,
+        max_entries: int | None = None,
+    ) -> None:
+        if ttl is not None and ttl <= 0:
+            raise ConfigError(f"Cache ttl must be a number of seconds > 0 or None, not {ttl!r}.")
+        if isinstance(store, str) and store not in STORE_NAMES:
+            raise ConfigError(
+                f"Unknown cache store {store!r}: use one of {', '.join(STORE_NAMES)}, "
+                "or pass a CacheStore instance."
+            )
+        for option, value, owner in (
+            ("path", path, "sqlite"),
+            ("url", url, "redis"),
+            ("max_entries", max_entries, "memory"),
+        ):
+            if value is not None and store != owner:
+                raise ConfigError(
+                    f"Cache option {option}= goes with store={owner!r}, not {store!r}."
+                )
+        if not namespace:
+            raise ConfigError("Cache namespace must be a non-empty string.")
+        self.ttl = ttl
+        self.store = store
+        self.key_fn = key_fn
+        self.namespace = namespace
+        self.path = path
+        self.url = url
+        self.max_entries = max_entries
+        self._store: CacheStore | None = store if isinstance(store, CacheStore) else None
+        self._writer = CacheWrite(self)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        opts = super().options
+        if self.url is not None:
+            from ..stores.redis_store import masked_url
+
+            opts["url"] = masked_url(self.url)
+        return opts
+
+    def backend(self) -> CacheStore:
+        """The store this plug reads and writes (opened on first use, shared per process)."""
+        if self._store is None:
+            self._store = open_store(
+                str(self.store), path=self.path, url=self.url, max_entries=self.max_entries
+            )
+        return self._store
+
+    def clear(self) -> None:
+        """Empty the store (every namespace in it)."""
+        self.backend().clear()
+
+    def key(self, request: Request) -> str:
+        """The store key of `request`."""
+        if self.key_fn is None:
+            return f"{self.namespace}:{request_key(request)}"
+        key = self.key_fn(request)
+        if not isinstance(key, str) or not key:
+            raise ConfigError(
+                f"The cache key_fn returned {key!r}: it must return a non-empty string."
+            )
+        return f"{self.namespace}:{key}"
+
+    # -- the lookup ------------------------------------------------------------------
+
+    def call(self, request: Request) -> Request:
+        request, key, read, write = self._begin(request)
+        if key is None:
+            return request
+        raw = None
+        if read:
+            try:
+                raw = self.backend().get(key)
+            except StoreError as error:
+                request = request.add_error(error, plug=self.name)
+        return self._after_lookup(request, key, raw, write)
+
+    async def acall(self, request: Request) -> Request:
+        request, key, read, write = self._begin(request)
+        if key is None:
+            return request
+        raw = None
+        if read:
+            try:
+                raw = await self.backend().aget(key)
+            except StoreError as error:
+                request = request.add_error(error, plug=self.name)
+        return self._after_lookup(request, key, raw, write)
+
+    def _begin(self, request: Request) -> tuple[Request, str | None, bool, bool]:
+        read, write = cache_control(request.options.get(CONTROL, True))
+        if CONTROL in request.options:
+            request = request.evolve(
+                options={k: v for k, v in request.options.items() if k != CONTROL}
+            )
+        if request.kind not in CACHEABLE:
+            return request, None, False, False
+        if not (read or write):
+            return request.put_metadata("cache_hit", False), None, False, False
+        return request, self.key(request), read, write
+
+    def _after_lookup(self, request: Request, key: str, raw: str | None, write: bool) -> Request:
+        if raw is not None:
+            hit = _hit(request, key, raw)
+            if hit is not None:
+                return hit
+        request = request.update_metadata({"cache_hit": False, "cache_key": key})
+        if write:
+            request = request.register_after_run(self._writer)
+        return request
+
+    # -- the write, after the pipeline ------------------------------------------------
+
+    def entry(self, request: Request) -> str | None:
+        """The stored form of a finished request's answer, or None if it is not cacheable."""
+        result = request.result
+        if isinstance(result, ChatResponse):
+            if result.finish_reason == "error":
+                return None
+            data = _chat_entry(result)
+        elif isinstance(result, EmbeddingResponse):
+            data = _embedding_entry(result)
+        else:
+            return None
+        data["v"] = ENTRY_VERSION
+        data["created_at"] = time.time()
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=repr)
+
+
+class CacheWrite(Plug):
+    """Stores the final answer of a cache miss; runs after the pipeline (see Cache)."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {}
+
+    def _prepare(self, request: Request) -> tuple[str, str] | None:
+        key = request.metadata.get("cache_key")
+        value = self.cache.entry(request)
+        return None if key is None or value is None else (key, value)
+
+    def call(self, request: Request) -> Request:
+        item = self._prepare(request)
+        if item is None:
+            return request
+        try:
+            self.cache.backend().set(item[0], item[1], self.cache.ttl)
+        except StoreError as error:
+            return request.add_error(error, plug=self.name)
+        return request.put_metadata("cache_stored", True)
+
+    async def acall(self, request: Request) -> Request:
+        item = self._prepare(request)
+        if item is None:
+            return request
+        try:
+            await self.cache.backend().aset(item[0], item[1], self.cache.ttl)
+        except StoreError as error:
+            return request.add_error(error, plug=self.name)
+        return request.put_metadata("cache_stored", True)
+
+
+def ensure_cache(plugs: Sequence[Plug]) -> tuple[Plug, ...]:
+    """`plugs` with the default (memory) Cache added after FetchConfig, unless one is there."""
+    names = [p.name for p in plugs]
+    if "Cache" in names:
+        return tuple(plugs)
+    if "FetchConfig" not in names:
+        raise ConfigError(
+            "The per-call 'cache' option needs a pipeline with FetchConfig: "
+            "add a Cache plug to your pipeline yourself."
+        )
+    at = names.index("FetchConfig") + 1
+    return (*plugs[:at], _default_cache(), *plugs[at:])
+
+
+_default: list[Cache] = []
+
+
+def _default_cache() -> Cache:
+    if not _default:
+        _default.append(Cache())
+    return _default[0]
+
+
+# -- entries ---------------------------------------------------------------------------
+
+
+def _usage(usage: Usage) -> list[int]:
+    return [
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_input_tokens,
+        usage.reasoning_tokens,
+    ]
+
+
+def _chat_entry(r: ChatResponse) -> dict[str, Any]:
+    return {
+        "type": "chat",
+        "content": r.content,
+        "model": r.model,
+        "provider": r.provider,
+        "finish_reason": r.finish_reason,
+        "raw_finish_reason": r.raw_finish_reason,
+        "usage": _usage(r.usage),
+        "cost": r.cost,
+        "tool_calls": [[c.id, c.name, c.arguments] for c in r.tool_calls],
+        "id": r.id,
+        "request_id": r.request_id,
+        "raw": r.raw,
+    }
+
+
+def _embedding_entry(r: EmbeddingResponse) -> dict[str, Any]:
+    return {
+        "type": "embeddings",
+        "embeddings": r.embeddings,
+        "model": r.model,
+        "provider": r.provider,
+        "usage": _usage(r.usage),
+        "cost": r.cost,
+        "raw": r.raw,
+    }
+
+
+def _hit(request: Request, key: str, raw: str) -> Request | None:
+    """The request answered from a stored entry; None if the entry is unreadable."""
+    try:
+        data = json.loads(raw)
+        saved = data["cost"]
+        usage = Usage(*data["usage"])
+        if data["type"] == "chat" and request.kind != "embeddings":
+            result: Any = ChatResponse(
+                content=data["content"],
+                model=data["model"],
+                provider=data["provider"],
+                finish_reason=data["finish_reason"],
+                raw_finish_reason=data["raw_finish_reason"],
+                usage=usage,
+                tool_calls=tuple(ToolCall(*c) for c in data["tool_calls"]),
+                id=data["id"],
+                request_id=data["request_id"],
+                raw=data["raw"],
+            )
+        elif data["type"] == "embeddings" and request.kind == "embeddings":
+            result = EmbeddingResponse(
+                embeddings=data["embeddings"],
+                model=data["model"],
+                provider=data["provider"],
+                usage=usage,
+                raw=data["raw"],
+            )
+        else:
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    result.cost, result.cost_status, result.cost_saved, result.cache_hit = (
+        0.0,
+        "cached",
+        saved,
+        True,
+    )
+    meta = {
+        "cache_hit": True,
+        "cache_key": key,
+        "cache_age_s": max(0.0, time.time() - float(data.get("created_at", time.time()))),
+        "cost_usd": 0.0,
+        "cost_status": "cached",
+        "cost_saved": saved,
+    }
+    return request.evolve(result=result, metadata={**request.metadata, **meta}).halt("cache hit")
