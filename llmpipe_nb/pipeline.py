@@ -55,10 +55,12 @@ def remove_listener(fn: Callable[[Request], None]) -> None:
 class _Run:
     """Timing, tracing and error policy shared by the four runners."""
 
-    __slots__ = ("request", "start_ns", "steps", "trace")
+    __slots__ = ("initial", "plugs", "request", "start_ns", "steps", "trace")
 
-    def __init__(self, request: Request, trace: bool) -> None:
+    def __init__(self, request: Request, trace: bool, pipeline: Iterable[Any]) -> None:
         self.trace = trace
+        self.plugs = build_pipeline(pipeline)
+        self.initial = request
         self.steps: list[Step] = []
         self.start_ns = time_ns()
         self.request = request.evolve(state="executing") if request.state == "pending" else request
@@ -104,7 +106,10 @@ class _Run:
             "trace": tuple(self.steps),
             "started_at_ns": self.start_ns,
             "duration_ns": sum(s.duration_ns for s in self.steps),
+            "plugs": self.plugs,
         }
+        if self.trace:
+            meta["initial_request"] = self.initial
         done = req.evolve(state=state, metadata=meta)
         for listener in _listeners:
             try:
@@ -136,8 +141,8 @@ class Pipeline:
     @staticmethod
     def run(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
         """Run synchronously and return the finished request (state completed, halted or error)."""
-        run = _Run(request, trace)
-        for plug in build_pipeline(pipeline):
+        run = _Run(request, trace, pipeline)
+        for plug in run.plugs:
             if run.request.halted:
                 break
             t0 = perf_counter_ns()
@@ -160,8 +165,8 @@ class Pipeline:
     @staticmethod
     async def arun(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
         """Run on the current event loop; I/O plugs wait without blocking it."""
-        run = _Run(request, trace)
-        for plug in build_pipeline(pipeline):
+        run = _Run(request, trace, pipeline)
+        for plug in run.plugs:
             if run.request.halted:
                 break
             t0 = perf_counter_ns()
@@ -186,9 +191,9 @@ class Pipeline:
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
     ) -> Iterator[StreamChunk | Request]:
         """Yield StreamChunks as the execute step produces them, then the finished Request."""
-        run = _Run(request, trace)
+        run = _Run(request, trace, pipeline)
         streamed = False
-        for plug in build_pipeline(pipeline):
+        for plug in run.plugs:
             if run.request.halted:
                 break
             t0 = perf_counter_ns()
@@ -224,9 +229,9 @@ class Pipeline:
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
     ) -> AsyncIterator[StreamChunk | Request]:
         """Async twin of `stream`."""
-        run = _Run(request, trace)
+        run = _Run(request, trace, pipeline)
         streamed = False
-        for plug in build_pipeline(pipeline):
+        for plug in run.plugs:
             if run.request.halted:
                 break
             t0 = perf_counter_ns()

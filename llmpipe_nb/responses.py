@@ -49,6 +49,11 @@ class _Rendered:
 
         return response_html(self)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        from .views import response_text
+
+        printer.text(response_text(self))
+
     def __rich__(self) -> Any:
         from .views import response_rich
 
