@@ -11,6 +11,7 @@ imported only when a feature that needs them is first used.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from . import providers
@@ -70,6 +71,10 @@ __version__ = "0.1.0"
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
     "nb": ("llmpipe_nb.nb", None),
+    "map": ("llmpipe_nb.batch", "map"),
+    "amap": ("llmpipe_nb.batch", "amap"),
+    "estimate": ("llmpipe_nb.batch", "estimate"),
+    "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
 }
 
 
@@ -81,6 +86,10 @@ def __getattr__(name: str) -> Any:
     value = module if target[1] is None else getattr(module, target[1])
     globals()[name] = value
     return value
+
+
+if "pandas" in sys.modules:  # pandas came first: df.llm works at once (else on first llm.map)
+    importlib.import_module("llmpipe_nb.batch")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -1,0 +1,175 @@
+"""The batch engine: many requests through one pipeline on one event loop, `concurrency` at a time.
+
+`concurrency` workers take the next row from a shared position until none are left,
+so at most `concurrency` requests are in flight (the bound a semaphore would give,
+without a task per row). Rows finish in any order and land at their own position.
+Whatever finished stays in `Batch.done` when the run is cancelled or stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from ..errors import BudgetExceededError, ConfigError
+from ..pipeline import Pipeline
+from ..plug import Plug
+from ..request import Request
+
+
+@dataclass
+class Tally:
+    """Live counts of a running batch, read by the progress display."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    spent_usd: float = 0.0
+    started_at: float = field(default_factory=perf_counter)
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    def add(self, request: Request) -> None:
+        meta = request.metadata
+        if request.state == "error":
+            self.failed += 1
+        else:
+            self.done += 1
+            if meta.get("cache_hit"):
+                self.cache_hits += 1
+        cost = meta.get("cost_usd")
+        if cost:
+            self.spent_usd += cost
+
+    def merge(self, other: Tally) -> None:
+        """Fold in the tally of a batch that ran elsewhere (a Dask partition)."""
+        self.done += other.done
+        self.failed += other.failed
+        self.cache_hits += other.cache_hits
+        self.spent_usd += other.spent_usd
+
+    def eta_s(self) -> float | None:
+        """Seconds left at the rate so far; None until the first row finished."""
+        finished = self.finished
+        if not finished:
+            return None
+        elapsed = perf_counter() - self.started_at
+        return elapsed / finished * (self.total - finished)
+
+
+class Budget:
+    """Stops sending before the spend could pass `max_cost`.
+
+    A row is sent only if what was spent, plus the estimate of every row in flight, plus
+    its own estimate stays within the limit. Estimates use the observed output length
+    once rows have finished, so the guard tightens as the batch learns.
+    """
+
+    def __init__(
+        self,
+        max_cost: float,
+        input_costs: Sequence[float],
+        output_cost_per_token: float,
+        output_tokens: float,
+    ) -> None:
+        if not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0:
+            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+        self.limit = float(max_cost)
+        self.input_costs = input_costs
+        self.per_output_token = output_cost_per_token
+        self.prior_output = output_tokens
+        self.seen_output = 0
+        self.seen_rows = 0
+        self.spent = 0.0
+        self.in_flight = 0.0
+        self.stopped = False
+
+    def row_estimate(self, position: int) -> float:
+        out = self.seen_output / self.seen_rows if self.seen_rows else self.prior_output
+        return self.input_costs[position] + out * self.per_output_token
+
+    def admit(self, position: int) -> float | None:
+        """Reserve the row's estimate and return it, or None (and stop) if it would pass the limit."""
+        estimate = self.row_estimate(position)
+        if self.stopped or self.spent + self.in_flight + estimate > self.limit:
+            self.stopped = True
+            return None
+        self.in_flight += estimate
+        return estimate
+
+    def settle(self, reserved: float, request: Request) -> None:
+        self.in_flight -= reserved
+        self.spent += request.metadata.get("cost_usd") or 0.0
+        result = request.result
+        usage = getattr(result, "usage", None)
+        if usage is not None and not request.metadata.get("cache_hit"):
+            self.seen_output += usage.output_tokens
+            self.seen_rows += 1
+
+    def refusal(self) -> BudgetExceededError:
+        return BudgetExceededError(
+            f"Not sent: the batch stopped before passing max_cost=${self.limit:.4f} "
+            f"(spent ${self.spent:.4f}); raise max_cost and run again to send the rest."
+        )
+
+
+class Batch:
+    """One run of `requests` through `pipeline`; `done[i]` is row i's finished Request or None."""
+
+    def __init__(
+        self,
+        requests: Sequence[Request],
+        pipeline: tuple[Plug, ...],
+        concurrency: int,
+        tally: Tally | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
+        self.requests = requests
+        self.pipeline = pipeline
+        self.concurrency = concurrency
+        self.tally = tally if tally is not None else Tally(len(requests))
+        self.budget = budget
+        self.done: list[Request | None] = [None] * len(requests)
+        self._next = 0
+
+    async def run(self) -> list[Request | None]:
+        workers = min(self.concurrency, len(self.requests))
+        await asyncio.gather(*(self._worker() for _ in range(workers)))
+        return self.done
+
+    async def _worker(self) -> None:
+        requests, pipeline, budget, tally, done = (
+            self.requests,
+            self.pipeline,
+            self.budget,
+            self.tally,
+            self.done,
+        )
+        while self._next < len(requests):
+            position = self._next
+            self._next += 1
+            reserved = 0.0
+            if budget is not None:
+                admitted = budget.admit(position)
+                if admitted is None:
+                    return
+                reserved = admitted
+            finished = await Pipeline.arun(requests[position], pipeline, trace=False)
+            done[position] = finished
+            tally.add(finished)
+            if budget is not None:
+                budget.settle(reserved, finished)
+
+    def unsent_error(self) -> Any:
+        """The error recorded on rows that were never sent."""
+        if self.budget is not None and self.budget.stopped:
+            return self.budget.refusal()
+        return None
