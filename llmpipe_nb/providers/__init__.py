@@ -15,6 +15,19 @@ from .base import Provider
 _BUILTIN: dict[str, str] = {
     "mock": "llmpipe_nb.providers.mock:MockProvider",
     "openai": "llmpipe_nb.providers.openai:OpenAIProvider",
+    "anthropic": "llmpipe_nb.providers.anthropic:AnthropicProvider",
+    "gemini": "llmpipe_nb.providers.gemini:GeminiProvider",
+    "ollama": "llmpipe_nb.providers.ollama:OllamaProvider",
+    "groq": "llmpipe_nb.providers.openai_compatible:GroqProvider",
+    "mistral": "llmpipe_nb.providers.openai_compatible:MistralProvider",
+    "openrouter": "llmpipe_nb.providers.openai_compatible:OpenRouterProvider",
+    "xai": "llmpipe_nb.providers.openai_compatible:XAIProvider",
+    "deepseek": "llmpipe_nb.providers.openai_compatible:DeepSeekProvider",
+    "together": "llmpipe_nb.providers.openai_compatible:TogetherProvider",
+    "lmstudio": "llmpipe_nb.providers.openai_compatible:LMStudioProvider",
+    "vllm": "llmpipe_nb.providers.openai_compatible:VLLMProvider",
+    "llamacpp": "llmpipe_nb.providers.openai_compatible:LlamaCppProvider",
+    "openai_compatible": "llmpipe_nb.providers.openai_compatible:GenericProvider",
 }
 
 _providers: dict[str, Provider] = {}

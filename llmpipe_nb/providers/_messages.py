@@ -100,6 +100,21 @@ def decoded_arguments(provider: str, text: str) -> Any:
         ) from None
 
 
+def json_event(data: str, provider: str) -> dict[str, Any]:
+    """A stream event's data as a JSON object, or ResponseFormatError."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise ResponseFormatError(
+            f"{provider} sent a stream event that is not valid JSON.", provider=provider
+        ) from None
+    if not isinstance(value, dict):
+        raise ResponseFormatError(
+            f"{provider} sent a stream event that is not a JSON object.", provider=provider
+        )
+    return value
+
+
 def usage_of(
     input_tokens: Any = 0, output_tokens: Any = 0, cached: Any = 0, reasoning: Any = 0
 ) -> Usage:

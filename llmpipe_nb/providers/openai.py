@@ -27,7 +27,7 @@ from ..responses import (
 )
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider
-from ._messages import decoded_arguments, image_source, tool_call_fields, usage_of
+from ._messages import decoded_arguments, image_source, json_event, tool_call_fields, usage_of
 from ._sse import SSEEvent
 
 #: chat options sent as they are
@@ -279,7 +279,7 @@ class OpenAIStreamDecoder:
         if event.data.startswith("[DONE]"):
             self.complete = True
             return []
-        chunk = _json_event(event.data, self.provider.name)
+        chunk = json_event(event.data, self.provider.name)
         if chunk.get("error"):
             raise self.provider.stream_error(chunk)
         self._head = self._head or {k: chunk[k] for k in ("id", "model") if k in chunk}
@@ -330,20 +330,6 @@ class OpenAIStreamDecoder:
             "choices": [choice],
             "usage": self._raw_usage,
         }
-
-
-def _json_event(data: str, provider: str) -> dict[str, Any]:
-    try:
-        value = json.loads(data)
-    except ValueError:
-        raise ResponseFormatError(
-            f"{provider} sent a stream event that is not valid JSON.", provider=provider
-        ) from None
-    if not isinstance(value, dict):
-        raise ResponseFormatError(
-            f"{provider} sent a stream event that is not a JSON object.", provider=provider
-        )
-    return value
 
 
 # -- plugs and provider -------------------------------------------------------------------------
