@@ -1,0 +1,97 @@
+"""`llmpipe demo`: the quickstart in a real kernel, written as a notebook and an offline HTML page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from llmpipe_nb import ConfigError, demo
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "notebooks" / "01_quickstart.ipynb"
+
+
+def notebook(tmp_path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_demo_runs_the_quickstart_and_writes_an_offline_page(tmp_path, kernel_env):
+    result = demo.run(QUICKSTART, tmp_path / "demo")
+
+    assert result.error is None
+    assert result.requests > 0 and result.input_tokens > 0 and result.output_tokens > 0
+    assert result.cost_usd == 0.0  # the mock runs locally
+    executed = nbformat.read(result.notebook, as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert result.cells == len(code), "every code cell ran"
+
+    page = result.html.read_text(encoding="utf-8")
+    assert "mock provider" in page
+    external = re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"(https?:[^\"]+)\"", page)
+    assert external == [], "the page loads nothing from the network"
+    assert (result.html.parent / "embed.js").read_bytes() == demo.RENDERER.read_bytes()
+
+    summary = result.summary()
+    assert f"requests  {result.requests}" in summary and "$0.000000" in summary
+
+
+@pytest.mark.slow
+def test_widgets_keep_their_state_and_render_from_the_local_copy(tmp_path, kernel_env):
+    probe = notebook(tmp_path, "import ipywidgets\nipywidgets.HTML('<b>WIDGET-OK</b>')")
+    result = demo.run(probe, tmp_path / "out")
+
+    page = result.html.read_text(encoding="utf-8")
+    assert '<script type="application/vnd.jupyter.widget-state+json">' in page
+    assert "WIDGET-OK" in page
+    assert re.findall(r"widgetRendererSrc = '([^']*)'", page) == ["embed.js", "embed.js"]
+
+
+@pytest.mark.slow
+def test_demo_reports_the_failing_cell_and_still_writes_everything(tmp_path, kernel_env):
+    probe = notebook(tmp_path, "import llmpipe_nb as llm\nllm.chat('Hello')", "1 / 0", "'never'")
+    result = demo.run(probe, tmp_path / "out")
+
+    assert result.error == "cell 1 raised ZeroDivisionError: division by zero"
+    assert result.requests == 1 and result.failed_requests == 0
+    assert result.notebook.exists() and result.html.exists()
+    assert "FAILED" in result.summary() and "ZeroDivisionError" in result.summary()
+
+
+@pytest.mark.slow
+def test_the_kernel_gets_no_keys_and_the_mock_as_default(tmp_path, kernel_env, monkeypatch):
+    canary = "sk-canary-0123456789abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    monkeypatch.setenv("LLMPIPE_PROVIDER", "openai")
+    probe = notebook(
+        tmp_path,
+        "import os, llmpipe_nb as llm\n"
+        "print(sorted(k for k in os.environ if k.endswith('_API_KEY')))\n"
+        "print(llm.chat('Hello').provider)",
+    )
+    result = demo.run(probe, tmp_path / "out")
+
+    assert result.error is None
+    printed = nbformat.read(result.notebook, as_version=4).cells[0].outputs[0].text
+    assert printed == "[]\nmock\n"
+    for path in result.notebook.parent.iterdir():
+        if path.suffix in (".ipynb", ".html", ".log"):
+            assert canary not in path.read_text(encoding="utf-8")
+
+
+def test_a_missing_notebook_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"No notebook at .*nothing\.ipynb: .*--notebook PATH"):
+        demo.run(tmp_path / "nothing.ipynb", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_default_notebook_is_found_from_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert demo.find_notebook().resolve() == QUICKSTART
