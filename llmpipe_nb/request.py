@@ -23,7 +23,21 @@ KINDS = ("chat", "stream", "embeddings", "completion", "list_models", "validate"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _ids = itertools.count(1)
-_prefix = f"req-{os.getpid():x}-"
+
+
+def _id_prefix() -> str:
+    """Unique per process, forked children and restarts included, so persisted rows join."""
+    return f"req-{os.getpid():x}{os.urandom(2).hex()}-"
+
+
+def _new_process() -> None:
+    global _prefix
+    _prefix = _id_prefix()
+
+
+_prefix = _id_prefix()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_process)
 
 
 @dataclass(frozen=True, slots=True)
