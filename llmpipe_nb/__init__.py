@@ -52,6 +52,7 @@ from .errors import (
     StreamInterruptedError,
     UnknownProviderError,
 )
+from .ledger import Ledger, costs, ledger, tag, traces
 from .pipeline import Pipeline, Step
 from .plug import Plug
 from .pricing import set_price
@@ -112,6 +113,7 @@ __all__ = [
     "ContextLengthError",
     "EmbeddingResponse",
     "LLMPipeError",
+    "Ledger",
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
@@ -144,12 +146,16 @@ __all__ = [
     "chat",
     "complete",
     "configure",
+    "costs",
     "embeddings",
+    "ledger",
     "list_models",
     "load_ipython_extension",
     "providers",
     "reset_configuration",
     "set_price",
     "stream",
+    "tag",
+    "traces",
     "validate",
 ]
