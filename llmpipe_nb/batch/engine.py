@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from ..errors import BudgetExceededError, ConfigError
+from ..errors import BudgetExceededError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request
@@ -78,8 +78,6 @@ class Budget:
         output_cost_per_token: float,
         output_tokens: float,
     ) -> None:
-        if not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0:
-            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
         self.limit = float(max_cost)
         self.input_costs = input_costs
         self.per_output_token = output_cost_per_token
@@ -130,8 +128,6 @@ class Batch:
         tally: Tally | None = None,
         budget: Budget | None = None,
     ) -> None:
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
         self.requests = requests
         self.pipeline = pipeline
         self.concurrency = concurrency

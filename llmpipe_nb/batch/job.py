@@ -1,0 +1,138 @@
+"""A batch call made concrete: the `Spec` (everything but the data) and the `Job` over some rows.
+
+The spec is plain data, so the Dask engine sends it to every worker, where a Job
+over the worker's partition runs exactly as a local Job over the whole input does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..api import default_provider
+from ..errors import ConfigError
+from ..tagging import active_tags, check_tags, merge
+from .engine import Batch, Budget, Tally
+from .estimate import Estimate, Rates, input_tokens, make_estimate, output_prior
+from .frame import Outcome, interrupted, outcome, to_frame
+from .plan import Plan
+from .rows import Prompt, Renderer, Rows, render_all, to_rows
+from .schema import Schema
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to send for each row and under which limits; picklable."""
+
+    prompt: Prompt
+    system: str | None
+    plan: Plan
+    schema: Schema | None
+    concurrency: int
+    max_cost: float | None
+    per_row_out: float
+    batch_id: str
+
+    @classmethod
+    def make(
+        cls,
+        prompt: Prompt,
+        provider: str | None,
+        model: str | None,
+        *,
+        system: str | None = None,
+        schema: Any = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_cost: float | None = None,
+        expected_output_tokens: float | None = None,
+        tags: Iterable[str] = (),
+        features: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Spec:
+        """Check every argument; anything wrong raises ConfigError before a row is read."""
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
+        if max_cost is not None and (
+            not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
+        ):
+            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+        options = dict(options or {})
+        parsed = None if schema is None else Schema(schema)
+        if parsed is not None:
+            options = {"response_format": parsed.response_format(), **options}
+        if model is not None:
+            options["model"] = model
+        batch_id = f"batch-{uuid.uuid4().hex[:12]}"
+        # the enclosing llm.tag() blocks, captured here: rows may finish on another thread
+        tag_list = (tags,) if isinstance(tags, str) else check_tags(tags)
+        plan = Plan.make(
+            provider or default_provider(),
+            options,
+            merge((*tag_list, *active_tags()), (f"batch:{batch_id}",)),
+            **(features or {}),
+        )
+        per_row_out = output_prior(options, expected_output_tokens)
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id)
+
+    def rates(self) -> Rates:
+        return Rates.lookup(self.plan.provider, self.plan.options.get("model"))
+
+    def priced_rates(self) -> Rates:
+        """The rates, or ConfigError when max_cost is set for a model without a price."""
+        rates = self.rates()
+        if not rates.priced:
+            raise ConfigError(
+                f"max_cost needs a price for model {rates.model!r} of '{rates.provider}': "
+                "set one with llm.set_price()."
+            )
+        return rates
+
+
+class Job:
+    """The spec over one set of rows: prompts rendered and checked, then run as a Batch."""
+
+    def __init__(self, spec: Spec, data: Any, max_cost: float | None = None) -> None:
+        self.spec = spec
+        self.rows: Rows = to_rows(data)
+        self.messages = render_all(Renderer(spec.prompt, self.rows, spec.system), self.rows.items)
+        self.max_cost = spec.max_cost if max_cost is None else max_cost
+        self.tally = Tally(len(self.rows))
+        self.batch: Batch | None = None
+
+    def estimate(self) -> Estimate:
+        return make_estimate(self.spec.rates(), input_tokens(self.messages), self.spec.per_row_out)
+
+    def prepare(self) -> Batch:
+        """The Batch to run; ConfigError here (bad max_cost, unpriced model) means nothing was sent."""
+        spec = self.spec
+        budget = None
+        if self.max_cost is not None:
+            rates = spec.priced_rates()
+            assert rates.input is not None and rates.output is not None
+            costs = [t * rates.input for t in input_tokens(self.messages)]
+            budget = Budget(self.max_cost, costs, rates.output, spec.per_row_out)
+        requests = [spec.plan.request(m) for m in self.messages]
+        self.batch = Batch(requests, spec.plan.pipeline(), spec.concurrency, self.tally, budget)
+        return self.batch
+
+    def outcomes(self, cancelled: bool = False) -> list[Outcome]:
+        batch = self.batch
+        assert batch is not None, "prepare() first"
+        unsent = interrupted() if cancelled else batch.unsent_error()
+        return [outcome(done, unsent) for done in batch.done]
+
+    def frame(self, cancelled: bool = False) -> Any:
+        df = to_frame(self.rows.index, self.outcomes(cancelled), self.spec.schema)
+        df.attrs["batch_id"] = self.spec.batch_id
+        return df
+
+    def note(self) -> str | None:
+        """Why the batch stopped early, for the progress display."""
+        batch = self.batch
+        if batch is not None and batch.budget is not None and batch.budget.stopped:
+            return "stopped at max_cost"
+        return None
