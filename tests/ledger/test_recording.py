@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import threading
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -176,7 +177,7 @@ def test_a_halted_run_is_a_row_whose_trace_stops_at_the_halt():
 
 
 def test_a_cache_hit_costs_nothing_and_records_what_it_saved(priced_mock):
-    cached = llm.build("mock", "cache me").with_cache(store="memory")
+    cached = llm.build("mock", f"cache me {uuid.uuid4()}").with_cache(store="memory")
     first, second = cached.execute(), cached.execute()
     assert second.cache_hit and second.cost == 0.0
 
