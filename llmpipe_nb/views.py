@@ -222,7 +222,10 @@ def table_view(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]
     cells = [[esc(c) for c in row] for row in rows]
     inner = f'<div class="lp-card"><div class="lp-title">{esc(title)}</div>{_table(headers, cells)}</div>'
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
-    lines = [title, "  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False))]
+    lines = [
+        title,
+        "  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip(),
+    ]
     lines += [
         "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
         for row in rows
@@ -416,15 +419,18 @@ def _embeddings_html(result: Any) -> str:
     return f"<div>{len(vectors)} vectors x {dims} dimensions</div>{_table(['#', 'values'], rows)}{more}"
 
 
-def response_text(result: Any) -> str:
-    """The text twin: the answer, then one line of facts."""
+def _body_text(result: Any) -> str:
     if hasattr(result, "embeddings"):
         dims = len(result.embeddings[0]) if result.embeddings else 0
-        body = f"{len(result.embeddings)} vectors x {dims} dimensions"
-    else:
-        body = getattr(result, "content", "") or ""
-        for c in getattr(result, "tool_calls", ()):
-            body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
+        return f"{len(result.embeddings)} vectors x {dims} dimensions"
+    body = getattr(result, "content", "") or ""
+    for c in getattr(result, "tool_calls", ()):
+        body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
+    return body
+
+
+def response_footer(result: Any) -> str:
+    """One line of facts (who answered, tokens, cost, latency), then any errors."""
     who = " · ".join(
         x for x in (getattr(result, "provider", None), getattr(result, "model", None)) if x
     )
@@ -436,7 +442,12 @@ def response_text(result: Any) -> str:
     errors = "".join(
         f"\n! {type(e.error).__name__} in {e.plug}: {e.error}" for e in (req.errors if req else ())
     )
-    return redact(f"{body}\n── {who}{hit} · {facts}{errors}")
+    return redact(f"── {who}{hit} · {facts}{errors}")
+
+
+def response_text(result: Any) -> str:
+    """The text twin: the answer, then one line of facts."""
+    return f"{redact(_body_text(result))}\n{response_footer(result)}"
 
 
 def response_rich(result: Any) -> Any:
@@ -446,15 +457,14 @@ def response_rich(result: Any) -> Any:
     from rich.panel import Panel
     from rich.text import Text
 
-    text = response_text(result)
-    body, _, footer = text.rpartition("\n── ")
     title = Text(" · ".join(x for x in (result.provider, result.model) if x))
     if hasattr(result, "embeddings"):
-        main: Any = Text(body)
+        main: Any = Text(_body_text(result))
     else:
         main = Markdown(redact(result.content))
         main.parsed = _markdown().parse(main.markup)  # tags in the answer stay visible as text
-    return Panel(Group(main, Text(footer, style="dim")), title=title, title_align="left")
+    footer = Text(response_footer(result), style="dim")
+    return Panel(Group(main, footer), title=title, title_align="left")
 
 
 # -- requests --------------------------------------------------------------------------------

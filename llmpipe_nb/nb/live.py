@@ -1,0 +1,160 @@
+"""Show an answer while it arrives: one output, throttled updates, then one final render.
+
+Each update re-sends the whole output, so updates are spaced by `interval` seconds (the
+first text shows at once); the final render carries the complete answer and its facts.
+Where outputs cannot be updated (terminal IPython) the text is printed as it comes.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .. import views
+from ..errors import redact
+
+#: how each answer format is shown while incomplete (JSON and HTML only make sense whole)
+_STREAMING_FORMAT = {"markdown": "markdown", "code": "code"}
+
+
+def can_update(shell: Any) -> bool:
+    """Whether the shell's frontend can update an output in place.
+
+    IPython's base DisplayPublisher prints (terminal IPython); kernels and capturing
+    publishers keep outputs with their display ids.
+    """
+    from IPython.core.displaypub import DisplayPublisher
+
+    return type(shell.display_pub) is not DisplayPublisher
+
+
+def final_bundle(result: Any, format: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The finished answer's output and its provenance metadata."""
+    req = getattr(result, "request", None)
+    meta = req.metadata if req is not None else {}
+    usage = getattr(result, "usage", None)
+    facts = {
+        "stage": "final",
+        "request_id": req.id if req is not None else None,
+        "provider": getattr(result, "provider", None),
+        "model": getattr(result, "model", None),
+        "input_tokens": getattr(usage, "input_tokens", None),
+        "output_tokens": getattr(usage, "output_tokens", None),
+        "cost_usd": getattr(result, "cost", None),
+        "latency_ms": getattr(result, "latency_ms", None),
+        "cache_hit": bool(getattr(result, "cache_hit", False)),
+        "plugs": [s.plug for s in meta.get("trace", ())],
+    }
+    bundle = {
+        "text/plain": views.response_text(result),
+        "text/html": views.response_html(result, format=format),
+    }
+    return bundle, {"llmpipe": facts}
+
+
+def failed_bundle(text: str, who: str, error: BaseException) -> dict[str, str]:
+    """What arrived before a failure, with the error under it."""
+    line = f"{type(error).__name__}: {error}"
+    html = views.frame(
+        f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(who)}</span>'
+        f"{views.badge('error', 'error')}</div>"
+        f'<div class="lp-body">{views.answer_html(text, "text")}</div>'
+        f'<ul class="lp-errors"><li>{views.esc(line)}</li></ul></div>'
+    )
+    return {"text/plain": redact(f"{text}\n! {line}"), "text/html": html}
+
+
+class LiveAnswer:
+    """One display that grows with the answer; `finish` or `fail` replaces it with the result."""
+
+    def __init__(
+        self,
+        who: str,
+        format: str = "markdown",
+        interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.who = who
+        self.format = _STREAMING_FORMAT.get(format, "text")
+        self.interval = interval
+        self.clock = clock
+        self.parts: list[str] = []
+        self.updates = 0
+        self._handle: Any = None
+        self._last = 0.0
+        self._shown = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def start(self) -> None:
+        from IPython.display import display
+
+        self._handle = display(
+            self._bundle(), raw=True, metadata={"llmpipe": {"stage": "streaming"}}, display_id=True
+        )
+        self._last = self.clock()
+
+    def add(self, text: str) -> None:
+        """Take a piece of the answer; show it if the last update is `interval` old (or none yet)."""
+        if not text:
+            return
+        self.parts.append(text)
+        now = self.clock()
+        if self._shown == 0 or now - self._last >= self.interval:
+            self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
+            self._last = now
+
+    def finish(self, result: Any, format: str) -> None:
+        bundle, metadata = final_bundle(result, format)
+        self._update(bundle, metadata)
+
+    def fail(self, error: BaseException) -> None:
+        self._update(failed_bundle(self.text, self.who, error), {"llmpipe": {"stage": "error"}})
+
+    def _update(self, bundle: dict[str, str], metadata: dict[str, Any]) -> None:
+        self._handle.update(bundle, raw=True, metadata=metadata)
+        self.updates += 1
+        self._shown = len(self.parts)
+
+    def _bundle(self) -> dict[str, str]:
+        text = self.text
+        body = (
+            views.answer_html(text, self.format)
+            if text
+            else '<span class="lp-note">waiting…</span>'
+        )
+        html = views.frame(
+            f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(self.who)}</span>'
+            f'{views.badge("streaming", "streaming")}</div><div class="lp-body">{body}</div></div>'
+        )
+        return {"text/plain": redact(text + "▌"), "text/html": html}
+
+
+class PrintedAnswer:
+    """The terminal twin of LiveAnswer: text printed as it arrives, then one line of facts."""
+
+    def __init__(self, who: str) -> None:
+        self.who = who
+        self.parts: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def start(self) -> None:
+        pass
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        sys.stdout.write(redact(text))
+        sys.stdout.flush()
+
+    def finish(self, result: Any, format: str) -> None:
+        print(f"\n{views.response_footer(result)}" if self.parts else views.response_text(result))
+
+    def fail(self, error: BaseException) -> None:
+        print()
