@@ -125,7 +125,6 @@ class Cache(Plug):
         self.path = path
         self.url = url
         self.max_entries = max_entries
-        self._store: CacheStore | None = store if isinstance(store, CacheStore) else None
         self._writer = CacheWrite(self)
 
     @property
@@ -139,11 +138,9 @@ class Cache(Plug):
 
     def backend(self) -> CacheStore:
         """The store this plug reads and writes (opened on first use, shared per process)."""
-        if self._store is None:
-            self._store = open_store(
-                str(self.store), path=self.path, url=self.url, max_entries=self.max_entries
-            )
-        return self._store
+        if isinstance(self.store, CacheStore):
+            return self.store
+        return open_store(self.store, path=self.path, url=self.url, max_entries=self.max_entries)
 
     def clear(self) -> None:
         """Empty the store (every namespace in it)."""

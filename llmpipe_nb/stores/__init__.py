@@ -59,6 +59,9 @@ def open_store(
             f"Unknown cache store {name!r}: use one of {', '.join(STORE_NAMES)}, "
             "or pass a CacheStore instance."
         )
+    store = _shared.get((name, key))
+    if store is not None:
+        return store
     with _lock:
         store = _shared.get((name, key))
         if store is None:

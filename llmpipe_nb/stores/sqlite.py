@@ -11,6 +11,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..errors import StoreError
 from . import CacheStore
@@ -64,7 +65,7 @@ class SQLiteStore(CacheStore):
         if expires is not None and now >= expires:
             self._run("DELETE FROM cache WHERE key = ? AND expires_at <= ?", (key, now))
             return None
-        return value  # type: ignore[no-any-return]
+        return value
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         now = time.time()
@@ -96,10 +97,10 @@ class SQLiteStore(CacheStore):
         with self._lock:
             self._db.close()
 
-    def _run(self, sql: str, args: tuple[object, ...]) -> tuple[object, ...] | None:
+    def _run(self, sql: str, args: tuple[object, ...]) -> Any:
         try:
             with self._lock:
-                return self._db.execute(sql, args).fetchone()  # type: ignore[no-any-return]
+                return self._db.execute(sql, args).fetchone()
         except sqlite3.Error as error:
             raise StoreError(
                 f"The SQLite cache at {self.path} failed ({error}): "
