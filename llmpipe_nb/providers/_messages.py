@@ -7,12 +7,13 @@ in OpenAI's wire shape, a flat `{"id", "name", "arguments"}` shape, or as `ToolC
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ResponseFormatError
-from ..responses import ToolCall, Usage
+from ..responses import StreamChunk, ToolCall, Usage
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
 
@@ -127,3 +128,23 @@ def usage_of(
 def option_values(options: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
     """Options renamed to wire fields (`names` maps ours to theirs), None values left out."""
     return {wire: options[ours] for ours, wire in names.items() if options.get(ours) is not None}
+
+
+class AssembledText:
+    """A stream's text so far, in one compact buffer rather than a list of pieces."""
+
+    __slots__ = ("_buffer", "count")
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self.count = 0
+
+    def add(self, text: str) -> StreamChunk:
+        """Keep the text and return it as the next numbered chunk."""
+        self._buffer.write(text)
+        self.count += 1
+        return StreamChunk(content=text, index=self.count - 1)
+
+    @property
+    def text(self) -> str:
+        return self._buffer.getvalue()

@@ -16,6 +16,7 @@ from ..responses import ChatResponse, ModelInfo, StreamChunk, ToolCall, Usage
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider
 from ._messages import (
+    AssembledText,
     decoded_arguments,
     function_specs,
     image_source,
@@ -226,7 +227,7 @@ class AnthropicStreamDecoder:
         self.provider = provider
         self.complete = False
         self.usage: Usage | None = None
-        self._parts: list[str] = []
+        self._text = AssembledText()
         self._message: dict[str, Any] = {}
         self._blocks: dict[int, dict[str, Any]] = {}
         self._json: dict[int, list[str]] = {}
@@ -234,7 +235,7 @@ class AnthropicStreamDecoder:
 
     @property
     def partial_text(self) -> str:
-        return "".join(self._parts)
+        return self._text.text
 
     def feed(self, event: SSEEvent) -> list[StreamChunk]:
         data = json_event(event.data, self.provider.name)
@@ -259,9 +260,7 @@ class AnthropicStreamDecoder:
         if delta.get("type") == "input_json_delta":
             self._json.setdefault(index, []).append(delta.get("partial_json") or "")
         elif delta.get("type") == "text_delta" and delta.get("text"):
-            chunk = StreamChunk(content=delta["text"], index=len(self._parts))
-            self._parts.append(delta["text"])
-            return [chunk]
+            return [self._text.add(delta["text"])]
         return []
 
     def _merge_usage(self, usage: Mapping[str, Any] | None) -> None:

@@ -30,6 +30,7 @@ from ..responses import ChatResponse, EmbeddingResponse, ModelInfo, StreamChunk,
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider
 from ._messages import (
+    AssembledText,
     function_specs,
     image_source,
     json_event,
@@ -312,14 +313,14 @@ class GeminiStreamDecoder:
         self.provider = provider
         self.complete = False
         self.usage: Usage | None = None
-        self._parts: list[str] = []
+        self._text = AssembledText()
         self._calls: list[dict[str, Any]] = []
         self._last: dict[str, Any] = {}
         self._candidate: dict[str, Any] | None = None
 
     @property
     def partial_text(self) -> str:
-        return "".join(self._parts)
+        return self._text.text
 
     def feed(self, event: SSEEvent) -> list[StreamChunk]:
         data = json_event(event.data, self.provider.name)
@@ -338,8 +339,7 @@ class GeminiStreamDecoder:
                 if "functionCall" in part:
                     self._calls.append(part)
                 elif part.get("text") and not part.get("thought"):
-                    out.append(StreamChunk(content=part["text"], index=len(self._parts)))
-                    self._parts.append(part["text"])
+                    out.append(self._text.add(part["text"]))
             if candidate.get("finishReason"):
                 self.complete = True
         return out
@@ -347,7 +347,7 @@ class GeminiStreamDecoder:
     def result(self) -> dict[str, Any]:
         body = dict(self._last)
         if self._candidate is not None:
-            parts = ([{"text": self.partial_text}] if self._parts else []) + self._calls
+            parts = ([{"text": self.partial_text}] if self._text.count else []) + self._calls
             body["candidates"] = [self._candidate | {"content": {"role": "model", "parts": parts}}]
         return body
 

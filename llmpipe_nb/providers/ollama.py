@@ -20,6 +20,7 @@ from ..responses import ChatResponse, EmbeddingResponse, ModelInfo, StreamChunk,
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider, HttpTransport
 from ._messages import (
+    AssembledText,
     function_specs,
     image_source,
     option_values,
@@ -176,13 +177,13 @@ class OllamaStreamDecoder:
         self.provider = provider
         self.complete = False
         self.usage: Usage | None = None
-        self._parts: list[str] = []
+        self._text = AssembledText()
         self._calls: list[Any] = []
         self._final: dict[str, Any] = {}
 
     @property
     def partial_text(self) -> str:
-        return "".join(self._parts)
+        return self._text.text
 
     def feed(self, event: Any) -> list[StreamChunk]:
         if not isinstance(event, Mapping):
@@ -200,9 +201,7 @@ class OllamaStreamDecoder:
         text = message.get("content")
         if not text:
             return []
-        chunk = StreamChunk(content=text, index=len(self._parts))
-        self._parts.append(text)
-        return [chunk]
+        return [self._text.add(text)]
 
     def result(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.partial_text}

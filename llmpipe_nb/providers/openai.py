@@ -27,7 +27,14 @@ from ..responses import (
 )
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider
-from ._messages import decoded_arguments, image_source, json_event, tool_call_fields, usage_of
+from ._messages import (
+    AssembledText,
+    decoded_arguments,
+    image_source,
+    json_event,
+    tool_call_fields,
+    usage_of,
+)
 from ._sse import SSEEvent
 
 #: chat options sent as they are
@@ -265,7 +272,7 @@ class OpenAIStreamDecoder:
         self.provider = provider
         self.complete = False
         self.usage: Usage | None = None
-        self._parts: list[str] = []
+        self._text = AssembledText()
         self._calls: dict[int, dict[str, Any]] = {}
         self._head: dict[str, Any] = {}
         self._finish: str | None = None
@@ -273,7 +280,7 @@ class OpenAIStreamDecoder:
 
     @property
     def partial_text(self) -> str:
-        return "".join(self._parts)
+        return self._text.text
 
     def feed(self, event: SSEEvent) -> list[StreamChunk]:
         if event.data.startswith("[DONE]"):
@@ -292,8 +299,7 @@ class OpenAIStreamDecoder:
                 continue
             delta = choice.get("delta") or {}
             if delta.get("content"):
-                out.append(StreamChunk(content=delta["content"], index=len(self._parts)))
-                self._parts.append(delta["content"])
+                out.append(self._text.add(delta["content"]))
             for fragment in delta.get("tool_calls") or ():
                 self._add_fragment(fragment)
             self._finish = choice.get("finish_reason") or self._finish

@@ -134,4 +134,3 @@ class GenericProvider(CompatibleProvider):
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = None
     requires_key = False
-

@@ -14,6 +14,7 @@ __all__ = [
     "chunks",
     "delay",
     "drop_connection",
+    "end_stream",
     "http_error",
     "malformed_json",
     "reply",
@@ -28,7 +29,8 @@ class Fault:
 
     status/body/headers replace the reply (a body of None gets the provider's own
     error envelope); delay_s waits before the reply; drop_after cuts the connection
-    after that many stream frames (or mid-body for a plain reply); malformed sends
+    after that many stream frames (or mid-body for a plain reply); end_after ends a
+    stream properly after that many frames but before its end marker; malformed sends
     broken JSON; error_after ends a stream with the provider's in-stream error event
     after that many frames; chunk_delay_s sleeps between frames; chunk_count sets how
     many text pieces the reply streams.
@@ -39,6 +41,7 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     drop_after: int | None = None
+    end_after: int | None = None
     malformed: bool = False
     error_after: int | None = None
     chunk_delay_s: float = 0.0
@@ -63,6 +66,11 @@ def delay(seconds: float) -> Fault:
 def drop_connection(after_chunks: int = 1) -> Fault:
     """Close the socket mid-response, after this many stream frames."""
     return Fault(drop_after=after_chunks)
+
+
+def end_stream(after_chunks: int = 1) -> Fault:
+    """Finish the response properly after this many frames, but without the end marker."""
+    return Fault(end_after=after_chunks)
 
 
 def malformed_json() -> Fault:

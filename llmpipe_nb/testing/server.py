@@ -232,6 +232,8 @@ class FakeServer:
                 _cut(handler.connection)
                 handler.close_connection = True
                 return
+            if index == fault.end_after:
+                break
             if index == fault.error_after:
                 _chunk(handler, self.wire.stream_error_frame())
                 break

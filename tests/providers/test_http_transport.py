@@ -1,0 +1,201 @@
+"""The shared HTTP transport: pooling, credentials at send time, timeouts, drops, typed errors."""
+
+from __future__ import annotations
+
+import email.utils
+import socket
+import time
+import tracemalloc
+
+import pytest
+
+import llmpipe_nb as llm
+from llmpipe_nb import providers
+from llmpipe_nb.errors import (
+    AuthenticationError,
+    ProviderConnectionError,
+    ProviderTimeoutError,
+    ResponseFormatError,
+    ServerError,
+    StreamInterruptedError,
+)
+from llmpipe_nb.providers._http import parse_retry_after, pooled_transport
+from llmpipe_nb.testing import FakeServer, echo, faults
+from llmpipe_nb.transport import HttpCall
+
+KEY = "sk-test-canary-0123456789"
+
+
+def openai(server: FakeServer, **options):
+    return {"api_key": KEY, "base_url": server.base_url, **options}
+
+
+def test_one_pooled_client_per_configuration(openai_server: FakeServer) -> None:
+    llm.chat("openai", "a", **openai(openai_server))
+    llm.chat("openai", "b", **openai(openai_server))
+    provider = providers.get("openai")
+    config = provider.resolve_config({"api_key": KEY, "base_url": openai_server.base_url})
+    transport = pooled_transport(provider, config)
+    assert transport is provider.client(config)
+    assert transport._sync is not None  # the one client both chats went through
+    other = provider.resolve_config(
+        {"api_key": KEY, "base_url": openai_server.base_url, "timeout": 5}
+    )
+    assert provider.client(other) is not transport
+
+
+def test_keep_alive_connection_is_reused(openai_server: FakeServer) -> None:
+    provider = providers.get("openai")
+    config = provider.resolve_config({"api_key": KEY, "base_url": openai_server.base_url})
+    transport = provider.client(config)
+    transport.send(HttpCall("GET", "/models"))
+    pool = transport._sync._transport._pool
+    first = list(pool.connections)
+    transport.send(HttpCall("GET", "/models"))
+    assert len(first) == 1 and list(pool.connections) == first
+
+
+def test_key_is_sent_as_header_and_shown_nowhere(openai_server: FakeServer) -> None:
+    openai_server.inject(
+        faults.http_error(401, body={"error": {"message": f"Incorrect API key provided: {KEY}"}})
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        llm.chat("openai", "hi", **openai(openai_server))
+    assert openai_server.last_request.headers["authorization"] == f"Bearer {KEY}"
+    error = caught.value
+    shown = [
+        str(error),
+        repr(error),
+        error.message,
+        repr(error.request),
+        repr(error.request.config),
+    ]
+    shown.append(repr(providers.get("openai").client(error.request.config)))
+    assert all(KEY not in text for text in shown)
+    assert "***" in str(error)
+
+
+def test_user_headers_and_user_agent_are_sent(openai_server: FakeServer) -> None:
+    llm.chat("openai", "hi", **openai(openai_server, headers={"X-Title": "notebook"}))
+    headers = openai_server.last_request.headers
+    assert headers["x-title"] == "notebook"
+    assert headers["user-agent"].startswith("llmpipe_nb/")
+
+
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"retry-after": "2"}, 2.0),
+        ({"retry-after": "0.25"}, 0.25),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+    ids=["ms-wins", "seconds", "fractional", "garbage", "absent"],
+)
+def test_parse_retry_after(headers, expected) -> None:
+    assert parse_retry_after(headers) == expected
+
+
+def test_parse_retry_after_http_date() -> None:
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 27 <= parse_retry_after({"retry-after": date}) <= 30
+
+
+def test_read_timeout_is_typed(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.delay(2))
+    with pytest.raises(ProviderTimeoutError, match=r"did not answer within 0\.3 s"):
+        llm.chat("openai", "hi", **openai(openai_server, timeout=0.3))
+
+
+def test_idle_time_between_chunks_is_typed(openai_server: FakeServer) -> None:
+    llm.configure("openai", extra={"idle_timeout": 0.3})
+    openai_server.inject(faults.slow_chunks(2))
+    with pytest.raises(ProviderTimeoutError, match=r"sent nothing for 0\.3 s between chunks"):
+        llm.stream("openai", "hi", **openai(openai_server)).text()
+
+
+def test_connection_refused_is_typed() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ProviderConnectionError, match="Could not connect to openai") as caught:
+        llm.chat("openai", "hi", api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1")
+    assert caught.value.retryable
+
+
+def test_connection_dropped_mid_body_is_a_connection_error(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.drop_connection())
+    with pytest.raises(ProviderConnectionError, match="broke off"):
+        llm.chat("openai", "hi", **openai(openai_server))
+
+
+def test_stream_dropped_after_content_keeps_the_partial_text(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.drop_connection(after_chunks=3))  # role, "Echo: ", "one "
+    stream = llm.stream("openai", "one two three", **openai(openai_server))
+    seen = []
+    with pytest.raises(StreamInterruptedError) as caught:
+        for chunk in stream:
+            seen.append(chunk.content)
+    assert seen == ["Echo: ", "one "]
+    assert caught.value.partial_text == "Echo: one "
+
+
+def test_stream_that_ends_without_its_marker_is_interrupted(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.end_stream(after_chunks=3))  # a clean end, but no [DONE]
+    with pytest.raises(StreamInterruptedError, match="without its end marker") as caught:
+        llm.stream("openai", "one two", **openai(openai_server)).text()
+    assert caught.value.partial_text == "Echo: one "
+
+
+def test_malformed_json_is_a_response_format_error(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.malformed_json(), times=2)
+    with pytest.raises(ResponseFormatError, match="not valid JSON"):
+        llm.chat("openai", "hi", **openai(openai_server))
+    with pytest.raises(ResponseFormatError, match="not valid JSON"):
+        llm.stream("openai", "hi", **openai(openai_server)).text()
+
+
+def test_error_status_on_a_stream_is_typed_before_any_chunk(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.http_error(503, headers={"x-should-retry": "false"}))
+    with pytest.raises(ServerError) as caught:
+        llm.stream("openai", "hi", **openai(openai_server)).text()
+    assert caught.value.status_code == 503
+    assert caught.value.retryable is False  # the server's x-should-retry wins
+    assert caught.value.request_id == openai_server.last_request.request_id
+
+
+def test_a_10000_chunk_stream_keeps_memory_flat(openai_server: FakeServer) -> None:
+    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
+    openai_server.inject(faults.chunks(10_000))
+    stream = llm.stream("openai", "x", **openai(openai_server))
+    tracemalloc.start()
+    try:
+        count = sum(1 for chunk in stream if chunk.content)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 10_000
+    assert stream.response.content == "".join(echo.pieces(echo.echo("x"), 10_000))
+    # about 2.5 MB crossed the socket; besides the 35 kB of text, only buffers may stay
+    assert peak < 1_000_000  # keeping the 10,000 chunks alone would take 1.5 MB
+
+
+async def test_async_chat_and_stream(openai_server: FakeServer) -> None:
+    reply = await llm.achat("openai", "hello there", **openai(openai_server))
+    assert reply.content == "Echo: hello there"
+    pieces = [
+        chunk.content
+        async for chunk in llm.astream("openai", "hello there", **openai(openai_server))
+    ]
+    assert "".join(pieces) == "Echo: hello there"
+
+
+async def test_async_timeout_and_drop_are_typed(openai_server: FakeServer) -> None:
+    openai_server.inject(faults.delay(2))
+    with pytest.raises(ProviderTimeoutError):
+        await llm.achat("openai", "hi", **openai(openai_server, timeout=0.3))
+    openai_server.inject(faults.drop_connection(after_chunks=3))
+    with pytest.raises(StreamInterruptedError) as caught:
+        await llm.astream("openai", "one two", **openai(openai_server)).atext()
+    assert caught.value.partial_text == "Echo: one "
