@@ -1,0 +1,85 @@
+"""The code examples in docs/*.md and README.md run, in order, one IPython shell per page.
+
+A fenced block whose info string starts with `python` or `ipython` is executed, unless
+the info string also says `no-run` (for examples that need a real key or service).
+Other blocks (`text`, `bash`, `json`, ...) are shown, not run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from markdown_it import MarkdownIt
+
+import llmpipe_nb as llm
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+RUNNABLE = ("python", "ipython")
+
+
+class Block(NamedTuple):
+    line: int
+    code: str
+
+
+def runnable_blocks(markdown: str) -> list[Block]:
+    blocks = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        words = token.info.split()
+        if token.type == "fence" and words and words[0] in RUNNABLE and "no-run" not in words:
+            blocks.append(Block(token.map[0] + 1 if token.map else 0, token.content))
+    return blocks
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance()
+    yield shell
+    InteractiveShell.clear_instance()
+    llm.ledger().persist(None)  # a page may have sent the ledger to a file in tmp_path
+
+
+def run_page(shell: InteractiveShell, path: Path) -> int:
+    blocks = runnable_blocks(path.read_text(encoding="utf-8"))
+    for block in blocks:
+        result = shell.run_cell(block.code, store_history=False)
+        if not result.success:
+            error = result.error_in_exec or result.error_before_exec
+            pytest.fail(f"{path.name}:{block.line}: {type(error).__name__}: {error}", pytrace=False)
+    return len(blocks)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+def test_the_examples_of_a_page_run(path, shell):
+    run_page(shell, path)
+
+
+def test_only_python_blocks_without_no_run_are_picked():
+    page = (
+        "```python\nx = 1\n```\n\n"
+        "```python no-run\nraise SystemExit\n```\n\n"
+        "```ipython\n%time x\n```\n\n"
+        "```text\nnot code\n```\n\n"
+        "    indented = 'not a fence'\n"
+    )
+    assert runnable_blocks(page) == [Block(1, "x = 1\n"), Block(9, "%time x\n")]
+
+
+def test_a_failing_example_fails_with_its_page_and_line(tmp_path, shell):
+    page = tmp_path / "page.md"
+    page.write_text("# T\n\n```python\nvalue = 41\n```\n\n```python\nassert value == 42\n```\n")
+    with pytest.raises(pytest.fail.Exception, match=r"page\.md:7: AssertionError"):
+        run_page(shell, page)
+
+
+def test_the_pages_have_examples():
+    for name in ("architecture.md", "custom-plugs-and-providers.md", "README.md"):
+        path = ROOT / name if name == "README.md" else ROOT / "docs" / name
+        assert runnable_blocks(path.read_text(encoding="utf-8")), f"{name} has no runnable example"
