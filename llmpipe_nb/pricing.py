@@ -54,6 +54,11 @@ def set_price(
     _overrides[(provider, model)] = Price(input_per_mtok, output_per_mtok, cached_input_per_mtok)
 
 
+def price_override(provider: str, model: str) -> Price | None:
+    """The `set_price` price that applies to `model` of `provider`, if any."""
+    return _overrides.get((provider, model)) or _overrides.get((None, model))
+
+
 def clear_prices() -> None:
     """Forget every `set_price` override."""
     _overrides.clear()
@@ -69,7 +74,7 @@ def cost_for(
 ) -> tuple[float | None, str]:
     """(cost in USD or None, cost_status) for one request's usage."""
     if model is not None:
-        override = _overrides.get((provider, model)) or _overrides.get((None, model))
+        override = price_override(provider, model)
         if override is not None:
             return override.cost(usage), PRICED
     if local:

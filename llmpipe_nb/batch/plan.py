@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import config
+from .. import config, providers
 from ..builder import Builder, build
 from ..errors import ConfigError
 from ..plug import Plug
+from ..pricing import Price, price_override, set_price
 from ..request import Request
 
 #: map() keyword -> the builder method that adds that feature plug
@@ -51,8 +52,10 @@ class Plan:
     options: Mapping[str, Any]
     features: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     tags: tuple[str, ...] = ()
-    #: the caller's `llm.configure()` settings, applied where the plan runs in another process
+    #: the caller's `llm.configure()` settings and `llm.set_price()` price for the model,
+    #: applied where the plan runs in another process
     settings: Mapping[str, Any] = field(default_factory=dict)
+    price: Price | None = None
     _built: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -64,12 +67,15 @@ class Plan:
             opts = feature_options(name, value)
             if opts is not None:
                 chosen.append((name, opts))
-        plan = cls(provider, dict(options), tuple(chosen), tags, dict(config.configured(provider)))
+        model = options.get("model") or providers.get(provider).default_model
+        price = price_override(provider, model) if isinstance(model, str) else None
+        settings = dict(config.configured(provider))
+        plan = cls(provider, dict(options), tuple(chosen), tags, settings, price)
         plan.pipeline()  # bad options and unknown providers fail here, before anything is sent
         return plan
 
     def builder(self) -> Builder:
-        b = build(self.provider).with_options(**self.options)
+        b = build(self.provider, ()).with_options(**self.options)
         for name, opts in self.features:
             b = getattr(b, FEATURES[name])(**opts)
         return b.with_tags(*self.tags) if self.tags else b
@@ -86,9 +92,21 @@ class Plan:
         return req.evolve(metadata={"tags": self.tags}) if self.tags else req
 
     def apply_settings(self) -> None:
-        """Carry the caller's `llm.configure()` settings into this (worker) process."""
+        """Carry the caller's `llm.configure()` settings and price into this (worker) process."""
         if self.settings:
             config.configure(self.provider, **self.settings)
+        price, model = (
+            self.price,
+            self.options.get("model") or providers.get(self.provider).default_model,
+        )
+        if price is not None and isinstance(model, str):
+            set_price(
+                model,
+                input_per_mtok=price.input_per_mtok,
+                output_per_mtok=price.output_per_mtok,
+                cached_input_per_mtok=price.cached_input_per_mtok,
+                provider=self.provider,
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -113,10 +113,10 @@ def _check_template(template: str, rows: Rows) -> None:
     else:
         allowed = {"", "0", "value"} | ({str(rows.name)} if rows.name is not None else set())
         what = "each item is one value: use {{}} or {{value}} for it, not {}"
-    for root in sorted(roots - allowed):
-        raise ConfigError(f"The prompt uses {{{root}}} but {what.format(repr(root))}.")
     if rows.columns is not None and "" in roots:
         raise ConfigError("The prompt uses {} but a DataFrame row has named columns: use {column}.")
+    for root in sorted(roots - allowed):
+        raise ConfigError(f"The prompt uses {{{root}}} but {what.format(repr(root))}.")
 
 
 def _root(field: str) -> str:
