@@ -16,6 +16,7 @@ never at `import llmpipe_nb`.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import threading
 import uuid
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import pipeline
-from .errors import ConfigError, MissingDependencyError, redact
+from .errors import ConfigError, MissingDependencyError, StoreError, redact
 from .request import Request
 from .responses import Usage
 from .tagging import active_tags, check_tags, merge, tag
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .stores.ledger_sqlite import SQLiteLedgerStore
 
 LEDGER_ENV = "LLMPIPE_LEDGER"
+log = logging.getLogger("llmpipe_nb.ledger")
 
 #: column -> dtype of `costs()`, in order
 COST_DTYPES: Mapping[str, str] = {
@@ -530,6 +532,7 @@ def _exportable(df: pd.DataFrame) -> pd.DataFrame:
 
 _ledger = Ledger()
 _env_path: str | None = None
+_env_lock = threading.Lock()
 
 
 def ledger() -> Ledger:
@@ -552,10 +555,16 @@ def _record(done: Request) -> None:
     global _env_path
     path = os.environ.get(LEDGER_ENV) or None
     if path != _env_path:
-        _env_path = path
-        if _ledger._store is None or _ledger._from_env:
-            _ledger.persist(path)
-            _ledger._from_env = path is not None
+        with _env_lock:
+            if path != _env_path:
+                _env_path = path
+                if _ledger._store is None or _ledger._from_env:
+                    try:
+                        _ledger.persist(path)
+                        _ledger._from_env = path is not None
+                    except StoreError as error:  # the rows stay in memory
+                        _ledger.persist(None)
+                        log.warning("%s=%s is not used: %s", LEDGER_ENV, path, error)
     _ledger.record(done)
 
 

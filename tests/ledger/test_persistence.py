@@ -119,6 +119,18 @@ def test_the_environment_variable_turns_persistence_on_and_off(tmp_path, monkeyp
     assert len(llm.Ledger.open(path)) == 1 and len(llm.ledger()) == 2
 
 
+def test_an_unusable_environment_variable_loses_no_request(tmp_path, monkeypatch, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("LLMPIPE_LEDGER", str(tmp_path / "ok.sqlite"))
+    llm.chat("mock", "written")
+    monkeypatch.setenv("LLMPIPE_LEDGER", str(blocker / "ledger.sqlite"))
+    assert llm.chat("mock", "kept in memory").content
+    assert len(llm.costs()) == 2 and llm.ledger().path is None
+    assert "LLMPIPE_LEDGER" in caplog.text and "writable SQLite file" in caplog.text
+    assert len(llm.Ledger.open(tmp_path / "ok.sqlite")) == 1
+
+
 def test_an_explicit_persist_beats_the_environment_variable(tmp_path, monkeypatch):
     chosen, env = tmp_path / "chosen.sqlite", tmp_path / "env.sqlite"
     llm.ledger().persist(chosen)
