@@ -26,7 +26,7 @@ from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request, message_text
-from ..tokens import MESSAGE_OVERHEAD, context_window, estimate_message_tokens
+from ..tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, context_window, estimate_message_tokens
 
 SYSTEM_ROLES = ("system", "developer")
 OUTPUT_RESERVE = 1024
@@ -83,14 +83,14 @@ class ManageContext(Plug):
         plan = self._plan(request)
         if isinstance(plan, Request):
             return plan
-        done = Pipeline.run(*self._summary_request(request, plan[0]))
+        done = Pipeline.run(*self._summary_request(request, plan[0], plan[2]))
         return self._summarised(request, plan, done)
 
     async def acall(self, request: Request) -> Request:
         plan = self._plan(request)
         if isinstance(plan, Request):
             return plan
-        done = await Pipeline.arun(*self._summary_request(request, plan[0]))
+        done = await Pipeline.arun(*self._summary_request(request, plan[0], plan[2]))
         return self._summarised(request, plan, done)
 
     def budget(self, request: Request) -> int | None:
@@ -136,7 +136,7 @@ class ManageContext(Plug):
     ) -> tuple[list[Message], list[Message]]:
         """(older messages to summarise, the rest kept verbatim, in order)."""
         keep_system = self.preserve_system
-        room = budget - self.summary_max_tokens - MESSAGE_OVERHEAD
+        room = budget - self._summary_tokens(budget) - MESSAGE_OVERHEAD
         room -= sum(_cost(m) for m in messages if keep_system and _is_system(m))
         convo = [i for i, m in enumerate(messages) if not (keep_system and _is_system(m))]
         cut = len(convo)
@@ -151,11 +151,17 @@ class ManageContext(Plug):
         rest = [m for i, m in enumerate(messages) if i not in older_idx]
         return older, rest
 
-    def _summary_request(self, request: Request, older: list[Message]) -> tuple[Request, Any]:
+    def _summary_tokens(self, budget: int) -> int:
+        """Room for the summary: `summary_max_tokens`, at most a quarter of the budget."""
+        return max(1, min(self.summary_max_tokens, budget // 4))
+
+    def _summary_request(
+        self, request: Request, older: list[Message], budget: int
+    ) -> tuple[Request, Any]:
         provider = self.summary_provider or request.provider
         options: dict[str, Any] = {
             "model": self.summary_model or request.model,
-            "max_tokens": self.summary_max_tokens,
+            "max_tokens": self._summary_tokens(budget),
         }
         config = request.config
         if provider == request.provider and config is not None:
@@ -163,7 +169,7 @@ class ManageContext(Plug):
                 {k: getattr(config, k) for k in ("api_key", "base_url") if getattr(config, k)}
             )
         transcript = "\n\n".join(f"{m.get('role')}: {message_text((m,))}" for m in older)
-        words = max(10, self.summary_max_tokens * 3 // 4)
+        words = max(10, self._summary_tokens(budget) * 3 // 4)
         messages = [
             {"role": "system", "content": SUMMARY_INSTRUCTION.format(words=words)},
             {"role": "user", "content": transcript},
@@ -186,6 +192,7 @@ class ManageContext(Plug):
                 request, messages, _truncate(messages, budget), "truncate", before, budget
             )
         text = getattr(done.result, "content", "") or ""
+        text = text[: self._summary_tokens(budget) * CHARS_PER_TOKEN]  # a summary that ran long
         note = {"role": "system", "content": f"Summary of the earlier conversation: {text}"}
         head = [m for m in rest if _is_system(m) and self.preserve_system]
         tail = [m for m in rest if not (_is_system(m) and self.preserve_system)]
