@@ -77,7 +77,7 @@ class HttpProvider(Provider):
         request_id: str | None = None,
     ) -> ProviderError:
         """A typed error: class by status, context-length errors recognised, retry hints read."""
-        request_id = request_id or headers.get("x-request-id") or headers.get("request-id")
+        request_id = headers.get("x-request-id") or headers.get("request-id") or request_id
         kw: dict[str, Any] = {
             "provider": self.name,
             "status_code": status,
