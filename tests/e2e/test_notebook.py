@@ -56,3 +56,17 @@ def test_model_text_is_shown_as_text_never_run(e2e, expect):
     assert view.locator("img, script").count() == 0
     assert e2e.page.title() != "pwned"
     e2e.screenshot("response-escaped", e2e.cell("hostile"))
+
+
+def test_cell_magic_answer_is_rendered_in_the_cell(e2e, expect):
+    cell = e2e.code_cell("Say hello from a cell magic.")
+    view = cell.locator(".jp-OutputArea-output .llmpipe")
+    expect(view).to_have_count(1)
+    expect(view).to_contain_text("You asked about: Say hello from a cell magic.")
+    expect(view.locator(".lp-badge.lp-completed")).to_have_text("completed")
+    expect(view.locator(".lp-facts")).to_contain_text("tokens")
+    # the response is the cell's value: `_` holds it in the next cell
+    expect(e2e.output("underscore")).to_contain_text(
+        "ChatResponse | You asked about: Say hello from a cell magic."
+    )
+    e2e.screenshot("magic-answer", cell)
