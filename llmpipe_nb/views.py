@@ -264,12 +264,12 @@ def _span(steps: Sequence[Any]) -> tuple[int, int]:
 
 
 def _bar(step: Any, start: int, span: int, old: bool = False) -> str:
-    left = 100 * (step.started_at_ns - start) / span
-    width = max(100 * step.duration_ns / span, 0.4)
+    left = min(100 * (step.started_at_ns - start) / span, 99.6)
+    width = min(max(100 * step.duration_ns / span, 0.4), 100 - left)
     kind = "old" if old else step.outcome
     return (
         f'<div class="lp-track"><span class="lp-bar lp-{esc(kind)}" '
-        f'style="margin-left:{min(left, 99.6):.2f}%;width:{min(width, 100 - left):.2f}%"></span></div>'
+        f'style="margin-left:{left:.2f}%;width:{width:.2f}%"></span></div>'
     )
 
 

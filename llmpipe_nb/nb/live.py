@@ -56,7 +56,11 @@ def final_bundle(result: Any, format: str) -> tuple[dict[str, str], dict[str, An
 
 def failed_bundle(text: str, who: str, error: BaseException) -> dict[str, str]:
     """What arrived before a failure, with the error under it."""
-    line = f"{type(error).__name__}: {error}"
+    line = (
+        "interrupted"
+        if isinstance(error, KeyboardInterrupt)
+        else f"{type(error).__name__}: {error}"
+    )
     html = views.frame(
         f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(who)}</span>'
         f"{views.badge('error', 'error')}</div>"
@@ -91,11 +95,8 @@ class LiveAnswer:
         return "".join(self.parts)
 
     def start(self) -> None:
-        from IPython.display import display
-
-        self._handle = display(
-            self._bundle(), raw=True, metadata={"llmpipe": {"stage": "streaming"}}, display_id=True
-        )
+        """Show the output at once, waiting for the first text."""
+        self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
         self._last = self.clock()
 
     def add(self, text: str) -> None:
@@ -116,8 +117,13 @@ class LiveAnswer:
         self._update(failed_bundle(self.text, self.who, error), {"llmpipe": {"stage": "error"}})
 
     def _update(self, bundle: dict[str, str], metadata: dict[str, Any]) -> None:
-        self._handle.update(bundle, raw=True, metadata=metadata)
-        self.updates += 1
+        if self._handle is None:
+            from IPython.display import display
+
+            self._handle = display(bundle, raw=True, metadata=metadata, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True, metadata=metadata)
+            self.updates += 1
         self._shown = len(self.parts)
 
     def _bundle(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
+import shlex
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -233,6 +234,7 @@ class LLMMagics(Magics):
             not args.output.isidentifier() or keyword.iskeyword(args.output)
         ):
             raise UsageError(f"--output {args.output!r} is not a variable name.")
+        prompt = prompt.strip("\n").rstrip()  # blank lines around the prompt are not part of it
         try:
             if not args.no_interpolate:
                 prompt = fill(prompt, self.shell.user_ns)
@@ -352,10 +354,8 @@ class LLMMagics(Magics):
         return views.table_view("Providers", ["provider", "key", "default model", "kinds"], rows)
 
     def _config(self, rest: str) -> views.View:
-        from IPython.utils.process import arg_split
-
         names = [f.name for f in fields(Defaults)]
-        for token in arg_split(rest):
+        for token in _words(rest):
             if token == "--reset":
                 self.defaults = Defaults()
                 continue
@@ -433,8 +433,16 @@ class LLMMagics(Magics):
         return views.View(views.frame(f'<pre class="lp-pre">{views.esc(HELP)}</pre>'), HELP)
 
 
+def _words(line: str) -> list[str]:
+    """Shell-like words: quotes group and are removed (`--system 'Be brief.'`)."""
+    try:
+        return shlex.split(line)
+    except ValueError as error:
+        raise UsageError(f"{error} in {line!r}: close the quote.") from None
+
+
 def _parse(line: str) -> argparse.Namespace:
     try:
-        return PARSER.parse_argstring(line)
+        return PARSER.parse_args(_words(line))
     except UsageError as error:
         raise UsageError(f"{error}\nusage: {USAGE}") from None

@@ -1,0 +1,422 @@
+"""%%llm and %llm in an in-process IPython shell: the streaming sequence, values, errors, commands."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+import llmpipe_nb as llm
+from llmpipe_nb.nb.live import LiveAnswer
+from llmpipe_nb.nb.magics import CellError, split_line
+from llmpipe_nb.providers.mock import default_reply
+
+PROMPT = "Tell me about sharks"
+
+
+def run(ip, source):
+    """Run a cell the way a notebook does, capturing every display message."""
+    with capture_output() as cap:
+        result = ip.run_cell(source, store_history=True)
+    return result, cap
+
+
+def stages(cap):
+    return [o.metadata["llmpipe"]["stage"] for o in cap.outputs]
+
+
+def sent(mock):
+    return mock.requests[-1].json
+
+
+# -- streaming ---------------------------------------------------------------------------
+
+
+def test_cell_streams_into_one_display_then_one_final_render(ip, mock):
+    mock.configure(chunk_size=4, chunk_latency=0.005)
+    ip.run_line_magic("llm", "config update_interval=0.02")
+    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    result.raise_error()
+
+    answer = default_reply([{"role": "user", "content": PROMPT}])
+    chunks = math.ceil(len(answer) / 4)
+    outs = cap.outputs
+    assert len({o.transient["display_id"] for o in outs}) == 1  # one output, no execute_result
+    assert [o.update for o in outs] == [False] + [True] * (len(outs) - 1)
+    assert stages(cap)[0] == "streaming" and stages(cap)[-1] == "final"
+    assert stages(cap).count("final") == 1
+    updates = len(outs) - 2
+    assert 2 <= updates < chunks  # throttled: some updates while streaming, fewer than chunks
+    shown = [o.data["text/plain"].rstrip("▌") for o in outs[1:-1]]
+    assert all(answer.startswith(text) for text in shown)
+    assert [len(t) for t in shown] == sorted(len(t) for t in shown)
+    final = outs[-1]
+    assert final.data["text/plain"].startswith(answer + "\n── mock · mock-1")
+    assert (
+        "sharks" in final.data["text/html"]
+        and "lp-badge lp-streaming" not in final.data["text/html"]
+    )
+    facts = final.metadata["llmpipe"]
+    assert facts["provider"] == "mock" and facts["output_tokens"] > 0
+    assert "ExecuteRequest" in facts["plugs"]
+
+
+def test_the_response_is_the_cells_value(ip):
+    result, _ = run(ip, f"%%llm mock --output answer\n{PROMPT}")
+    response = ip.user_ns["answer"]
+    assert isinstance(response, llm.ChatResponse)
+    assert ip.user_ns["_"] is response
+    assert ip.user_ns["Out"][result.execution_count] is response
+    assert ip.user_ns[f"_{result.execution_count}"] is response
+
+
+def test_first_text_shows_at_once_then_updates_are_spaced_by_the_interval(ip):
+    ticks = iter(range(1000))  # one tick per clock reading
+    with capture_output() as cap:
+        live = LiveAnswer("mock", interval=5, clock=lambda: next(ticks))
+        live.start()
+        for _ in range(20):
+            live.add("ab")
+    assert [o.update for o in cap.outputs] == [False, True, True, True, True]
+    assert cap.outputs[1].data["text/plain"] == "ab▌"
+    assert cap.outputs[-1].data["text/plain"] == "ab" * 16 + "▌"
+
+
+def test_no_stream_renders_once(ip, mock):
+    result, cap = run(ip, f"%%llm mock --no-stream\n{PROMPT}")
+    result.raise_error()
+    assert stages(cap) == ["final"] and cap.outputs[0].update is False
+    assert sent(mock).get("stream") is None and mock.requests[-1].stream is None
+
+
+def test_terminal_ipython_prints_the_stream(ip, mock, capsys):
+    mock.configure(chunk_size=5)
+    result = ip.run_cell(f"%%llm mock\n{PROMPT}", store_history=True)
+    result.raise_error()
+    out = capsys.readouterr().out
+    answer = default_reply([{"role": "user", "content": PROMPT}])
+    assert out.startswith(answer + "\n── mock · mock-1")
+    assert ip.user_ns["_"].content == answer
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("json", "&quot;b&quot;: &quot;&lt;script&gt;x&lt;/script&gt;&quot;"),
+        ("code", '<pre class="lp-pre"><code>{&quot;a&quot;: 1'),
+        ("html", '<iframe class="lp-frame" sandbox="" srcdoc="{&quot;a&quot;'),
+        ("text", '<pre class="lp-pre">{&quot;a&quot;'),
+    ],
+)
+def test_formats(ip, mock, fmt, expected):
+    mock.configure(reply='{"a": 1, "b": "<script>x</script>"}')
+    result, cap = run(ip, f"%%llm mock --format {fmt}\nanswer in JSON")
+    result.raise_error()
+    final = cap.outputs[-1].data["text/html"]
+    assert expected in final
+    assert "<script>" not in final
+
+
+# -- the prompt --------------------------------------------------------------------------
+
+
+def test_variables_are_filled_exactly_once(ip, mock):
+    ip.user_ns["topic"] = "{secret} and {{braces}}"
+    run(ip, "%%llm mock --no-stream\nAbout {topic}, literally {{this}}")[0].raise_error()
+    assert (
+        sent(mock)["messages"][-1]["content"] == "About {secret} and {{braces}}, literally {this}"
+    )
+
+
+def test_no_interpolate_sends_braces_as_written(ip, mock):
+    run(ip, '%%llm mock --no-interpolate --no-stream\nReturn {"a": {x}}')[0].raise_error()
+    assert sent(mock)["messages"][-1]["content"] == 'Return {"a": {x}}'
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("About {nothing_here}", "no variable 'nothing_here' is defined"),
+        ('Return {"a": 1}', "is not a variable name"),
+        ("Unclosed {brace", "unmatched brace"),
+    ],
+)
+def test_a_bad_placeholder_is_one_line_and_nothing_is_sent(ip, mock, cell, message):
+    result, cap = run(ip, f"%%llm mock\n{cell}")
+    assert isinstance(result.error_in_exec, CellError)
+    assert message in str(result.error_in_exec)
+    assert "--no-interpolate" in str(result.error_in_exec)
+    assert "Traceback" not in cap.stdout + cap.stderr
+    assert mock.requests == [] and cap.outputs == []
+
+
+def test_empty_prompt_is_a_usage_error(ip, mock):
+    result, cap = run(ip, "%%llm mock\n   \n")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "The prompt is empty" in cap.stderr and mock.requests == []
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+def test_provider_error_is_one_line_with_status_and_message(ip, mock):
+    mock.fail_next(llm.RateLimitError)
+    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    error = result.error_in_exec
+    assert isinstance(error, CellError) and isinstance(error.error, llm.RateLimitError)
+    assert error._render_traceback_() == [
+        "RateLimitError: mock 429: injected RateLimitError from the mock provider"
+    ]
+    assert "Traceback" not in cap.stdout and "RateLimitError: mock 429" in cap.stdout
+    assert stages(cap) == ["streaming", "error"]
+    assert "RateLimitError" in cap.outputs[-1].data["text/html"]
+
+
+def test_missing_key_names_the_variable(ip):
+    result, cap = run(ip, "%%llm openai\nhi")
+    assert isinstance(result.error_in_exec.error, llm.MissingKeyError)
+    assert "OPENAI_API_KEY" in cap.stdout and "Traceback" not in cap.stdout
+
+
+def test_a_dropped_stream_keeps_what_arrived(ip, mock):
+    mock.configure(chunk_size=4, stream_error_after=3)
+    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    assert isinstance(result.error_in_exec.error, llm.StreamInterruptedError)
+    last = cap.outputs[-1]
+    assert last.metadata["llmpipe"]["stage"] == "error"
+    assert last.data["text/plain"].startswith("You asked a")
+    assert "StreamInterruptedError" in last.data["text/plain"]
+
+
+def test_interrupt_marks_the_output_and_propagates(ip, mock):
+    def interrupt(body):
+        raise KeyboardInterrupt
+
+    mock.configure(respond=interrupt)
+    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    assert isinstance(result.error_in_exec, KeyboardInterrupt)
+    assert stages(cap) == ["streaming", "error"]
+    assert "interrupted" in cap.outputs[-1].data["text/plain"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("mock --temperature hot", "invalid float value: 'hot'"),
+        ("mock --format pdf", "invalid choice: 'pdf'"),
+        ("mock --bogus", "unrecognized arguments: --bogus"),
+        ("mock --output 2x", "--output '2x' is not a variable name"),
+    ],
+)
+def test_usage_errors_show_the_usage(ip, mock, line, message):
+    result, cap = run(ip, f"%%llm {line}\nhi")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert message in cap.stderr
+    if "--output" not in line:
+        assert "usage: %%llm [PROVIDER[:MODEL]]" in cap.stderr
+    assert "Traceback" not in cap.stderr and mock.requests == []
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("nope", llm.UnknownProviderError),
+        ("mock --temperature 5", llm.ConfigError),
+        ("mock --max-tokens 0", llm.ConfigError),
+    ],
+)
+def test_bad_requests_fail_before_anything_is_sent(ip, mock, line, error):
+    result, cap = run(ip, f"%%llm {line}\nhi")
+    assert isinstance(result.error_in_exec.error, error)
+    assert cap.outputs == [] and mock.requests == []
+
+
+# -- conversations, options, pipelines ----------------------------------------------------
+
+
+def test_chat_keeps_the_conversation_until_reset(ip, mock):
+    run(ip, "%%llm mock --chat trip --system 'Be brief.'\nPlan a day in Lisbon")[0].raise_error()
+    first = ip.user_ns["_"].content
+    run(ip, "%%llm mock --chat trip\nAnd the evening?")[0].raise_error()
+    assert [(m["role"], m["content"]) for m in sent(mock)["messages"]] == [
+        ("user", "Plan a day in Lisbon"),
+        ("assistant", first),
+        ("user", "And the evening?"),
+    ]
+    ip.run_line_magic("llm", "reset trip")
+    run(ip, "%%llm mock --chat trip\nHello again")[0].raise_error()
+    assert len(sent(mock)["messages"]) == 1
+    with pytest.raises(UsageError, match="No conversation named 'other'"):
+        ip.run_line_magic("llm", "reset other")
+
+
+def test_options_reach_the_request(ip, mock):
+    cell = "%%llm mock:mock-large --temperature 0.2 --max-tokens 50 --system 'Be terse.'\nhi"
+    run(ip, cell)[0].raise_error()
+    body = sent(mock)
+    assert (body["model"], body["temperature"], body["max_tokens"]) == ("mock-large", 0.2, 50)
+    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_config_sets_defaults_for_later_cells(ip, mock):
+    view = ip.run_line_magic(
+        "llm",
+        "config provider=mock model=mock-large temperature=0.5 stream=false system='Be kind.'",
+    )
+    assert "mock-large" in view.text and "'Be kind.'" in view.text
+    result, cap = run(ip, "%%llm\nhi")
+    result.raise_error()
+    body = sent(mock)
+    assert (body["model"], body["temperature"]) == ("mock-large", 0.5)
+    assert body["messages"][0]["content"] == "Be kind."
+    assert stages(cap) == ["final"]
+    run(ip, "%%llm mock --model mock-1\nhi")[0].raise_error()
+    assert sent(mock)["model"] == "mock-1"
+    ip.run_line_magic("llm", "config --reset")
+    assert "'markdown'" in ip.run_line_magic("llm", "config").text
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("colour=red", "takes key=value pairs with keys provider, model"),
+        ("temperature=hot", "not a valid value for temperature"),
+        ("temperature=9", "Option 'temperature' must be a number from 0 to 2"),
+        ("format=pdf", "format must be one of markdown"),
+        ("provider=nope", "Unknown provider 'nope'"),
+        ("stream=maybe", "not a valid value for stream"),
+    ],
+)
+def test_bad_config_is_refused(ip, setting, message):
+    with pytest.raises((UsageError, CellError), match=message):
+        ip.run_line_magic("llm", f"config {setting}")
+
+
+def test_cache_flag_answers_repeats_from_the_cache(ip, mock):
+    run(ip, f"%%llm mock --cache\n{PROMPT}")[0].raise_error()
+    result, cap = run(ip, f"%%llm mock --cache\n{PROMPT}")
+    result.raise_error()
+    assert ip.user_ns["_"].cache_hit and len(mock.requests) == 1
+    assert "cache hit" in cap.outputs[-1].data["text/plain"]
+    run(ip, f"%%llm mock --no-cache\n{PROMPT}")[0].raise_error()
+    assert len(mock.requests) == 2
+
+
+def test_named_pipelines(ip, mock):
+    info = ip.run_line_magic(
+        "llm", "pipeline define fast llm.build('mock').with_cache().with_model('mock-large')"
+    )
+    assert "Cache" in info.names
+    run(ip, "%%llm --pipeline fast\nhi")[0].raise_error()
+    run(ip, "%%llm --pipeline fast\nhi")[0].raise_error()
+    assert ip.user_ns["_"].cache_hit and ip.user_ns["_"].model == "mock-large"
+    assert len(mock.requests) == 1
+    listing = ip.run_line_magic("llm", "pipelines")
+    assert "fast" in listing.text and "Cache" in listing.text
+    _, cap = run(ip, "%%llm openai --pipeline fast\nhi")
+    assert "runs on provider 'mock', not 'openai'" in cap.stderr
+    _, cap = run(ip, "%%llm --pipeline slow\nhi")
+    assert "No pipeline named 'slow' (defined: fast)" in cap.stderr
+
+
+def test_a_pipeline_from_a_plug_list(ip, mock):
+    ip.run_cell("def shout(request):\n    return request.put_options(temperature=1.5)")
+    ip.run_line_magic("llm", "config provider=mock")
+    spec = "[*llm.providers.get_pipeline('mock', 'stream')[:3], shout, *llm.providers.get_pipeline('mock', 'stream')[3:]]"
+    info = ip.run_line_magic("llm", f"pipeline define loud {spec}")
+    assert "shout" in info.names
+    run(ip, "%%llm --pipeline loud\nhi")[0].raise_error()
+    assert sent(mock)["temperature"] == 1.5
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("pipeline define", "usage: %llm pipeline define NAME EXPR"),
+        ("pipeline define x undefined_name", "NameError: name 'undefined_name' is not defined"),
+        ("pipeline define x 42", "A pipeline is a builder"),
+        ("pipelines", "No named pipelines yet"),
+    ],
+)
+def test_bad_pipeline_commands(ip, line, message):
+    with pytest.raises((UsageError, CellError), match=message):
+        ip.run_line_magic("llm", line)
+
+
+def test_tags_label_the_ledger_rows(ip):
+    run(ip, "%%llm mock --tag exp-7 --tag magic\nhi")[0].raise_error()
+    rows = llm.costs(tags="exp-7")
+    assert len(rows) == 1 and set(rows.tags[0]) >= {"exp-7", "magic"}
+
+
+# -- the line magic ------------------------------------------------------------------------
+
+
+def test_line_magic_returns_the_response(ip, mock):
+    result, _cap = run(ip, "x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
+    assert isinstance(result.error_in_exec, CellError)  # {name} is not defined
+    ip.user_ns["name"] = "Ada"
+    run(ip, "x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")[0].raise_error()
+    x = ip.user_ns["x"]
+    assert isinstance(x, llm.ChatResponse) and x.model == "mock-large"
+    assert sent(mock)["messages"][-1]["content"] == "what's up, Ada?"
+    assert sent(mock)["temperature"] == 0.1
+
+
+def test_line_magic_does_not_stream(ip):
+    with pytest.raises(UsageError, match="use %%llm to stream"):
+        ip.run_line_magic("llm", "mock --stream hi")
+
+
+@pytest.mark.parametrize(
+    ("line", "head", "prompt"),
+    [
+        ("mock hello world", "mock", "hello world"),
+        ("mock:m1 -t 0.5 --no-stream what's up", "mock:m1 -t 0.5 --no-stream", "what's up"),
+        (
+            "mock --system 'Be terse.' --tag a hi -- there",
+            "mock --system 'Be terse.' --tag a",
+            "hi -- there",
+        ),
+        ("mock", "mock", ""),
+    ],
+)
+def test_split_line(line, head, prompt):
+    assert split_line(line) == (head, prompt)
+
+
+def test_list_shows_providers_and_keys_without_values(ip, canary):
+    view = ip.run_line_magic("llm", "list")
+    assert "mock" in view.text and "not needed" in view.text
+    assert "openai" in view.text and "✅ configured" in view.text
+    assert canary not in view.text and canary not in view.html
+
+
+def test_list_names_the_missing_variable(ip):
+    assert "❌ set OPENAI_API_KEY" in ip.run_line_magic("llm", "list").text
+
+
+def test_costs_and_help(ip):
+    run(ip, "%%llm mock\nhi")[0].raise_error()
+    ledger = ip.run_line_magic("llm", "costs")
+    assert ledger is llm.ledger() and len(ledger) >= 1
+    assert "mock" in ledger._repr_html_()
+    for line in ("help", ""):
+        text = ip.run_line_magic("llm", line).text
+        assert "%%llm [PROVIDER[:MODEL]]" in text and "%llm pipeline define NAME EXPR" in text
+
+
+def test_no_secret_in_any_output(ip, mock, canary):
+    mock.configure(reply=f"the key is {canary}")
+    result, cap = run(ip, "%%llm mock\nhi")
+    result.raise_error()
+    run(ip, "%%llm mock --no-stream --format json\nhi")[0].raise_error()
+    mock.fail_next(llm.AuthenticationError(f"bad key {canary}", provider="mock", status_code=401))
+    failed, cap2 = run(ip, "%%llm mock\nhi")
+    everything = repr([(o.data, o.metadata) for o in cap.outputs + cap2.outputs])
+    everything += cap.stdout + cap2.stdout + str(failed.error_in_exec)
+    everything += ip.run_line_magic("llm", "config").html
+    assert canary not in everything
+    assert "***" in everything
