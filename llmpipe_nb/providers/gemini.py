@@ -27,6 +27,7 @@ from ..errors import (
 from ..plug import Plug
 from ..request import Request
 from ..responses import ChatResponse, EmbeddingResponse, ModelInfo, StreamChunk, ToolCall, Usage
+from ..tokens import estimate_tokens
 from ..transport import HttpCall, HttpResponse
 from ._http import HttpProvider
 from ._messages import (
@@ -258,14 +259,19 @@ def parse_generate(
     )
 
 
-def parse_embeddings(body: Any, *, provider: str, model: str | None) -> EmbeddingResponse:
+def parse_embeddings(
+    body: Any, *, provider: str, model: str | None, inputs: Iterable[Any] = ()
+) -> EmbeddingResponse:
+    """Gemini reports no token count for embeddings: input tokens are estimated from the text."""
     embeddings = body.get("embeddings") if isinstance(body, Mapping) else None
     if not isinstance(embeddings, list):
         raise ResponseFormatError(
             f"{provider} answered the embeddings call without 'embeddings'.", provider=provider
         )
+    usage = Usage(input_tokens=sum(estimate_tokens(str(text)) for text in inputs))
+    vectors = [e["values"] for e in embeddings]
     return EmbeddingResponse(
-        embeddings=[e["values"] for e in embeddings], model=model, provider=provider, raw=body
+        embeddings=vectors, model=model, provider=provider, usage=usage, raw=body
     )
 
 
@@ -417,7 +423,9 @@ class GeminiParseResponse(Plug):
         if kind in ("chat", "stream"):
             result = parse_generate(response.body, provider=name, response=response)
         elif kind == "embeddings":
-            result = parse_embeddings(response.body, provider=name, model=request.model)
+            result = parse_embeddings(
+                response.body, provider=name, model=request.model, inputs=request.messages
+            )
         else:
             models = parse_models(response.body, provider=name)
             result = models if kind == "list_models" else validation(name, len(models))
@@ -429,7 +437,7 @@ class GeminiProvider(HttpProvider):
 
     name = "gemini"
     default_model = "gemini-2.5-flash"
-    default_embedding_model = "text-embedding-004"
+    default_embedding_model = "gemini-embedding-001"
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"

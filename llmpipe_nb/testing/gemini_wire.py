@@ -20,6 +20,7 @@ __all__ = ["GeminiWire"]
 MODELS = {
     "gemini-2.5-flash": ("Gemini 2.5 Flash", ["generateContent", "countTokens"]),
     "gemini-2.5-pro": ("Gemini 2.5 Pro", ["generateContent", "countTokens"]),
+    "gemini-embedding-001": ("Gemini Embedding 001", ["embedContent", "batchEmbedContents"]),
     "text-embedding-004": ("Text Embedding 004", ["embedContent", "batchEmbedContents"]),
 }
 
