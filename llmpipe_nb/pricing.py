@@ -59,9 +59,13 @@ def price_override(provider: str, model: str) -> Price | None:
     return _overrides.get((provider, model)) or _overrides.get((None, model))
 
 
-def clear_prices() -> None:
-    """Forget every `set_price` override."""
-    _overrides.clear()
+def clear_prices(model: str | None = None) -> None:
+    """Forget every `set_price` override, or only those of `model`."""
+    if model is None:
+        _overrides.clear()
+    else:
+        for key in [k for k in _overrides if k[1] == model]:
+            del _overrides[key]
 
 
 def cost_for(
@@ -81,16 +85,24 @@ def cost_for(
         return 0.0, LOCAL
     table = _table_price(price_provider or provider, model) if model else None
     if table is None:
-        key = (provider, str(model))
-        if key not in _warned:
-            _warned.add(key)
-            warnings.warn(
-                f"No price known for model {model!r} of provider '{provider}': its cost is "
-                "recorded as unpriced; set one with llm.set_price().",
-                stacklevel=2,
-            )
+        _warn_once(provider, model, "No price known for")
         return None, UNPRICED
-    return float(table.calc_price(_genai_usage(usage))["total_price"]), PRICED
+    try:
+        return float(table.calc_price(_genai_usage(usage))["total_price"]), PRICED
+    except ValueError:  # inconsistent usage, e.g. more cached than input tokens
+        _warn_once(provider, model, f"Usage {usage} cannot be priced for")
+        return None, UNPRICED
+
+
+def _warn_once(provider: str, model: str | None, what: str) -> None:
+    key = (provider, str(model))
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(
+            f"{what} model {model!r} of provider '{provider}': its cost is recorded as "
+            "unpriced; set a price with llm.set_price().",
+            stacklevel=3,
+        )
 
 
 @cache

@@ -16,7 +16,7 @@ from .. import config, providers
 from ..builder import Builder, build
 from ..errors import ConfigError
 from ..plug import Plug
-from ..pricing import Price, price_override, set_price
+from ..pricing import Price, clear_prices, price_override, set_price
 from ..request import Request
 
 #: map() keyword -> the builder method that adds that feature plug
@@ -92,14 +92,16 @@ class Plan:
         return req.evolve(metadata={"tags": self.tags}) if self.tags else req
 
     def apply_settings(self) -> None:
-        """Carry the caller's `llm.configure()` settings and price into this (worker) process."""
+        """Make this (worker) process reach and price the provider exactly as the caller does."""
+        config.reset_configuration(self.provider)
         if self.settings:
             config.configure(self.provider, **self.settings)
-        price, model = (
-            self.price,
-            self.options.get("model") or providers.get(self.provider).default_model,
-        )
-        if price is not None and isinstance(model, str):
+        model = self.options.get("model") or providers.get(self.provider).default_model
+        if not isinstance(model, str):
+            return
+        clear_prices(model)
+        price = self.price
+        if price is not None:
             set_price(
                 model,
                 input_per_mtok=price.input_per_mtok,
