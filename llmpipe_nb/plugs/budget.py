@@ -1,4 +1,4 @@
-"""Budget: stop a request before it is sent once the ledger's spend would pass a limit.
+"""Budget: stop a request before it is sent once the ledger's spend reaches or would pass a limit.
 
 The spend is what the ledger of this process recorded (`llm.ledger().spent(...)`), or
 what a `spent(provider=, model=, tag=)` function you pass returns (e.g. a persisted
@@ -77,7 +77,7 @@ class Budget(Plug):
         expected = self._expected_cost(request) if self.estimate else 0.0
         for scope, limit, filters in self._limits(request):
             spent = float((self.spent or ledger_spent)(**filters))
-            if spent + expected > limit:
+            if spent >= limit or spent + expected > limit:
                 return self._exceeded(request, scope, limit, spent, expected)
         return request.put_metadata("budget_estimate_usd", expected)
 
