@@ -1,6 +1,8 @@
 """The `llmpipe` command line.
 
     llmpipe costs [--db PATH]     the cost summary of a persisted ledger, as a table
+    llmpipe demo [--notebook PATH] [--out DIR]
+                                  run the quickstart notebook headless, offline
 
 Each command is a subparser whose `run(args)` returns the exit status; add one with
 `commands.add_parser(...)` in `build_parser` and `set_defaults(run=...)`.
@@ -32,6 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
     )
     costs.set_defaults(run=run_costs)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the quickstart notebook headless in a Jupyter kernel, offline",
+        description="Run a notebook top to bottom in a real Jupyter kernel against the mock "
+        "provider, write the executed notebook and an HTML page of it, and print a summary.",
+    )
+    demo.add_argument(
+        "--notebook", metavar="PATH", help="the notebook (default: notebooks/01_quickstart.ipynb)"
+    )
+    demo.add_argument(
+        "--out", metavar="DIR", default="build/demo", help="where to write (default: build/demo)"
+    )
+    demo.set_defaults(run=run_demo)
     return parser
 
 
@@ -53,6 +69,14 @@ def run_costs(args: argparse.Namespace) -> int:
     console.print(f"Ledger {path}", markup=False, highlight=False)
     console.print(ledger)
     return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from . import demo
+
+    result = demo.run(args.notebook, args.out)
+    print(result.summary())
+    return 0 if result.error is None else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,12 +60,15 @@ class DemoResult:
 
 def find_notebook(path: str | os.PathLike[str] | None = None) -> Path:
     """The notebook to run: `path`, else the quickstart in this folder or in the checkout."""
-    candidates = [Path(path)] if path is not None else [NOTEBOOK, _CHECKOUT / NOTEBOOK]
-    for candidate in candidates:
+    if path is not None:
+        if Path(path).is_file():
+            return Path(path)
+        raise ConfigError(f"No notebook at {path}: check the path to the .ipynb file.")
+    for candidate in (NOTEBOOK, _CHECKOUT / NOTEBOOK):
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        f"No notebook at {candidates[0]}: run `llmpipe demo` from the repository root, "
+        f"No notebook at {NOTEBOOK}: run `llmpipe demo` from the repository root, "
         "or pass --notebook PATH."
     )
 

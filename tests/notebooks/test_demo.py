@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -87,7 +89,7 @@ def test_the_kernel_gets_no_keys_and_the_mock_as_default(tmp_path, kernel_env, m
 
 
 def test_a_missing_notebook_is_a_clear_error(tmp_path):
-    with pytest.raises(ConfigError, match=r"No notebook at .*nothing\.ipynb: .*--notebook PATH"):
+    with pytest.raises(ConfigError, match=r"No notebook at .*nothing\.ipynb: check the path"):
         demo.run(tmp_path / "nothing.ipynb", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -95,3 +97,50 @@ def test_a_missing_notebook_is_a_clear_error(tmp_path):
 def test_the_default_notebook_is_found_from_anywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert demo.find_notebook().resolve() == QUICKSTART
+
+
+def test_without_a_checkout_the_default_notebook_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo, "_CHECKOUT", tmp_path)
+    with pytest.raises(ConfigError, match=r"run `llmpipe demo` from the repository root"):
+        demo.find_notebook()
+
+
+LLMPIPE = Path(sys.executable).with_name("llmpipe")
+
+
+@pytest.mark.slow
+def test_the_command_prints_the_summary_and_exits_0(tmp_path, kernel_env):
+    out = tmp_path / "demo"
+    done = subprocess.run(
+        [LLMPIPE, "demo", "--out", str(out)], capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr
+    assert "01_quickstart.ipynb: ran, " in done.stdout.splitlines()[0]
+    for label in ("requests", "tokens", "cost", "notebook", "html"):
+        assert f"\n  {label} " in done.stdout
+    assert (out / "01_quickstart.html").exists() and (out / "01_quickstart.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_the_command_exits_1_when_a_cell_fails(tmp_path, kernel_env):
+    probe = notebook(tmp_path, "raise RuntimeError('boom')")
+    done = subprocess.run(
+        [LLMPIPE, "demo", "--notebook", str(probe), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 1
+    assert "error     cell 0 raised RuntimeError: boom" in done.stdout
+
+
+def test_the_command_names_a_missing_notebook(tmp_path):
+    done = subprocess.run(
+        [LLMPIPE, "demo", "--notebook", str(tmp_path / "x.ipynb")], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == f"llmpipe: No notebook at {tmp_path / 'x.ipynb'}: check the path to the .ipynb file.\n"
+    )
