@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
