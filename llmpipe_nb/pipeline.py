@@ -23,6 +23,7 @@ log = logging.getLogger("llmpipe_nb.pipeline")
 
 AFTER_RUN = "llmpipe.after_run"
 REPLAY = "llmpipe.replay"
+CLOSED = "the stream was closed before its end"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,13 @@ class _Run:
     def fail(self, plug: Plug, t0: int, exc: Exception) -> None:
         t1 = perf_counter_ns()
         self._append(plug.name, t0, t1, self.request.add_error(exc, terminal=True, plug=plug.name))
+
+    def stopped(self, plug: Plug, t0: int, exc: BaseException) -> None:
+        """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run
+        ends halted and is still reported to the listeners, so no request goes unrecorded."""
+        reason = CLOSED if isinstance(exc, GeneratorExit) else f"interrupted ({type(exc).__name__})"
+        self._append(plug.name, t0, perf_counter_ns(), self.request.halt(reason))
+        self.finish()
 
     def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
         if out.state == "error":
@@ -150,6 +158,9 @@ class Pipeline:
                 out = plug.call(run.request)
             except Exception as exc:
                 run.fail(plug, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(plug, t0, exc)
+                raise
             else:
                 run.record(plug, t0, out)
         for hook in run.after_run_hooks():
@@ -158,6 +169,9 @@ class Pipeline:
                 out = hook.call(run.request)
             except Exception as exc:
                 run.fail(hook, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(hook, t0, exc)
+                raise
             else:
                 run.record(hook, t0, out)
         return run.finish()
@@ -174,6 +188,9 @@ class Pipeline:
                 out = await plug.acall(run.request)
             except Exception as exc:
                 run.fail(plug, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(plug, t0, exc)
+                raise
             else:
                 run.record(plug, t0, out)
         for hook in run.after_run_hooks():
@@ -182,6 +199,9 @@ class Pipeline:
                 out = await hook.acall(run.request)
             except Exception as exc:
                 run.fail(hook, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(hook, t0, exc)
+                raise
             else:
                 run.record(hook, t0, out)
         return run.finish()
@@ -210,6 +230,9 @@ class Pipeline:
                     out = plug.call(run.request)
             except Exception as exc:
                 run.fail(plug, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(plug, t0, exc)
+                raise
             else:
                 run.record(plug, t0, out)
         for hook in run.after_run_hooks():
@@ -218,10 +241,17 @@ class Pipeline:
                 out = hook.call(run.request)
             except Exception as exc:
                 run.fail(hook, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(hook, t0, exc)
+                raise
             else:
                 run.record(hook, t0, out)
         if not streamed:
-            yield from _replay(run.request)
+            try:
+                yield from _replay(run.request)
+            except GeneratorExit:
+                run.finish()
+                raise
         yield run.finish()
 
     @staticmethod
@@ -248,6 +278,9 @@ class Pipeline:
                     out = await plug.acall(run.request)
             except Exception as exc:
                 run.fail(plug, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(plug, t0, exc)
+                raise
             else:
                 run.record(plug, t0, out)
         for hook in run.after_run_hooks():
@@ -256,9 +289,16 @@ class Pipeline:
                 out = await hook.acall(run.request)
             except Exception as exc:
                 run.fail(hook, t0, exc)
+            except BaseException as exc:  # closed, cancelled or interrupted
+                run.stopped(hook, t0, exc)
+                raise
             else:
                 run.record(hook, t0, out)
         if not streamed:
-            for chunk in _replay(run.request):
-                yield chunk
+            try:
+                for chunk in _replay(run.request):
+                    yield chunk
+            except GeneratorExit:
+                run.finish()
+                raise
         yield run.finish()

@@ -335,3 +335,45 @@ def test_recording_imports_neither_pandas_nor_sqlite():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_stream_closed_before_its_end_is_a_halted_row():
+    llm.providers.get("mock").configure(chunk_size=2)
+    stream = llm.stream("mock", "a question long enough to stream in many small chunks")
+    for i, _ in enumerate(stream):
+        if i == 2:
+            break
+    del stream  # the consumer walked away
+    row = llm.costs().iloc[0]
+    assert (row.kind, row.status) == ("stream", "halted")
+    last = llm.traces().iloc[-1]
+    assert (last.plug, last.outcome) == ("ExecuteRequest", "halted")
+    assert last.note == "the stream was closed before its end"
+
+
+async def test_an_async_stream_closed_early_and_a_cancelled_request_are_rows():
+    llm.providers.get("mock").configure(chunk_size=2)
+    async for _ in llm.astream("mock", "a question long enough to stream in many small chunks"):
+        break  # the event loop closes the abandoned stream soon after
+    for _ in range(100):
+        if len(llm.ledger()):
+            break
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(llm.achat("mock", "slow", mock_latency=5), timeout=0.05)
+
+    costs, traces = llm.costs(), llm.traces()
+    assert costs.status.tolist() == ["halted", "halted"]
+    assert costs.kind.tolist() == ["stream", "chat"]
+    notes = traces[traces.outcome == "halted"].note.tolist()
+    assert notes == ["the stream was closed before its end", "interrupted (CancelledError)"]
+
+
+def test_a_cached_stream_closed_during_its_replay_is_a_row():
+    cached = llm.build("mock", f"replay me {uuid.uuid4()} " * 5).with_cache(store="memory")
+    llm.providers.get("mock").configure(chunk_size=2)
+    cached.stream().text()
+    stream = cached.stream()
+    next(iter(stream))
+    del stream
+    assert llm.costs().cache_hit.tolist() == [False, True]
