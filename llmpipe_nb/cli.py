@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import LLMPipeError
+from .errors import LLMPipeError, MissingDependencyError
 from .ledger import LEDGER_ENV, Ledger
 
 
@@ -52,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_costs(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    try:
+        from rich.console import Console
+    except ImportError:
+        raise MissingDependencyError("rich", "notebook") from None
 
     path = args.db or os.environ.get(LEDGER_ENV)
     if not path:

@@ -15,13 +15,10 @@ never at `import llmpipe_nb`.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import threading
-import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import pipeline
@@ -366,7 +363,9 @@ class Ledger:
             table = self.summary().to_html(float_format=lambda v: f"{v:.6g}", na_rep="-")
         except MissingDependencyError:
             return None  # the text repr stands in
-        box = f"llmpipe-ledger-{uuid.uuid4().hex[:12]}"
+        import html
+
+        box = f"llmpipe-ledger-{os.urandom(6).hex()}"
         return (
             f'<div id="{box}"><style>#{box} table{{border-collapse:collapse;font-size:12px}}'
             f"#{box} th,#{box} td{{padding:2px 8px;text-align:right}}"
@@ -483,6 +482,8 @@ def _filter(
 
 
 def _since(since: Any) -> Any:
+    from datetime import datetime, timedelta, timezone
+
     pd = _pandas()
     if isinstance(since, timedelta):
         return pd.Timestamp(datetime.now(timezone.utc) - since)
