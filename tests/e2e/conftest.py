@@ -209,7 +209,7 @@ _RUN_STATE_JS = """() => {
 class Notebook:
     """A notebook open in Lab: run it, find its cells' outputs, take screenshots."""
 
-    def __init__(self, page: Any, lab: LabServer, name: str) -> None:
+    def __init__(self, page: Any, lab: LabServer | None, name: str) -> None:
         self.page = page
         self.lab = lab
         self.name = name
@@ -221,6 +221,7 @@ class Notebook:
         """Open `path` (relative to the server root) and wait for its kernel to be idle."""
         from playwright.sync_api import expect
 
+        assert self.lab is not None, "an offline page has no Lab server"
         self.page.goto(f"{self.lab.url}/lab/tree/{path}?token={TOKEN}&reset")
         expect(self.page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible()
         self.wait_idle()
@@ -364,27 +365,41 @@ def expect(browser: Any) -> Any:
     return expect
 
 
-@pytest.fixture
-def notebook(request: pytest.FixtureRequest, lab: LabServer, browser: Any) -> Iterator[Notebook]:
-    """A fresh browser page on the Lab server; checks console errors and outside requests after."""
+def _watched(
+    request: pytest.FixtureRequest, browser: Any, lab: LabServer | None
+) -> Iterator[Notebook]:
+    """A fresh page that records console errors and every request that is not local.
+
+    With `lab`, the page talks to that server; without, it is offline: only file:// loads,
+    anything else is blocked (and recorded).
+    """
     context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    nb = Notebook(page, lab, request.node.name)
+    local = (lab.url if lab else "file:", "data:", "blob:", "about:")
+    nb = Notebook(context.new_page(), lab, request.node.name)
+    nb.page.set_default_timeout(60_000)
 
     def on_console(msg: Any) -> None:
         if msg.type == "error" and not is_lab_noise(msg.text):
             where = msg.location.get("url", "")
             nb.console.append(f"{msg.text} ({where})" if where else msg.text)
 
-    def on_request(req: Any) -> None:
-        url = req.url
-        if not url.startswith((lab.url, "data:", "blob:", "about:", "file:")):
-            nb.outside_requests.append(url)
+    def on_route(route: Any) -> None:
+        if route.request.url.startswith(local):
+            route.continue_()
+        else:
+            nb.outside_requests.append(route.request.url)
+            route.abort()
 
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: nb.console.append(f"uncaught: {error}"))
-    page.on("request", on_request)
+    def on_request(req: Any) -> None:
+        if not req.url.startswith(local):
+            nb.outside_requests.append(req.url)
+
+    nb.page.on("console", on_console)
+    nb.page.on("pageerror", lambda error: nb.console.append(f"uncaught: {error}"))
+    if lab is None:
+        context.route("**/*", on_route)
+    else:
+        nb.page.on("request", on_request)  # watching, not routing: Lab loads hundreds of files
     try:
         yield nb
     finally:
@@ -392,6 +407,19 @@ def notebook(request: pytest.FixtureRequest, lab: LabServer, browser: Any) -> It
         if report is not None and report.failed:
             nb.screenshot(f"{nb.name}-FAILED")
         context.close()
-        lab.shutdown_kernels()
+        if lab is not None:
+            lab.shutdown_kernels()
     assert not nb.console, "browser console errors:\n" + "\n".join(nb.console)
     assert not nb.outside_requests, "the page reached outside: " + ", ".join(nb.outside_requests)
+
+
+@pytest.fixture
+def notebook(request: pytest.FixtureRequest, lab: LabServer, browser: Any) -> Iterator[Notebook]:
+    """A fresh page on the Lab server; console errors or outside requests fail the test."""
+    yield from _watched(request, browser, lab)
+
+
+@pytest.fixture
+def offline_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Notebook]:
+    """A fresh page that may load file:// URLs only; console errors fail the test."""
+    yield from _watched(request, browser, None)
