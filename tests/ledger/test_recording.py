@@ -89,8 +89,17 @@ def test_rows_come_in_time_order_and_trace_times_are_wall_clock():
     assert first.started_at.iloc[0] >= costs.ts[0]
 
 
-def test_the_cost_column_sums_to_the_responses_costs_across_providers(priced_mock, openai_server):
+@pytest.fixture
+def openai_loopback(openai_server):
+    """The OpenAI provider, pointed at a loopback server that speaks its wire format."""
+    from llmpipe_nb.providers._http import close_transports
+
     llm.configure("openai", api_key="sk-ledger-test-000000", base_url=openai_server.base_url)
+    yield openai_server
+    close_transports()
+
+
+def test_the_cost_column_sums_to_the_responses_costs_across_providers(priced_mock, openai_loopback):
     responses = [llm.chat("mock", f"tell me about {n}") for n in ("plugs", "pipelines", "costs")]
     responses += [llm.chat("openai", f"hello {n}", model="gpt-4o-mini") for n in range(2)]
     responses.append(llm.embeddings("mock", ["one", "two", "three"]))
@@ -102,7 +111,7 @@ def test_the_cost_column_sums_to_the_responses_costs_across_providers(priced_moc
     by_provider = costs.groupby("provider").cost_usd.sum()
     assert by_provider["openai"] == pytest.approx(sum(r.cost for r in responses[3:5]))
     assert by_provider["openai"] > 0 and by_provider["mock"] > 0
-    assert len(openai_server.requests) == 2
+    assert len(openai_loopback.requests) == 2
     assert costs.kind.value_counts().to_dict() == {"chat": 5, "embeddings": 1, "stream": 2}
     assert costs[costs.kind == "stream"].ttft_ms.notna().all()
     assert len(llm.traces()) == sum(len(r.request.trace) for r in responses)
