@@ -138,12 +138,16 @@ class Builder:
     def with_custom_plug(
         self, plug: Any, *, before: str | None = None, after: str | None = None, **options: Any
     ) -> Builder:
-        """Insert a plug (class, instance or function); by default just before the execute step."""
+        """Insert a plug (class, instance or function); by default where its `position` says
+        (feature plugs), else just before the execute step."""
         if before and after:
             raise ConfigError("with_custom_plug takes before= or after=, not both.")
         if options and not isinstance(plug, type):
             raise ConfigError("Options go with a plug class, not an already built plug.")
         built = plug(**options) if isinstance(plug, type) else to_plug(plug)
+        if not (before or after):
+            where, anchor = getattr(built, "position", ("before", None))
+            before, after = (anchor, None) if where == "before" else (None, anchor)
         return self._with(ops=(*self.ops, _Insert(built, before, after)))
 
     def without_plug(self, name: str) -> Builder:

@@ -197,3 +197,14 @@ def _completion(text):
         ],
         "usage": {"prompt_tokens": 300, "completion_tokens": 5, "total_tokens": 305},
     }
+
+
+def test_with_custom_plug_honours_the_position(openai_server, openai_opts):
+    from llmpipe_nb.plugs.manage_context import ManageContext
+
+    b = llm.build("openai", conversation()).with_options(**openai_opts)
+    b = b.with_custom_plug(ManageContext, strategy="sliding_window", window_size=2)
+    names = b.inspect_pipeline().names
+    assert names.index("ManageContext") == names.index("BuildHttpClient") - 1
+    b.execute()
+    assert len(openai_server.last_request.json["messages"]) == 3
