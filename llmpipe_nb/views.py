@@ -200,7 +200,7 @@ def _facts(pairs: Iterable[tuple[str, str]]) -> str:
     return f'<div class="lp-facts">{items}</div>' if items else ""
 
 
-def _table(
+def table(
     headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()
 ) -> str:
     """A table of already escaped cells."""
@@ -220,7 +220,7 @@ def _table(
 def table_view(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> View:
     """A titled table of plain values, as HTML and text (used for listings)."""
     cells = [[esc(c) for c in row] for row in rows]
-    inner = f'<div class="lp-card"><div class="lp-title">{esc(title)}</div>{_table(headers, cells)}</div>'
+    inner = f'<div class="lp-card"><div class="lp-title">{esc(title)}</div>{table(headers, cells)}</div>'
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
     lines = [
         title,
@@ -416,7 +416,9 @@ def _embeddings_html(result: Any) -> str:
         for i, v in enumerate(vectors[:8])
     ]
     more = f'<div class="lp-note">… {len(vectors) - 8} more</div>' if len(vectors) > 8 else ""
-    return f"<div>{len(vectors)} vectors x {dims} dimensions</div>{_table(['#', 'values'], rows)}{more}"
+    return (
+        f"<div>{len(vectors)} vectors x {dims} dimensions</div>{table(['#', 'values'], rows)}{more}"
+    )
 
 
 def _body_text(result: Any) -> str:
@@ -490,7 +492,7 @@ def _messages_html(messages: Sequence[Any]) -> str:
         rows.append(
             [f"<code>{esc(role)}</code>", f'<div class="lp-pre">{esc(clip(text, 4000))}</div>']
         )
-    return _table(["role", "content"], rows)
+    return table(["role", "content"], rows)
 
 
 def options_html(options: Mapping[str, Any]) -> str:
@@ -581,7 +583,7 @@ def pipeline_html(info: Any) -> str:
         f"<span>{len(info)} plugs</span></div>"
     )
     return frame(
-        f'<div class="lp-card">{head}{_table(["#", "plug", "options", "class"], rows)}</div>'
+        f'<div class="lp-card">{head}{table(["#", "plug", "options", "class"], rows)}</div>'
     )
 
 

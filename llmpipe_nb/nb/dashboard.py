@@ -1,0 +1,178 @@
+"""CostDashboard: the ledger filtered by provider and model, with totals, a summary and plots.
+
+Charts are drawn on a matplotlib Figure (no pyplot state, no GUI backend) and embedded
+as PNG data in an HTML widget, so the dashboard needs no file, server or CDN, and its
+state can be read from Python (and tested) without a frontend.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import ipywidgets as widgets
+
+from .. import views
+from ..errors import ConfigError, redact
+
+ALL = "(all)"
+#: chart name -> Ledger method
+PLOTS = {
+    "cost over time": "plot_cost_over_time",
+    "cost by model": "plot_cost_by_model",
+    "latency": "plot_latency",
+    "time per plug": "plot_plug_time",
+}
+
+
+class CostDashboard(widgets.VBox):
+    """`CostDashboard()`: pick a provider and a model; totals, the summary and a chart follow."""
+
+    def __init__(self, ledger: Any = None) -> None:
+        if ledger is None:
+            from ..ledger import ledger as process_ledger
+
+            ledger = process_ledger()
+        self.ledger = ledger
+        self._quiet = False
+        self.provider = widgets.Dropdown(options=[ALL], value=ALL, description="provider")
+        self.model = widgets.Dropdown(options=[ALL], value=ALL, description="model")
+        self.plot = widgets.Dropdown(
+            options=list(PLOTS), value="cost by model", description="chart"
+        )
+        self.refresh_button = widgets.Button(description="Refresh")
+        self.totals_html = widgets.HTML()
+        self.summary_html = widgets.HTML()
+        self.chart_html = widgets.HTML()
+        for control in (self.provider, self.model, self.plot):
+            control.observe(self._changed, names="value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        controls = widgets.HBox([self.provider, self.model, self.plot, self.refresh_button])
+        super().__init__([controls, self.totals_html, self.summary_html, self.chart_html])
+        self.refresh()
+
+    # -- the Python API ------------------------------------------------------------------------
+
+    def filters(self) -> dict[str, str]:
+        """The ledger filters the controls stand for."""
+        chosen = {"provider": self.provider.value, "model": self.model.value}
+        return {k: v for k, v in chosen.items() if v != ALL}
+
+    def filter(self, provider: str | None = None, model: str | None = None) -> None:
+        """Show one provider and/or model (None for all of them)."""
+        for control, value in ((self.provider, provider), (self.model, model)):
+            wanted = ALL if value is None else value
+            if wanted not in control.options:
+                known = ", ".join(o for o in control.options if o != ALL) or "none yet"
+                raise ConfigError(
+                    f"The ledger has no {control.description} '{value}' (it has: {known})."
+                )
+            control.value = wanted
+            if control is self.provider:
+                self._fill_models()
+
+    def totals(self) -> dict[str, Any]:
+        """Requests, tokens, cost, cache hits, cost saved and errors under the current filters."""
+        df = self.ledger.costs(**self.filters())
+        return {
+            "requests": len(df),
+            "input_tokens": int(df.input_tokens.sum()),
+            "output_tokens": int(df.output_tokens.sum()),
+            "cost_usd": float(df.cost_usd.sum()),
+            "unpriced": int(df.cost_usd.isna().sum()),
+            "cache_hits": int(df.cache_hit.sum()),
+            "cost_saved_usd": float(df.cost_saved_usd.sum()),
+            "errors": int((df.status == "error").sum()),
+        }
+
+    def refresh(self) -> None:
+        """Read the ledger again (new requests since) and redraw."""
+        self._quiet = True
+        try:
+            providers = sorted(set(self.ledger.costs().provider.dropna()))
+            self.provider.options = [ALL, *providers]
+            if self.provider.value not in self.provider.options:
+                self.provider.value = ALL
+            self._fill_models()
+        finally:
+            self._quiet = False
+        self._draw()
+
+    def chart_png(self) -> bytes:
+        """The chosen chart as PNG bytes."""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(7, 3), dpi=80, layout="constrained")
+        getattr(self.ledger, PLOTS[self.plot.value])(ax=figure.add_subplot(), **self.filters())
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    def _fill_models(self) -> None:
+        provider = self.provider.value
+        df = self.ledger.costs(**({} if provider == ALL else {"provider": provider}))
+        models = sorted(set(df.model.dropna()))
+        quiet, self._quiet = self._quiet, True
+        try:
+            current = self.model.value
+            self.model.options = [ALL, *models]
+            self.model.value = current if current in self.model.options else ALL
+        finally:
+            self._quiet = quiet
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        if self._quiet:
+            return
+        if change["owner"] is self.provider:
+            self._fill_models()
+        self._draw()
+
+    def _totals_html(self) -> str:
+        t = self.totals()
+        unpriced = f" ({t['unpriced']} unpriced)" if t["unpriced"] else ""
+        facts = [
+            ("requests", str(t["requests"])),
+            ("tokens", f"{t['input_tokens']} in · {t['output_tokens']} out"),
+            ("cost", views.money(t["cost_usd"]) + unpriced),
+            ("cache hits", str(t["cache_hits"])),
+            ("saved", views.money(t["cost_saved_usd"])),
+            ("errors", str(t["errors"])),
+        ]
+        scope = " · ".join(f"{k} {v}" for k, v in self.filters().items()) or "everything"
+        items = "".join(f"<span>{views.esc(k)} <b>{views.esc(v)}</b></span>" for k, v in facts)
+        return (
+            f'<div class="lp-head"><span class="lp-title">Costs</span>{views.esc(scope)}</div>'
+            f'<div class="lp-facts">{items}</div>'
+        )
+
+    def _summary_table(self) -> str:
+        summary = self.ledger.summary(**self.filters())
+        if summary.empty:
+            return '<div class="lp-note">no requests recorded yet</div>'
+        table = summary.to_html(float_format=lambda v: f"{v:.6g}", na_rep="-", classes="lp-t")
+        return redact(table)
+
+    def _draw(self) -> None:
+        self.totals_html.value = views.frame(f'<div class="lp-card">{self._totals_html()}</div>')
+        self.summary_html.value = views.frame(self._summary_table())
+        png = base64.b64encode(self.chart_png()).decode("ascii")
+        self.chart_html.value = (
+            f'<img alt="{views.esc(self.plot.value)}" src="data:image/png;base64,{png}">'
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The live dashboard where widgets render; its current view as HTML everywhere else."""
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        t = self.totals()
+        data["text/plain"] = (
+            f"CostDashboard: {t['requests']} requests, {views.money(t['cost_usd'])}, "
+            f"{t['cache_hits']} cache hits, {t['errors']} errors"
+        )
+        data["text/html"] = (
+            views.frame(f'<div class="lp-card">{self._totals_html()}{self._summary_table()}</div>')
+            + self.chart_html.value
+        )
+        return data
