@@ -359,10 +359,13 @@ class Ledger:
         return _rich_table(repr(self), self.summary())
 
     def _repr_html_(self) -> str | None:
-        try:
-            table = self.summary().to_html(float_format=lambda v: f"{v:.6g}", na_rep="-")
-        except MissingDependencyError:
-            return None  # the text repr stands in
+        if not len(self):
+            table = "<p>No requests recorded yet.</p>"
+        else:
+            try:
+                table = self.summary().to_html(float_format=lambda v: f"{v:.6g}", na_rep="-")
+            except MissingDependencyError:
+                return None  # the text repr stands in
         import html
 
         box = f"llmpipe-ledger-{os.urandom(6).hex()}"
@@ -503,7 +506,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     pd = _pandas()
     df = df.assign(
         model=df.model.fillna("?"),
-        is_error=df.status == "error",
+        is_error=(df.status == "error").astype(bool),
         tokens=df.input_tokens + df.output_tokens,
     )
     grouped = df.groupby(["provider", "model"], sort=True)
@@ -520,7 +523,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
             "p95_latency_ms": grouped.latency_ms.quantile(0.95),
         }
     )
-    return out.astype({"requests": "int64", "cache_hits": "int64"})
+    return out.astype({"requests": "int64", "cache_hits": "int64", "error_rate": "float64"})
 
 
 def _exportable(df: pd.DataFrame) -> pd.DataFrame:

@@ -69,12 +69,28 @@ def test_summary_is_per_provider_and_model(history):
     assert mock.p50_latency_ms == pytest.approx(np.percentile(rows.latency_ms, 50))
     assert mock.p95_latency_ms == pytest.approx(np.percentile(rows.latency_ms, 95))
     assert summary.cost_usd.sum() == pytest.approx(costs.cost_usd.sum())
-    assert summary.requests.dtype == "int64" and summary.cache_hits.dtype == "int64"
+    assert {c: str(t) for c, t in summary.dtypes.items()} == {
+        "requests": "int64",
+        "input_tokens": "int64",
+        "output_tokens": "int64",
+        "cost_usd": "float64",
+        "cache_hits": "int64",
+        "cost_saved_usd": "float64",
+        "error_rate": "float64",
+        "p50_latency_ms": "float64",
+        "p95_latency_ms": "float64",
+    }
 
 
 def test_summary_takes_the_same_filters(history):
     assert list(history.summary(provider="acme").index) == [("acme", "acme-small")]
     assert history.summary(provider="nobody").empty
+
+
+def test_an_empty_ledger_says_so_in_html_and_summarises_to_an_empty_table():
+    assert "No requests recorded yet." in llm.ledger()._repr_html_()
+    summary = llm.ledger().summary()
+    assert summary.empty and list(summary.index.names) == ["provider", "model"]
 
 
 def test_the_html_view_is_scoped_escaped_and_has_a_text_twin(priced_mock):
