@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-#: the user's own pip cache, read before the autouse fixture moves HOME into tmp_path
-PIP_CACHE_DIR = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
 
 
 @pytest.fixture
