@@ -349,11 +349,11 @@ class _Framing:
 
     def _events(self, chunk: bytes | None) -> list[Any]:
         parser = self._parser
-        items = parser.feed(chunk) if chunk is not None else parser.close()
         if isinstance(parser, SSEParser):
-            return items
+            return parser.feed(chunk) if chunk is not None else parser.close()
+        lines = parser.feed(chunk) if chunk is not None else parser.close()
         try:
-            return [json.loads(line) for line in items]
+            return [json.loads(line) for line in lines]
         except ValueError:
             raise ResponseFormatError(
                 f"{self._transport.provider.name} sent a stream line that is not valid JSON.",

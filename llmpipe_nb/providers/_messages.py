@@ -70,8 +70,8 @@ def tool_choice_name(choice: Any) -> str | None:
 def image_source(part: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
     """(media type, base64 data, url) of an `image_url` or `image` content part."""
     if part.get("type") == "image_url":
-        url = part["image_url"]
-        url = url.get("url") if isinstance(url, Mapping) else url
+        given = part["image_url"]
+        url = str(given.get("url") if isinstance(given, Mapping) else given)
         if url.startswith("data:") and ";base64," in url:
             media_type, _, data = url[5:].partition(";base64,")
             return media_type, data, None

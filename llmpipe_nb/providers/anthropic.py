@@ -199,7 +199,7 @@ def parse_message(
         content=text,
         model=body.get("model"),
         provider=provider,
-        finish_reason=FINISH_REASONS.get(raw_finish, "error" if raw_finish else None),
+        finish_reason=FINISH_REASONS.get(raw_finish or "", "error" if raw_finish else None),
         raw_finish_reason=raw_finish,
         usage=parse_usage(body.get("usage")),
         tool_calls=calls,
@@ -346,4 +346,4 @@ class AnthropicProvider(HttpProvider):
     def stream_error(self, data: Mapping[str, Any]) -> ProviderError:
         """An `error` event after the 200: typed by its error type, as the status would have been."""
         kind = (data.get("error") or {}).get("type")
-        return self.map_error(ERROR_STATUS.get(kind, 500), {}, data)
+        return self.map_error(ERROR_STATUS.get(str(kind), 500), {}, data)

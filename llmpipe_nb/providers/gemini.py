@@ -297,7 +297,8 @@ def blocked(body: Mapping[str, Any], provider: str) -> ContentFilteredError | No
             error_type=reason,
             body=body,
         )
-    reason = next(iter(body.get("candidates") or ()), {}).get("finishReason")
+    candidates = body.get("candidates") or [{}]
+    reason = candidates[0].get("finishReason")
     if reason in FILTER_REASONS:
         return ContentFilteredError(
             f"{provider} withheld the answer ({reason}): rephrase the prompt, or loosen safety_settings.",

@@ -401,12 +401,12 @@ class OpenAIProvider(HttpProvider):
     """OpenAI, and the base of every OpenAI-compatible preset."""
 
     name = "openai"
-    default_model = "gpt-4o-mini"
-    default_embedding_model = "text-embedding-3-small"
+    default_model: ClassVar[str | None] = "gpt-4o-mini"
+    default_embedding_model: ClassVar[str | None] = "text-embedding-3-small"
     default_completion_model: ClassVar[str | None] = "gpt-3.5-turbo-instruct"
     key_env = ("OPENAI_API_KEY",)
     base_url_env = "OPENAI_BASE_URL"
-    default_base_url = "https://api.openai.com/v1"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     plugs = {
         kind: (OpenAIPrepareRequest, OpenAIParseResponse)
         for kind in ("chat", "stream", "embeddings", "completion", "list_models", "validate")

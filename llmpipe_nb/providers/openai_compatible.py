@@ -21,7 +21,7 @@ def _plugs(*kinds: str) -> dict[str, tuple[type, type]]:
 class CompatibleProvider(OpenAIProvider):
     """A server that speaks OpenAI's wire format: `max_tokens`, and only the roles all know."""
 
-    default_embedding_model = None
+    default_embedding_model: ClassVar[str | None] = None
     default_completion_model: ClassVar[str | None] = None
     max_tokens_field = "max_tokens"
     developer_role = False

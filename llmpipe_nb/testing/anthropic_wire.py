@@ -103,8 +103,8 @@ class AnthropicWire(Wire):
                 yield event("content_block_delta", {"index": index, "delta": delta})
             yield event("content_block_stop", {"index": index})
         yield event("future_event_type", {"note": "clients skip events they do not know"})
-        delta = {"stop_reason": stop_reason, "stop_sequence": None}
-        yield event("message_delta", {"delta": delta, "usage": {"output_tokens": count}})
+        stop = {"stop_reason": stop_reason, "stop_sequence": None}
+        yield event("message_delta", {"delta": stop, "usage": {"output_tokens": count}})
         yield event("message_stop", {})
 
     def _models(self, query) -> Reply:

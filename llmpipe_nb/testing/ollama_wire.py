@@ -71,7 +71,7 @@ class OllamaWire(Wire):
             "eval_duration": 52479709,
         }  # load_duration left out: every metric is optional on the wire
         if body.get("stream", True) is False:
-            message = {"role": "assistant", "content": "" if calls else text}
+            message: dict[str, Any] = {"role": "assistant", "content": "" if calls else text}
             if calls:
                 message["tool_calls"] = calls
             return Reply(final | {"message": message})
@@ -80,8 +80,8 @@ class OllamaWire(Wire):
             for p in pieces
         ]
         if calls:
-            message = {"role": "assistant", "content": "", "tool_calls": calls}
-            frames.append(self._line(head | {"message": message, "done": False}))
+            tool_message = {"role": "assistant", "content": "", "tool_calls": calls}
+            frames.append(self._line(head | {"message": tool_message, "done": False}))
         frames.append(self._line(final))
         return Stream(frames, content_type="application/x-ndjson")
 

@@ -258,15 +258,15 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False
     fake: FakeServer
 
-    def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
+    def process_request(self, request, client_address):
         self.fake._track(request, True)
         super().process_request(request, client_address)
 
-    def shutdown_request(self, request):  # type: ignore[no-untyped-def]
+    def shutdown_request(self, request):
         self.fake._track(request, False)
         super().shutdown_request(request)
 
-    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address):
         """Clients that hang up early are part of the tests; stay quiet about them."""
 
 
