@@ -387,7 +387,8 @@ def _rich_table(title: str, summary: pd.DataFrame) -> Any:
     for name in ("requests", "tokens in/out", "cost $", "cache hits", "saved $", "errors"):
         table.add_column(name, justify="right")
     table.add_column("p50/p95 ms", justify="right")
-    for (provider, model), r in summary.iterrows():
+    for r in summary.itertuples():  # keeps each column's dtype, unlike iterrows
+        provider, model = r.Index
         table.add_row(
             Text(f"{provider}/{model}"),
             f"{r.requests:,}",
