@@ -92,6 +92,9 @@ class ChatResponse(_Rendered):
             f"{self.usage.output_tokens}, cost={cost}, content={_clip(self.content)!r})"
         )
 
+    # IPython prefers a class's own __repr__ over an inherited _repr_pretty_: restate it here
+    _repr_pretty_ = _Rendered._repr_pretty_
+
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
@@ -130,6 +133,8 @@ class EmbeddingResponse(_Rendered):
             f"EmbeddingResponse(provider={self.provider!r}, model={self.model!r}, "
             f"vectors={len(self.embeddings)}, dims={dims})"
         )
+
+    _repr_pretty_ = _Rendered._repr_pretty_
 
 
 @dataclass(frozen=True, slots=True)

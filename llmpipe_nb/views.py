@@ -38,7 +38,7 @@ def is_secret_name(name: str) -> bool:
     """Whether an option or field called `name` holds a credential."""
     n = name.lower().replace("-", "_")
     return (
-        n == "key"
+        n in ("key", "token")
         or n.endswith("_key")
         or n.endswith("_token")
         or any(w in n for w in _SECRET_WORDS)
