@@ -40,6 +40,8 @@ def test_demo_runs_the_quickstart_and_writes_an_offline_page(tmp_path, kernel_en
     external = re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"(https?:[^\"]+)\"", page)
     assert external == [], "the page loads nothing from the network"
     assert (result.html.parent / "embed.js").read_bytes() == demo.RENDERER.read_bytes()
+    assert '<script type="application/vnd.jupyter.widget-state+json">' in page  # the inspector
+    assert re.findall(r"widgetRendererSrc = '([^']*)'", page) == ["embed.js", "embed.js"]
 
     summary = result.summary()
     assert f"requests  {result.requests}" in summary and "$0.000000" in summary
