@@ -99,6 +99,14 @@ class _Run:
         )
         self.request = out
 
+    def pending(self) -> Iterator[Plug]:
+        """The plugs still to run: the pipeline until a halt, then the after-run hooks."""
+        for plug in self.plugs:
+            if self.request.halted:
+                break
+            yield plug
+        yield from self.after_run_hooks()
+
     def after_run_hooks(self) -> tuple[Plug, ...]:
         if self.request.state == "error":
             return ()
@@ -150,9 +158,7 @@ class Pipeline:
     def run(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
         """Run synchronously and return the finished request (state completed, halted or error)."""
         run = _Run(request, trace, pipeline)
-        for plug in run.plugs:
-            if run.request.halted:
-                break
+        for plug in run.pending():
             t0 = perf_counter_ns()
             try:
                 out = plug.call(run.request)
@@ -163,26 +169,13 @@ class Pipeline:
                 raise
             else:
                 run.record(plug, t0, out)
-        for hook in run.after_run_hooks():
-            t0 = perf_counter_ns()
-            try:
-                out = hook.call(run.request)
-            except Exception as exc:
-                run.fail(hook, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(hook, t0, exc)
-                raise
-            else:
-                run.record(hook, t0, out)
         return run.finish()
 
     @staticmethod
     async def arun(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
         """Run on the current event loop; I/O plugs wait without blocking it."""
         run = _Run(request, trace, pipeline)
-        for plug in run.plugs:
-            if run.request.halted:
-                break
+        for plug in run.pending():
             t0 = perf_counter_ns()
             try:
                 out = await plug.acall(run.request)
@@ -193,17 +186,6 @@ class Pipeline:
                 raise
             else:
                 run.record(plug, t0, out)
-        for hook in run.after_run_hooks():
-            t0 = perf_counter_ns()
-            try:
-                out = await hook.acall(run.request)
-            except Exception as exc:
-                run.fail(hook, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(hook, t0, exc)
-                raise
-            else:
-                run.record(hook, t0, out)
         return run.finish()
 
     @staticmethod
@@ -213,9 +195,7 @@ class Pipeline:
         """Yield StreamChunks as the execute step produces them, then the finished Request."""
         run = _Run(request, trace, pipeline)
         streamed = False
-        for plug in run.plugs:
-            if run.request.halted:
-                break
+        for plug in run.pending():
             t0 = perf_counter_ns()
             try:
                 if is_streaming(plug):
@@ -235,17 +215,6 @@ class Pipeline:
                 raise
             else:
                 run.record(plug, t0, out)
-        for hook in run.after_run_hooks():
-            t0 = perf_counter_ns()
-            try:
-                out = hook.call(run.request)
-            except Exception as exc:
-                run.fail(hook, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(hook, t0, exc)
-                raise
-            else:
-                run.record(hook, t0, out)
         if not streamed:
             try:
                 yield from _replay(run.request)
@@ -261,9 +230,7 @@ class Pipeline:
         """Async twin of `stream`."""
         run = _Run(request, trace, pipeline)
         streamed = False
-        for plug in run.plugs:
-            if run.request.halted:
-                break
+        for plug in run.pending():
             t0 = perf_counter_ns()
             try:
                 if is_streaming(plug):
@@ -283,17 +250,6 @@ class Pipeline:
                 raise
             else:
                 run.record(plug, t0, out)
-        for hook in run.after_run_hooks():
-            t0 = perf_counter_ns()
-            try:
-                out = await hook.acall(run.request)
-            except Exception as exc:
-                run.fail(hook, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(hook, t0, exc)
-                raise
-            else:
-                run.record(hook, t0, out)
         if not streamed:
             try:
                 for chunk in _replay(run.request):
