@@ -272,6 +272,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, as real servers send them
     server: _HTTPServer
 
     def do_GET(self) -> None:
