@@ -1,7 +1,9 @@
 """Show an answer while it arrives: one output, throttled updates, then one final render.
 
-Each update re-sends the whole output, so updates are spaced by `interval` seconds (the
-first text shows at once); the final render carries the complete answer and its facts.
+Each update re-sends (and re-renders) the whole output, so updates are spaced by
+`interval` seconds, and further apart when rendering gets slow, so that a long answer
+never spends more than a fifth of its time on display; the first text shows at once and
+the final render carries the complete answer and its facts.
 Where outputs cannot be updated (terminal IPython) the text is printed as it comes.
 """
 
@@ -88,6 +90,7 @@ class LiveAnswer:
         self.updates = 0
         self._handle: Any = None
         self._last = 0.0
+        self._cost = 0.0  # seconds the last update took to render and send
         self._shown = 0
 
     @property
@@ -100,14 +103,15 @@ class LiveAnswer:
         self._last = self.clock()
 
     def add(self, text: str) -> None:
-        """Take a piece of the answer; show it if the last update is `interval` old (or none yet)."""
+        """Take a piece of the answer; show it when the last update is old enough (or none yet)."""
         if not text:
             return
         self.parts.append(text)
         now = self.clock()
-        if self._shown == 0 or now - self._last >= self.interval:
+        if self._shown == 0 or now - self._last >= max(self.interval, 4 * self._cost):
             self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
-            self._last = now
+            self._last = self.clock()
+            self._cost = self._last - now
 
     def finish(self, result: Any, format: str) -> None:
         bundle, metadata = final_bundle(result, format)

@@ -72,16 +72,50 @@ def test_the_response_is_the_cells_value(ip):
     assert ip.user_ns[f"_{result.execution_count}"] is response
 
 
+class Clock:
+    """A clock that moves only when told to."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def stream_into(live, clock, pieces, render_seconds=0.0):
+    """Feed `pieces` one second apart; rendering an update takes `render_seconds`."""
+    render = live._bundle
+
+    def slow_render():
+        clock.now += render_seconds
+        return render()
+
+    live._bundle = slow_render
+    live.start()
+    for piece in pieces:
+        clock.now += 1
+        live.add(piece)
+
+
 def test_first_text_shows_at_once_then_updates_are_spaced_by_the_interval(ip):
-    ticks = iter(range(1000))  # one tick per clock reading
+    clock = Clock()
     with capture_output() as cap:
-        live = LiveAnswer("mock", interval=5, clock=lambda: next(ticks))
-        live.start()
-        for _ in range(20):
-            live.add("ab")
+        live = LiveAnswer("mock", interval=5, clock=clock)
+        stream_into(live, clock, ["ab"] * 20)
     assert [o.update for o in cap.outputs] == [False, True, True, True, True]
-    assert cap.outputs[1].data["text/plain"] == "ab▌"
-    assert cap.outputs[-1].data["text/plain"] == "ab" * 16 + "▌"
+    assert [o.data["text/plain"] for o in cap.outputs[1:]] == [
+        "ab" * n + "▌" for n in (1, 6, 11, 16)
+    ]
+
+
+def test_slow_rendering_spaces_updates_further(ip):
+    clock = Clock()
+    with capture_output() as cap:
+        live = LiveAnswer("mock", interval=1, clock=clock)
+        stream_into(live, clock, ["ab"] * 40, render_seconds=2)
+    # each update costs 2 s, so the next waits 4 x 2 s: display time stays under a fifth
+    assert live.updates == len(cap.outputs) - 1 == 5
+    assert [o.data["text/plain"].count("ab") for o in cap.outputs[1:]] == [1, 9, 17, 25, 33]
 
 
 def test_no_stream_renders_once(ip, mock):
