@@ -30,6 +30,7 @@ from ..errors import (
     ProviderError,
     ProviderTimeoutError,
     ResponseFormatError,
+    redact,
 )
 from ..transport import HttpCall, HttpResponse
 from ._sse import NDJSONSplitter, SSEParser
@@ -296,10 +297,12 @@ class HttpTransport:
         return HttpResponse(response.status_code, headers, body, elapsed)
 
     def _status_error(self, response: httpx2.Response) -> ProviderError:
+        """The provider's typed error; an echoed key is masked in the body it keeps."""
+        text = redact(response.text)
         try:
-            body: Any = json.loads(response.content)
+            body: Any = json.loads(text)
         except ValueError:
-            body = response.text
+            body = text
         return self.provider.map_error(response.status_code, dict(response.headers), body)
 
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
