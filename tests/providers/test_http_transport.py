@@ -199,3 +199,20 @@ async def test_async_timeout_and_drop_are_typed(openai_server: FakeServer) -> No
     with pytest.raises(StreamInterruptedError) as caught:
         await llm.astream("openai", "one two", **openai(openai_server)).atext()
     assert caught.value.partial_text == "Echo: one "
+
+
+def test_retry_policy_waits_as_the_server_asks(openai_server: FakeServer) -> None:
+    waits: list[float] = []
+    openai_server.inject(
+        faults.http_error(429, headers={"retry-after-ms": "20"}), faults.http_error(503)
+    )
+    reply = (
+        llm.build("openai", "hello there")
+        .with_options(**openai(openai_server))
+        .with_retry(max_attempts=3, base_delay=0.01, jitter=0, sleep=waits.append)
+        .execute()
+    )
+    assert reply.content == "Echo: hello there"
+    assert len(openai_server.requests) == 3
+    assert waits == [0.02, 0.02]  # the server's retry-after-ms, then the backoff
+    assert reply.request.metadata["attempts"] == 3
