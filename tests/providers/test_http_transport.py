@@ -216,3 +216,11 @@ def test_retry_policy_waits_as_the_server_asks(openai_server: FakeServer) -> Non
     assert len(openai_server.requests) == 3
     assert waits == [0.02, 0.02]  # the server's retry-after-ms, then the backoff
     assert reply.request.metadata["attempts"] == 3
+
+
+@pytest.mark.parametrize("line_ending", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+def test_streams_parse_with_any_line_ending(fake_server, line_ending) -> None:
+    server = fake_server("openai", line_ending=line_ending)
+    stream = llm.stream("openai", "one two three", **openai(server))
+    assert stream.text() == "Echo: one two three"
+    assert stream.response.usage.output_tokens == 4

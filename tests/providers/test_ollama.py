@@ -7,6 +7,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.errors import (
     BadRequestError,
+    ContextLengthError,
     ProviderConnectionError,
     ServerError,
     StreamInterruptedError,
@@ -131,3 +132,10 @@ def test_nothing_listening_is_a_connection_error() -> None:
         url = server.url
     with pytest.raises(ProviderConnectionError, match="Could not connect to ollama"):
         llm.chat("ollama", "x", base_url=url)
+
+
+def test_context_length_error_is_recognised(ollama_server: FakeServer) -> None:
+    body = {"error": "input length exceeds the context length"}
+    ollama_server.inject(faults.http_error(400, body=body))
+    with pytest.raises(ContextLengthError, match="context window"):
+        llm.chat("ollama", "x", base_url=ollama_server.url)
