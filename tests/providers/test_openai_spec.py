@@ -52,7 +52,10 @@ WEATHER = {
 def steady() -> Iterator[str]:
     npx = shutil.which("npx")
     if npx is None:
-        pytest.skip("npx (Node.js) is not installed, so OpenAI's spec cannot be served by Steady")
+        reason = "npx (Node.js) is not installed, so OpenAI's spec cannot be served by Steady"
+        if os.environ.get("LLMPIPE_CI"):
+            pytest.fail(f"{reason}: CI must install Node.js.")
+        pytest.skip(reason)
     if not SPEC.is_file():
         pytest.fail(f"OpenAI's OpenAPI spec is not at {SPEC}: set LLMPIPE_OPENAI_SPEC to its path.")
     with socket.socket() as probe:
