@@ -47,7 +47,7 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     ),
     (
         ("--pipeline", "-p"),
-        {"metavar": "NAME", "help": "run a pipeline named with %llm pipeline define"},
+        {"metavar": "NAME", "help": "run a pipeline named with %%llm pipeline define"},
     ),
     (("--chat", "-c"), {"metavar": "NAME", "help": "continue the conversation NAME across cells"}),
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
@@ -72,7 +72,7 @@ USAGE = (
 def _parser() -> MagicArgumentParser:
     parser = MagicArgumentParser(
         prog="%%llm",
-        usage=USAGE,
+        usage=USAGE.replace("%", "%%"),  # argparse formats with %
         description="The cell is the prompt.",
         formatter_class=argparse.HelpFormatter,
     )
@@ -446,3 +446,6 @@ def _parse(line: str) -> argparse.Namespace:
         return PARSER.parse_args(_words(line))
     except UsageError as error:
         raise UsageError(f"{error}\nusage: {USAGE}") from None
+
+
+LLMMagics.llm.__doc__ = f"{HELP}\n{PARSER.format_help()}"  # what `%llm?` and `%%llm?` show
