@@ -12,7 +12,14 @@ import json
 from typing import Any
 
 from llmpipe_nb.testing import echo
-from llmpipe_nb.testing.wire import RecordedRequest, Reply, Stream, Wire, content_text
+from llmpipe_nb.testing.wire import (
+    RecordedRequest,
+    Reply,
+    Stream,
+    Wire,
+    content_text,
+    first_property,
+)
 
 __all__ = ["AnthropicWire"]
 
@@ -171,8 +178,7 @@ def _tool_uses(body: dict[str, Any], last: dict[str, Any]) -> list[dict[str, Any
         return []
     calls = []
     for index, tool in enumerate((body.get("tools") or [])[:2]):
-        schema = tool.get("input_schema") or {}
-        key = next(iter(schema.get("properties") or {}), None)
+        key = first_property(tool.get("input_schema"))
         args = {key: content_text(content)} if key else {}
         calls.append(
             {"type": "tool_use", "id": f"toolu_{index}", "name": tool["name"], "input": args}

@@ -13,7 +13,15 @@ import re
 from typing import Any
 
 from llmpipe_nb.testing import echo
-from llmpipe_nb.testing.wire import RecordedRequest, Reply, Stream, Wire, content_text, dumps
+from llmpipe_nb.testing.wire import (
+    RecordedRequest,
+    Reply,
+    Stream,
+    Wire,
+    content_text,
+    dumps,
+    first_property,
+)
 
 __all__ = ["GeminiWire"]
 
@@ -95,9 +103,7 @@ class GeminiWire(Wire):
         if declarations and not responses:
             calls = []
             for declaration in declarations[:2]:
-                key = next(
-                    iter((declaration.get("parameters") or {}).get("properties") or {}), None
-                )
+                key = first_property(declaration.get("parameters"))
                 calls.append(
                     {
                         "functionCall": {
