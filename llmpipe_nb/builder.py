@@ -73,6 +73,11 @@ class PipelineInfo(tuple):
 
         return pipeline_html(self)
 
+    def __rich__(self) -> Any:
+        from .views import pipeline_rich
+
+        return pipeline_rich(self)
+
 
 @dataclass(frozen=True, slots=True)
 class _Insert:
@@ -272,6 +277,9 @@ class Builder:
 
     def _repr_html_(self) -> str:
         return self.inspect_pipeline()._repr_html_()
+
+    def __rich__(self) -> Any:
+        return self.inspect_pipeline().__rich__()
 
 
 def _apply(op: _Insert | _Remove, plugs: list[Plug]) -> list[Plug]:

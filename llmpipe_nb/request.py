@@ -231,6 +231,11 @@ class Request:
 
         return request_html(self)
 
+    def __rich__(self) -> Any:
+        from .views import request_rich
+
+        return request_rich(self)
+
     def __eq__(self, other: object) -> bool:
         return self is other
 

@@ -559,9 +559,27 @@ def request_text(request: Any) -> str:
 
 
 def request_rich(request: Any) -> Any:
+    """A panel with the request's facts, errors and a table of its plugs' timings."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.table import Table
     from rich.text import Text
 
-    return Text(request_text(request))
+    facts = Text(redact(" · ".join(f"{k} {v}" for k, v in request_facts(request))), style="dim")
+    parts: list[Any] = [facts]
+    parts += [
+        Text(redact(f"{type(e.error).__name__} in {e.plug}: {e.error}"), style="red")
+        for e in request.errors
+    ]
+    if request.trace:
+        _, span = _span(request.trace)
+        table = Table("#", "plug", "outcome", "time", "", box=None, pad_edge=False)
+        for s in request.trace:
+            bar = "█" * max(1, round(30 * s.duration_ns / span))
+            table.add_row(str(s.index), Text(s.plug), s.outcome, duration(s.duration_ns), bar)
+        parts.append(table)
+    title = Text(f"Request {request.id} {request.provider}/{request.kind}")
+    return Panel(Group(*parts), title=title, title_align="left")
 
 
 # -- pipelines -------------------------------------------------------------------------------
@@ -596,6 +614,12 @@ def pipeline_text(info: Any) -> str:
 
 
 def pipeline_rich(info: Any) -> Any:
+    """A table of the plugs with their options (credentials masked)."""
+    from rich.table import Table
     from rich.text import Text
 
-    return Text(pipeline_text(info))
+    table = Table("#", "plug", "options", title=Text(f"Pipeline {info.provider}/{info.kind}"))
+    for p in info:
+        opts = ", ".join(f"{k}={shown(k, v)}" for k, v in p.options.items())
+        table.add_row(str(p.index), Text(p.name), Text(redact(opts)))  # Text: no markup parsing
+    return table

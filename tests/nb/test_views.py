@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -76,14 +77,15 @@ def text_views(response, key):
         ),
     )
     yield "trace", views.trace_text(request.trace)
-    for thing in (
-        response,
-        views.request_rich(request),
-        views.pipeline_rich(llm.build("mock").inspect_pipeline()),
-    ):
-        console = Console(record=True, width=100, file=open("/dev/null", "w"))  # noqa: SIM115
-        console.print(thing)
-        yield "rich", console.export_text()
+    builder = llm.build("mock").with_custom_plug(Tagger, label="[/bold] [red]", token=key)
+    for thing in (response, request, builder, builder.inspect_pipeline()):
+        yield f"rich {type(thing).__name__}", rich_text(thing)
+
+
+def rich_text(thing):
+    console = Console(record=True, width=100, file=io.StringIO())
+    console.print(thing)  # through the object's own __rich__
+    return console.export_text()
 
 
 def _pretty(obj):
@@ -236,3 +238,10 @@ def test_responses_render_in_ipython(ip, dirty):
     [out] = cap.outputs
     assert out.data["text/plain"] == views.response_text(dirty)
     assert "lp-card" in out.data["text/html"]
+
+
+def test_rich_shows_markup_like_text_literally(dirty):
+    builder = llm.build("mock").with_custom_plug(Tagger, label="[/bold] [red]x")
+    assert "label='[/bold] [red]x'" in rich_text(builder)
+    text = rich_text(dirty.request)
+    assert "Request req-" in text and "ExecuteRequest" in text and "█" in text
