@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -315,7 +316,22 @@ class Notebook:
         """Save a PNG of the page (or of one locator) to test-artifacts/e2e/<name>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
-        (target or self.page).screenshot(path=str(path))
+        if target is None:
+            self.page.screenshot(path=str(path))
+            return path
+        # Lab scrolls the notebook inside its own panel: a cell taller than the window is only
+        # drawn whole if the window is made taller for the picture (its width stays the same).
+        viewport = self.page.viewport_size
+        box = target.bounding_box()
+        if box and viewport and box["height"] + 200 > viewport["height"]:
+            self.page.set_viewport_size({**viewport, "height": int(box["height"]) + 300})
+            self.page.wait_for_timeout(200)
+        try:
+            target.scroll_into_view_if_needed()
+            target.screenshot(path=str(path))
+        finally:
+            if viewport:
+                self.page.set_viewport_size(viewport)
         return path
 
 
@@ -411,6 +427,12 @@ def _watched(
             lab.shutdown_kernels()
     assert not nb.console, "browser console errors:\n" + "\n".join(nb.console)
     assert not nb.outside_requests, "the page reached outside: " + ", ".join(nb.outside_requests)
+
+
+@pytest.fixture(scope="session")
+def watched_page(browser: Any) -> Any:
+    """For fixtures of a wider scope: `with watched_page(request, lab) as notebook: ...`."""
+    return lambda request, lab: contextmanager(_watched)(request, browser, lab)
 
 
 @pytest.fixture

@@ -47,3 +47,16 @@ def test_visual_check_passes_a_clean_view(notebook):
     )
     found = notebook.visual_problems(notebook.page.locator(".view"))
     assert found == {"checked": 2, "unmeasurable": 0, "contrast": [], "overflow": []}
+
+
+def test_visual_check_flags_a_box_squeezed_into_scrolling(notebook):
+    notebook.page.set_content(
+        '<div class="jp-OutputArea-output" style="width:400px">'
+        '  <div class="view" style="display:flex">'
+        '    <div class="left" style="overflow:auto"><select style="width:340px"></select></div>'
+        '    <div style="width:300px;flex:none">detail</div>'
+        "  </div>"
+        "</div>"
+    )
+    found = notebook.visual_problems(notebook.page.locator(".view"))
+    assert [p["element"] for p in found["overflow"]] == ["div.left scrolls sideways"]

@@ -1,4 +1,8 @@
-"""The views in JupyterLab's light and dark themes: readable contrast, nothing sticking out."""
+"""The views in JupyterLab's light and dark themes: readable contrast, nothing sticking out.
+
+The page is 1280 px wide with Lab's file browser open, which leaves the notebook about
+930 px: the narrowest layout a person is likely to use on a laptop.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,48 @@ pytestmark = pytest.mark.e2e
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
 
-@pytest.fixture(params=list(THEMES))
-def theme(request, lab):
+@pytest.fixture(scope="module", params=list(THEMES))
+def themed(request, lab, watched_page):
+    """The e2e notebook run in one theme, with the waterfalls opened and a plug chosen."""
+    from playwright.sync_api import expect
+
     lab.set_theme(THEMES[request.param])
-    yield request.param
-    lab.set_theme(THEMES["light"])
+    try:
+        with watched_page(request, lab) as notebook:
+            notebook.name = f"theme-{request.param}"
+            notebook.open("e2e/e2e.ipynb")
+            light = "true" if request.param == "light" else "false"
+            expect(notebook.page.locator("body")).to_have_attribute("data-jp-theme-light", light)
+            notebook.run_all()
+            for summary in notebook.page.locator(".jp-OutputArea-output .llmpipe summary").all():
+                summary.click()
+            inspector = notebook.output("inspector").locator(".widget-vbox").first
+            inspector.locator(".widget-select select").select_option(index=3)
+            expect(inspector.locator(".lp-card", has_text="Step 3")).to_be_visible()
+            notebook.screenshot(notebook.name)
+            yield notebook
+    finally:
+        lab.set_theme(THEMES["light"])
 
 
-def test_views_are_readable_and_fit_at_1280px(theme, notebook, expect):
-    notebook.open("e2e/e2e.ipynb")
-    expect(notebook.page.locator("body")).to_have_attribute(
-        "data-jp-theme-light", "true" if theme == "light" else "false"
-    )
-    notebook.run_all()
-    views = notebook.page.locator(".jp-OutputArea-output .llmpipe")
-    expect(views.first).to_be_visible()
-    for summary in views.locator("summary").all():
-        summary.click()  # open the waterfalls too
-    found = notebook.visual_problems(views)
-    notebook.screenshot(f"theme-{theme}")
-    notebook.screenshot(f"theme-{theme}-response", notebook.cell("chat"))
+def test_views_read_well_and_fit(themed):
+    views = themed.page.locator(".jp-OutputArea-output .llmpipe")
+    found = themed.visual_problems(views)
+    themed.screenshot(f"{themed.name}-response", themed.cell("chat"))
+    assert found["checked"] >= 50, found
+    assert found["contrast"] == [], found["contrast"]
+    assert found["overflow"] == [], found["overflow"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PipelineInspector at 1280 px: its plug list column is squeezed to about 200 px "
+    "and scrolls sideways (the 340 px list and button are cut off)",
+)
+def test_inspector_reads_well_and_fits(themed):
+    inspector = themed.output("inspector").locator(".widget-vbox").first
+    found = themed.visual_problems(inspector)
+    themed.screenshot(f"{themed.name}-inspector", themed.cell("inspector"))
     assert found["checked"] >= 20, found
     assert found["contrast"] == [], found["contrast"]
     assert found["overflow"] == [], found["overflow"]

@@ -82,8 +82,11 @@
       overflow.push({element: name(el), right: Math.round(rect.right), limit: Math.round(limit)});
     }
   }
-  for (const [el, what] of [[bound, 'output area'], [root, 'view']]) {
-    if (el.scrollWidth > el.clientWidth + 1) {
+  // A box whose content is wider than itself scrolls sideways or cuts its content off;
+  // only code blocks may do that.
+  for (const [el, what] of [[bound, 'output area'], [root, 'view'], ...[...root.querySelectorAll('*')]
+         .filter((e) => !e.closest('pre')).map((e) => [e, name(e)])]) {
+    if (el.clientWidth && el.scrollWidth > el.clientWidth + 1) {
       overflow.push({element: `${what} scrolls sideways`, right: el.scrollWidth, limit: el.clientWidth});
     }
   }

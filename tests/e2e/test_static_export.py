@@ -1,0 +1,58 @@
+"""The demo's HTML page of the executed quickstart, opened from disk with the network cut off."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+HERE = Path(__file__).parent
+NOTEBOOKS = {
+    "quickstart": HERE.parents[1] / "notebooks" / "01_quickstart.ipynb",
+    "e2e": HERE / "notebooks" / "e2e.ipynb",
+}
+
+# For each widget output: was it drawn next to its view script by the widget renderer?
+WIDGETS_JS = """() => [...document.querySelectorAll(
+    'script[type="application/vnd.jupyter.widget-view+json"]')].map(s => {
+  const drawn = s.previousElementSibling;
+  return {model: JSON.parse(s.textContent).model_id,
+          drawn: !!(drawn && drawn.classList.contains('widget-subarea')
+                    && drawn.querySelector('.lm-Widget'))};
+})"""
+
+
+@pytest.fixture(scope="module", params=list(NOTEBOOKS))
+def demo_html(request, lab, tmp_path_factory):
+    """A notebook run by the demo into a temporary folder (as `llmpipe demo` does); its page."""
+    notebook = NOTEBOOKS[request.param]
+    base = tmp_path_factory.mktemp("demo")
+    env = lab.env() | {"HOME": str(base), "IPYTHONDIR": str(base / "ipython")}
+    code = (
+        "import sys; from llmpipe_nb import demo; "
+        "r = demo.run(sys.argv[1], sys.argv[2]); print(r.summary()); sys.exit(r.error is not None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(notebook), str(base / "out")],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return base / "out" / f"{notebook.stem}.html"
+
+
+def test_page_shows_views_and_widgets_offline(demo_html, offline_page, expect):
+    page = offline_page.page
+    page.goto(demo_html.as_uri())
+    views = page.locator(".jp-OutputArea-output .llmpipe")
+    expect(views.first).to_be_visible()
+    widgets = page.locator('script[type="application/vnd.jupyter.widget-view+json"]')
+    if widgets.count():
+        page.wait_for_function(f"() => ({WIDGETS_JS})().every(w => w.drawn)")
+    assert page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count() == 0
+    found = offline_page.visual_problems(views)
+    offline_page.screenshot(f"static-{demo_html.stem}")
+    assert found["contrast"] == [] and found["overflow"] == [], found
