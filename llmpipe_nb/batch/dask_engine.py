@@ -10,6 +10,7 @@ partitions in proportion to their rows.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -35,16 +36,24 @@ class PartitionResult:
     note: str | None
 
 
-def run_partition(spec: Spec, data: Any, max_cost: float | None) -> PartitionResult:
-    """Run one partition on a worker (or anywhere): the local engine over its rows."""
+def run_partition(
+    spec: Spec, data: Any, max_cost: float | None, caller_pid: int
+) -> PartitionResult:
+    """Run one partition on a worker: the local engine over its rows.
+
+    Ledger rows travel back only from another process: a worker thread in the caller's
+    process (`Client(processes=False)`) records into the caller's ledger directly.
+    """
     from ..ledger import LedgerRows, rows_for
 
-    spec.plan.apply_settings()
+    remote = os.getpid() != caller_pid
+    if remote:
+        spec.plan.apply_settings()
     job = Job(spec, data, max_cost)
     batch = job.prepare()
     background.run(batch.run(), lambda: None, 1.0)
     costs, traces = [], []
-    for done in batch.done:
+    for done in batch.done if remote else ():
         if done is not None:
             cost_row, trace_rows = rows_for(done)
             costs.append(cost_row)
@@ -128,7 +137,9 @@ def map_dask(
     slices = _slices(n, parts)
     pieces = [data.iloc[s] if hasattr(data, "iloc") else list(data[s]) for s in slices]
     futures = [
-        client.submit(run_partition, spec, piece, _share(spec, len(piece), n), pure=False)
+        client.submit(
+            run_partition, spec, piece, _share(spec, len(piece), n), os.getpid(), pure=False
+        )
         for piece in pieces
     ]
     return _collect(spec, futures, n, progress, client, [job.rows.index[s] for s in slices])
@@ -151,7 +162,7 @@ def _run_collection(spec: Spec, data: Any, client: Any, dry_run: bool, progress:
     total = sum(lengths)
     futures = client.compute(
         [
-            delayed(run_partition, pure=False)(spec, part, _share(spec, length, total))
+            delayed(run_partition, pure=False)(spec, part, _share(spec, length, total), os.getpid())
             for part, length in zip(parts, lengths, strict=True)
         ]
     )

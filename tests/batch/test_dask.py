@@ -110,3 +110,20 @@ def test_max_cost_is_shared_out_between_partitions(dask_client, mock):
     assert out.cost_usd.sum() <= limit
     assert 10 <= out.error.isna().sum() <= 20
     assert all(isinstance(e, llm.BudgetExceededError) for e in out.error.dropna())
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # an in-process worker's web page
+def test_threads_in_the_callers_process_record_each_ledger_row_once(mock):
+    distributed = pytest.importorskip("distributed")
+    llm.set_price("mock-1", input_per_mtok=1.0, output_per_mtok=1.0)
+    with (
+        distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        out = llm.map(frame(12), "{topic}", engine="dask", client=client, progress=False)
+    costs = llm.costs(tags=f"batch:{out.attrs['batch_id']}")
+    assert len(costs) == 12
+    assert costs.cost_usd.sum() == pytest.approx(out.cost_usd.sum())
+    assert len(mock.requests) == 12
