@@ -151,7 +151,10 @@ color:var(--jp-ui-font-color2,#57606a)}
 #R .lp-halted,#R .lp-hit,#R .lp-streaming{background:#fff8c5;color:#7d4e00}
 #R .lp-body{margin:6px 0;overflow-wrap:anywhere}
 #R .lp-body p{margin:.35em 0}
-#R .lp-pre{white-space:pre-wrap;margin:4px 0;padding:6px 8px;border-radius:4px;
+#R .lp-body table{border-collapse:collapse;margin:4px 0}
+#R .lp-body th,#R .lp-body td{border:1px solid var(--jp-border-color2,#d0d7de);padding:2px 8px;
+text-align:left}
+#R .lp-pre,#R .lp-body pre{white-space:pre-wrap;margin:4px 0;padding:6px 8px;border-radius:4px;
 background:var(--jp-layout-color2,#f6f8fa);font-family:var(--jp-code-font-family,monospace);
 font-size:12px;text-align:left}
 #R .lp-frame{width:100%;height:22em;border:1px solid var(--jp-border-color2,#d0d7de);resize:vertical}
@@ -167,7 +170,7 @@ color:var(--jp-ui-font-color2,#57606a)}
 border:none;background:none;white-space:normal}
 #R table.lp-t th{font-weight:600;color:var(--jp-ui-font-color2,#57606a)}
 #R table.lp-t tr.lp-sel td{background:var(--jp-layout-color2,#eaeef2)}
-#R td.lp-num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+#R table.lp-t td.lp-num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 #R code{font-family:var(--jp-code-font-family,monospace);font-size:12px}
 #R .lp-track{position:relative;height:9px;min-width:140px;border-radius:3px;margin-top:4px;
 background:var(--jp-layout-color2,#eaeef2)}
