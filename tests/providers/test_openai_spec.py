@@ -30,7 +30,7 @@ STEADY = "@stdy/cli@0.22.2"
 SPEC = Path(
     os.environ.get(
         "LLMPIPE_OPENAI_SPEC",
-        Path(__file__).parents[3] / "shared" / "specs" / "openai-openapi.yaml",
+        Path(__file__).parents[1] / "specs" / "openai-openapi.yaml",
     )
 )
 KEY = "sk-test-canary-0123456789"
