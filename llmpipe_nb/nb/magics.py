@@ -239,7 +239,8 @@ class LLMMagics(Magics):
             if not args.no_interpolate:
                 prompt = fill(prompt, self.shell.user_ns)
             if not prompt.strip():
-                raise UsageError(f"The prompt is empty: write it in the cell under %%llm.\n{USAGE}")
+                where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
+                raise UsageError(f"The prompt is empty: write it {where}.")
             builder, history = self._builder(args, prompt)
         except LLMPipeError as error:
             raise CellError(error) from error

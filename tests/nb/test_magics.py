@@ -189,7 +189,10 @@ def test_a_bad_placeholder_is_one_line_and_nothing_is_sent(ip, mock, cell, messa
 def test_empty_prompt_is_a_usage_error(ip, mock):
     result, cap = run(ip, "%%llm mock\n   \n")
     assert isinstance(result.error_in_exec, UsageError)
-    assert "The prompt is empty" in cap.stderr and mock.requests == []
+    assert "The prompt is empty: write it in the cell under %%llm" in cap.stderr
+    with pytest.raises(UsageError, match="write it after the options"):
+        ip.run_line_magic("llm", "mock --temperature 0")
+    assert mock.requests == []
 
 
 # -- errors ------------------------------------------------------------------------------
