@@ -312,12 +312,12 @@ class Notebook:
         return total
 
     # -- evidence --------------------------------------------------------------------
-    def screenshot(self, name: str, target: Any = None) -> Path:
+    def screenshot(self, name: str, target: Any = None, full_page: bool = False) -> Path:
         """Save a PNG of the page (or of one locator) to test-artifacts/e2e/<name>.png."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         if target is None:
-            self.page.screenshot(path=str(path))
+            self.page.screenshot(path=str(path), full_page=full_page)
             return path
         # Lab scrolls the notebook inside its own panel: a cell taller than the window is only
         # drawn whole if the window is made taller for the picture (its width stays the same).

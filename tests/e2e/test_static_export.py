@@ -49,10 +49,16 @@ def test_page_shows_views_and_widgets_offline(demo_html, offline_page, expect):
     page.goto(demo_html.as_uri())
     views = page.locator(".jp-OutputArea-output .llmpipe")
     expect(views.first).to_be_visible()
-    widgets = page.locator('script[type="application/vnd.jupyter.widget-view+json"]')
-    if widgets.count():
-        page.wait_for_function(f"() => ({WIDGETS_JS})().every(w => w.drawn)")
+    widgets = page.evaluate(WIDGETS_JS)
+    assert widgets, "the page holds no widget output"
+    page.wait_for_function(f"() => ({WIDGETS_JS})().every(w => w.drawn)")
     assert page.locator(".jp-OutputArea-output", has_text="Error displaying widget").count() == 0
+    # the inspector, drawn from its saved state: its plug list, switches and timings
+    inspector = page.locator(".widget-subarea", has=page.locator(".widget-select")).first
+    expect(inspector.locator(".widget-select select option").first).to_contain_text("0")
+    expect(inspector.locator(".widget-checkbox").first).to_be_visible()
+    expect(inspector.locator(".lp-bar").first).to_be_visible()
     found = offline_page.visual_problems(views)
-    offline_page.screenshot(f"static-{demo_html.stem}")
+    offline_page.screenshot(f"static-{demo_html.stem}", full_page=True)
+    offline_page.screenshot(f"static-{demo_html.stem}-inspector", inspector)
     assert found["contrast"] == [] and found["overflow"] == [], found
