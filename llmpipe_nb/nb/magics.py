@@ -322,7 +322,9 @@ class LLMMagics(Magics):
         else:
             builder = build(provider or d.provider or api.default_provider(), messages)
         options: dict[str, Any] = {}
-        model = args.model or model or (d.model if builder.provider == d.provider else None)
+        # the default model goes with the default provider, never to a provider named otherwise
+        default_model = d.model if provider in (None, d.provider) and not args.pipeline else None
+        model = args.model or model or default_model
         for key, value in (
             ("model", model),
             ("temperature", d.temperature if args.temperature is None else args.temperature),

@@ -315,6 +315,15 @@ def test_config_sets_defaults_for_later_cells(ip, mock):
     assert "'markdown'" in ip.run_line_magic("llm", "config").text
 
 
+def test_default_model_goes_with_the_default_provider(ip, mock):
+    ip.run_line_magic("llm", "config model=mock-large")
+    run(ip, "%%llm\nhi")[0].raise_error()
+    assert sent(mock)["model"] == "mock-large"
+    ip.run_line_magic("llm", "config provider=openai model=gpt-4o-mini")
+    run(ip, "%%llm mock\nhi")[0].raise_error()
+    assert sent(mock)["model"] == "mock-1"
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
