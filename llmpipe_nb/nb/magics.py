@@ -12,7 +12,7 @@ import argparse
 import keyword
 import re
 import shlex
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -118,6 +118,14 @@ HELP = dedent(
 )
 
 
+@dataclass
+class Chat:
+    """A conversation kept across cells: its system message and the exchanges so far."""
+
+    system: str | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
@@ -198,7 +206,7 @@ class LLMMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.defaults = Defaults()
-        self.chats: dict[str, list[dict[str, Any]]] = {}
+        self.chats: dict[str, Chat] = {}
         self.pipelines: dict[str, Builder] = {}
 
     # -- asking ----------------------------------------------------------------------------
@@ -241,7 +249,7 @@ class LLMMagics(Magics):
             if not prompt.strip():
                 where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
                 raise UsageError(f"The prompt is empty: write it {where}.")
-            builder, history = self._builder(args, prompt)
+            builder, chat = self._builder(args, prompt)
         except LLMPipeError as error:
             raise CellError(error) from error
         fmt = args.format or self.defaults.format
@@ -250,8 +258,8 @@ class LLMMagics(Magics):
         else:
             stream = self.defaults.stream if args.stream is None else args.stream
             result = self._show(builder, fmt, stream)
-        if history is not None:
-            history += [
+        if chat is not None:
+            chat.messages += [
                 {"role": "user", "content": prompt},
                 {"role": "assistant", "content": result.content},
             ]
@@ -295,16 +303,16 @@ class LLMMagics(Magics):
         view.finish(result, fmt)
         return result
 
-    def _builder(
-        self, args: argparse.Namespace, prompt: str
-    ) -> tuple[Builder, list[dict[str, Any]] | None]:
+    def _builder(self, args: argparse.Namespace, prompt: str) -> tuple[Builder, Chat | None]:
         """The builder for this cell, and the conversation it continues (if any)."""
         d = self.defaults
         provider, model = _split_target(args.target)
-        history = self.chats.setdefault(args.chat, []) if args.chat else None
-        system = args.system or d.system
+        chat = self.chats.setdefault(args.chat, Chat()) if args.chat else None
+        if chat is not None and args.system:
+            chat.system = args.system  # a conversation keeps its system message
+        system = args.system or (chat.system if chat else None) or d.system
         messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
-        messages += [*(history or ()), {"role": "user", "content": prompt}]
+        messages += [*(chat.messages if chat else ()), {"role": "user", "content": prompt}]
         if args.pipeline:
             base = self.pipelines.get(args.pipeline)
             if base is None:
@@ -337,7 +345,7 @@ class LLMMagics(Magics):
             builder = builder.with_options(**options)
         if args.tag:
             builder = builder.with_tags(*args.tag)
-        return builder, history
+        return builder, chat
 
     # -- commands --------------------------------------------------------------------------
 

@@ -278,13 +278,19 @@ def test_chat_keeps_the_conversation_until_reset(ip, mock):
     first = ip.user_ns["_"].content
     run(ip, "%%llm mock --chat trip\nAnd the evening?")[0].raise_error()
     assert [(m["role"], m["content"]) for m in sent(mock)["messages"]] == [
+        ("system", "Be brief."),
         ("user", "Plan a day in Lisbon"),
         ("assistant", first),
         ("user", "And the evening?"),
     ]
+    mock.fail_next(llm.ServerError)
+    assert isinstance(run(ip, "%%llm mock --chat trip\nThis one fails")[0].error_in_exec, CellError)
+    run(ip, "%%llm mock --chat trip\nAnd tomorrow?")[0].raise_error()
+    assert "This one fails" not in str(sent(mock)["messages"])  # a failed exchange is not kept
+    assert len(sent(mock)["messages"]) == 6
     ip.run_line_magic("llm", "reset trip")
     run(ip, "%%llm mock --chat trip\nHello again")[0].raise_error()
-    assert len(sent(mock)["messages"]) == 1
+    assert [m["role"] for m in sent(mock)["messages"]] == ["user"]
     with pytest.raises(UsageError, match="No conversation named 'other'"):
         ip.run_line_magic("llm", "reset other")
 
