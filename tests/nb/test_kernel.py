@@ -19,6 +19,7 @@ CELLS = [
     "(type(_).__name__, answer is _, Out[2] is answer, len(llm.costs(tags='kernel')))",
     "%%llm mock\nAbout {undefined_variable}",
     "%llm mock:mock-large one line, no stream",
+    "from llmpipe_nb.nb import PipelineInspector\nPipelineInspector(answer)",
 ]
 
 pytestmark = pytest.mark.slow  # starts a kernel (a few seconds)
@@ -98,3 +99,13 @@ def test_the_line_magic_returns_the_response(executed):
     [out] = nb.cells[4].outputs
     assert out["output_type"] == "execute_result"
     assert "mock-large" in out["data"]["text/plain"] and "text/html" in out["data"]
+
+
+def test_the_inspector_is_a_widget_with_a_static_twin(executed):
+    nb, _ = executed
+    [out] = nb.cells[5].outputs
+    data = out["data"]
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert "lp-card" in data["text/html"] and "<script>alert" not in data["text/html"]
+    assert data["text/plain"].startswith("Request req-")
+    assert nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
