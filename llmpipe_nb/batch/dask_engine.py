@@ -220,6 +220,7 @@ def _frame(spec: Spec, results: list[PartitionResult | None], indexes: list[Any]
     labels = [r and r.index for r in results] if indexes is None else indexes
     done = [(pd.Index(i), r) for i, r in zip(labels, results, strict=True) if r is not None]
     index = done[0][0].append([i for i, _ in done[1:]]) if done else pd.RangeIndex(0)
-    df = to_frame(index, [row for _, r in done for row in r.outcomes], spec.schema)
+    rows = [row for _, r in done for row in r.outcomes]
+    df = to_frame(index, rows, spec.schema, spec.plan.provider)
     df.attrs["batch_id"] = spec.batch_id
     return df

@@ -66,9 +66,10 @@ class Tally:
 class Budget:
     """Stops sending before the spend could pass `max_cost`.
 
-    A row is sent only if what was spent, plus the estimate of every row in flight, plus
-    its own estimate stays within the limit. Estimates use the observed output length
-    once rows have finished, so the guard tightens as the batch learns.
+    A row is sent only when what was spent, plus the estimate of every row in flight,
+    plus its own estimate, stays within the limit; otherwise it waits for rows in flight
+    to settle at their real cost. With nothing left in flight and still no room, the
+    batch stops. Estimates use the observed output length once rows have finished.
     """
 
     def __init__(
@@ -86,34 +87,49 @@ class Budget:
         self.seen_rows = 0
         self.spent = 0.0
         self.in_flight = 0.0
+        self.rows_in_flight = 0
         self.stopped = False
+        self._changed: asyncio.Condition | None = None
 
     def row_estimate(self, position: int) -> float:
         out = self.seen_output / self.seen_rows if self.seen_rows else self.prior_output
         return self.input_costs[position] + out * self.per_output_token
 
-    def admit(self, position: int) -> float | None:
-        """Reserve the row's estimate and return it, or None (and stop) if it would pass the limit."""
-        estimate = self.row_estimate(position)
-        if self.stopped or self.spent + self.in_flight + estimate > self.limit:
-            self.stopped = True
-            return None
-        self.in_flight += estimate
-        return estimate
+    async def reserve(self, position: int) -> float | None:
+        """The reserved estimate once the row fits; None when the batch has stopped."""
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with self._changed:
+            while not self.stopped:
+                estimate = self.row_estimate(position)
+                if self.spent + self.in_flight + estimate <= self.limit:
+                    self.in_flight += estimate
+                    self.rows_in_flight += 1
+                    return estimate
+                if not self.rows_in_flight:
+                    self.stopped = True
+                    self._changed.notify_all()
+                    break
+                await self._changed.wait()
+        return None
 
-    def settle(self, reserved: float, request: Request) -> None:
-        self.in_flight -= reserved
-        self.spent += request.metadata.get("cost_usd") or 0.0
-        result = request.result
-        usage = getattr(result, "usage", None)
-        if usage is not None and not request.metadata.get("cache_hit"):
-            self.seen_output += usage.output_tokens
-            self.seen_rows += 1
+    async def settle(self, reserved: float, request: Request) -> None:
+        """Replace the row's reservation with what it really cost."""
+        assert self._changed is not None
+        async with self._changed:
+            self.in_flight -= reserved
+            self.rows_in_flight -= 1
+            self.spent += request.metadata.get("cost_usd") or 0.0
+            usage = getattr(request.result, "usage", None)
+            if usage is not None and not request.metadata.get("cache_hit"):
+                self.seen_output += usage.output_tokens
+                self.seen_rows += 1
+            self._changed.notify_all()
 
     def refusal(self) -> BudgetExceededError:
         return BudgetExceededError(
-            f"Not sent: the batch stopped before passing max_cost=${self.limit:.4f} "
-            f"(spent ${self.spent:.4f}); raise max_cost and run again to send the rest."
+            f"Not sent: the batch stopped before passing max_cost=${self.limit:.6g} "
+            f"(spent ${self.spent:.6g}); raise max_cost and run again to send the rest."
         )
 
 
@@ -154,7 +170,7 @@ class Batch:
             self._next += 1
             reserved = 0.0
             if budget is not None:
-                admitted = budget.admit(position)
+                admitted = await budget.reserve(position)
                 if admitted is None:
                     return
                 reserved = admitted
@@ -162,7 +178,7 @@ class Batch:
             done[position] = finished
             tally.add(finished)
             if budget is not None:
-                budget.settle(reserved, finished)
+                await budget.settle(reserved, finished)
 
     def unsent_error(self) -> Any:
         """The error recorded on rows that were never sent."""

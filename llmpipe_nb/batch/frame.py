@@ -87,7 +87,9 @@ def interrupted() -> PipelineError:
     )
 
 
-def to_frame(index: Any, rows: Sequence[Outcome], schema: Schema | None = None) -> Any:
+def to_frame(
+    index: Any, rows: Sequence[Outcome], schema: Schema | None = None, provider: str | None = None
+) -> Any:
     """The DataFrame of `rows` on `index`, with schema columns after `content` when asked."""
     import pandas as pd
 
@@ -97,7 +99,7 @@ def to_frame(index: Any, rows: Sequence[Outcome], schema: Schema | None = None) 
         for name, values in zip(COLUMNS, columns, strict=True)
     }
     if schema is not None:
-        parsed, errors = _parse(schema, data["content"], data["error"])
+        parsed, errors = _parse(schema, data["content"], data["error"], provider)
         data["error"] = pd.array(errors, dtype="object")
         fields = {
             name: pd.Series(values, dtype="object").convert_dtypes().array
@@ -107,7 +109,9 @@ def to_frame(index: Any, rows: Sequence[Outcome], schema: Schema | None = None) 
     return pd.DataFrame(data, index=index)
 
 
-def _parse(schema: Schema, contents: Any, errors: Any) -> tuple[dict[str, list[Any]], list[Any]]:
+def _parse(
+    schema: Schema, contents: Any, errors: Any, provider: str | None
+) -> tuple[dict[str, list[Any]], list[Any]]:
     values: dict[str, list[Any]] = {name: [] for name in schema.columns}
     out_errors = list(errors)
     for i, text in enumerate(contents):
@@ -116,6 +120,7 @@ def _parse(schema: Schema, contents: Any, errors: Any) -> tuple[dict[str, list[A
             try:
                 parsed = schema.parse(text)
             except ResponseFormatError as error:
+                error.provider = provider
                 out_errors[i] = error
         for name in schema.columns:
             values[name].append(parsed.get(name))

@@ -126,7 +126,9 @@ class Job:
         return [outcome(done, unsent) for done in batch.done]
 
     def frame(self, cancelled: bool = False) -> Any:
-        df = to_frame(self.rows.index, self.outcomes(cancelled), self.spec.schema)
+        df = to_frame(
+            self.rows.index, self.outcomes(cancelled), self.spec.schema, self.spec.plan.provider
+        )
         df.attrs["batch_id"] = self.spec.batch_id
         return df
 

@@ -278,6 +278,22 @@ def test_max_cost_stops_before_the_limit_and_marks_the_unsent_rows(mock):
     assert "raise max_cost" in str(unsent.iloc[0])
 
 
+def test_max_cost_learns_from_finished_rows_instead_of_stopping_on_a_pessimistic_guess(mock):
+    llm.set_price("mock-1", input_per_mtok=1000.0, output_per_mtok=1000.0)
+    df = reviews(20)
+    per_row = llm.map(df.iloc[:1], "{review}", progress=False).cost_usd.iloc[0]
+    out = llm.map(
+        df,
+        "{review}",
+        concurrency=4,
+        max_cost=per_row * 25,
+        expected_output_tokens=500,
+        progress=False,
+    )
+    assert out.error.isna().all()
+    assert out.cost_usd.sum() <= per_row * 25
+
+
 def test_max_cost_zero_sends_nothing(mock):
     llm.set_price("mock-1", input_per_mtok=1.0, output_per_mtok=1.0)
     out = llm.map(["a", "b"], "{}", max_cost=0, progress=False)
@@ -345,7 +361,7 @@ def test_schema_parses_answers_into_columns_and_marks_misfits(mock, schema):
     assert out.error[:2].isna().all()
     misfits = out.error[2:]
     assert all(isinstance(e, llm.ResponseFormatError) for e in misfits)
-    assert "not JSON" in str(misfits.iloc[0])
+    assert str(misfits.iloc[0]).startswith("mock: The answer is not JSON")
     assert "'meh'" in str(misfits.iloc[1])
     assert "score" in str(misfits.iloc[2])
     sent = mock.requests[0].json["response_format"]
