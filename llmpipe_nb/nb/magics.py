@@ -257,6 +257,8 @@ class LLMMagics(Magics):
             result = self._run(builder)
         else:
             stream = self.defaults.stream if args.stream is None else args.stream
+            if args.stream is None and "stream" not in providers.get(builder.provider).kinds:
+                stream = False  # streaming is the default only where the provider can stream
             result = self._show(builder, fmt, stream)
         if chat is not None:
             chat.messages += [

@@ -472,3 +472,13 @@ def test_no_secret_in_any_output(ip, mock, canary):
     everything += ip.run_line_magic("llm", "config").html
     assert canary not in everything
     assert "***" in everything
+
+
+def test_a_provider_that_cannot_stream_answers_at_once(ip, mock, monkeypatch):
+    plugs = {k: v for k, v in type(mock).plugs.items() if k != "stream"}
+    monkeypatch.setattr(type(mock), "plugs", plugs)
+    result, cap = run(ip, "%%llm mock\nhi")
+    result.raise_error()
+    assert stages(cap) == ["final"]
+    result, cap = run(ip, "%%llm mock --stream\nhi")
+    assert "does not support 'stream'" in str(result.error_in_exec)
