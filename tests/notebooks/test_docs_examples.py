@@ -7,6 +7,7 @@ Other blocks (`text`, `bash`, `json`, ...) are shown, not run.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -77,6 +78,31 @@ def test_a_failing_example_fails_with_its_page_and_line(tmp_path, shell):
     page.write_text("# T\n\n```python\nvalue = 41\n```\n\n```python\nassert value == 42\n```\n")
     with pytest.raises(pytest.fail.Exception, match=r"page\.md:7: AssertionError"):
         run_page(shell, page)
+
+
+def relative_links(markdown: str) -> list[str]:
+    links = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        for child in token.children or ():
+            href = child.attrGet("href") if child.type == "link_open" else None
+            if isinstance(href, str) and not re.match(r"^[a-z][a-z0-9+.-]*:|^#", href):
+                links.append(href.split("#")[0])
+    return links
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+def test_the_links_of_a_page_lead_somewhere(path):
+    missing = [
+        link
+        for link in relative_links(path.read_text(encoding="utf-8"))
+        if not (path.parent / link).exists()
+    ]
+    assert missing == []
+
+
+def test_relative_links_are_found():
+    page = "[a](a.md) [b](https://x.org/b.md) [c](#c) [d](../d.md#part) `[e](e.md)`"
+    assert relative_links(page) == ["a.md", "../d.md"]
 
 
 def test_the_pages_have_examples():
