@@ -20,6 +20,10 @@ from .config import ProviderConfig, Secret, mask_header
 from .errors import redact
 
 FORMATS = ("markdown", "text", "code", "json", "html")
+_SANDBOX_CSP = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+)
 _SECRET_WORDS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
 
 # -- safe text -------------------------------------------------------------------------------
@@ -130,8 +134,9 @@ def answer_html(text: str, format: str = "markdown") -> str:
             return f'<pre class="lp-pre">{esc(text)}</pre><div class="lp-note">not valid JSON</div>'
         return f'<pre class="lp-pre"><code>{esc(pretty)}</code></pre>'
     if format == "html":
-        # The model's HTML, shown in a sandbox: no scripts, no access to the notebook page.
-        return f'<iframe class="lp-frame" sandbox="" srcdoc="{esc(text)}"></iframe>'
+        # The model's HTML in a sandbox: no scripts, no access to the page, nothing fetched.
+        doc = _SANDBOX_CSP + text
+        return f'<iframe class="lp-frame" sandbox="" srcdoc="{esc(doc)}"></iframe>'
     return f'<pre class="lp-pre">{esc(text)}</pre>'
 
 

@@ -140,7 +140,7 @@ def test_terminal_ipython_prints_the_stream(ip, mock, capsys):
     [
         ("json", "&quot;b&quot;: &quot;&lt;script&gt;x&lt;/script&gt;&quot;"),
         ("code", '<pre class="lp-pre"><code>{&quot;a&quot;: 1'),
-        ("html", '<iframe class="lp-frame" sandbox="" srcdoc="{&quot;a&quot;'),
+        ("html", "&gt;{&quot;a&quot;: 1, &quot;b&quot;: &quot;&lt;script&gt;x"),
         ("text", '<pre class="lp-pre">{&quot;a&quot;'),
     ],
 )

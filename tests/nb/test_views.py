@@ -195,7 +195,8 @@ def test_formats():
         == '<pre class="lp-pre"><code>x = 1\n</code></pre>'
     )
     html = views.answer_html("<b>bold</b><script>x()</script>", "html")
-    assert html.startswith('<iframe class="lp-frame" sandbox="" srcdoc="&lt;b&gt;bold')
+    assert html.startswith('<iframe class="lp-frame" sandbox="" srcdoc="&lt;meta http-equiv')
+    assert "&lt;b&gt;bold&lt;/b&gt;&lt;script&gt;x()" in html
 
 
 def test_waterfall_bars_are_proportional_to_time():
