@@ -44,6 +44,7 @@ def sh(args: list[str | Path], env: dict[str, str], cwd: Path, timeout: float = 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a cold install of Jupyter, pandas and Dask on a busy machine
 def test_binder_files_install_the_package_and_the_quickstart_runs(tmp_path, kernel_env):
     repo = copy_checkout(tmp_path / "repo")
     venv = tmp_path / "venv"
