@@ -36,8 +36,16 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
 
 def test_there_are_notebooks():
     names = [p.name for p in NOTEBOOKS]
-    for expected in ("01_quickstart.ipynb",):
-        assert expected in names
+    for number, topic in enumerate(
+        [
+            "quickstart",
+            "pipelines_and_plugs",
+            "providers",
+            "caching_and_resilience",
+            "cost_analysis",
+        ]
+    ):
+        assert f"0{number + 1}_{topic}.ipynb" in names
 
 
 @pytest.mark.slow
