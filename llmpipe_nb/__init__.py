@@ -72,6 +72,8 @@ __version__ = "0.1.0"
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
     "nb": ("llmpipe_nb.nb", None),
+    "PipelineInspector": ("llmpipe_nb.nb.inspector", "PipelineInspector"),
+    "CostDashboard": ("llmpipe_nb.nb.dashboard", "CostDashboard"),
     "map": ("llmpipe_nb.batch", "map"),
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),

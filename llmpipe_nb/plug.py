@@ -115,7 +115,7 @@ def to_plug(spec: Any) -> Plug:
     )
 
 
-class Plugs(tuple):  # type: ignore[type-arg]
+class Plugs(tuple[Plug, ...]):
     """A built pipeline: plug instances only, so running it again skips the spec checks."""
 
 

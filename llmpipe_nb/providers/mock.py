@@ -73,7 +73,7 @@ def default_reply(messages: Iterable[Mapping[str, Any]]) -> str:
     words = last.split()
     if not words:
         return "Hello from the mock provider. Ask me anything: I answer deterministically."
-    topic = " ".join(words[:12]) + ("…" if len(words) > 12 else "")
+    topic = " ".join(words[:12]).rstrip(".!?:;,") + ("…" if len(words) > 12 else "")
     return (
         f"You asked about: {topic}. This is the mock provider's deterministic answer: "
         f"your prompt has {len(words)} words and {len(last)} characters. "
