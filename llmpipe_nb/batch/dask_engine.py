@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, MissingDependencyError
+from ..request import Request
 from . import background
 from .engine import Tally
 from .estimate import input_tokens, make_estimate
-from .frame import Outcome, portable, to_frame
+from .frame import Outcome, outcome, portable, to_frame
 from .job import Job, Spec
 from .progress import make_display
 from .rows import Renderer, Rows, render_all, to_rows
@@ -49,15 +50,19 @@ def run_partition(
     remote = os.getpid() != caller_pid
     if remote:
         spec.plan.apply_settings()
-    job = Job(spec, data, max_cost)
-    batch = job.prepare()
-    background.run(batch.run(), lambda: None, 1.0)
-    costs, traces = [], []
-    for done in batch.done if remote else ():
-        if done is not None:
+    costs: list[Any] = []
+    traces: list[Any] = []
+
+    def keep(done: Request) -> Outcome:
+        if remote:
             cost_row, trace_rows = rows_for(done)
             costs.append(cost_row)
             traces.extend(trace_rows)
+        return outcome(done)
+
+    job = Job(spec, data, max_cost)
+    batch = job.prepare(keep)
+    background.run(batch.run(), lambda: None, 1.0)
     outcomes = [portable(row) for row in job.outcomes()]
     return PartitionResult(
         job.rows.index, outcomes, LedgerRows(costs, traces), job.tally, job.note()

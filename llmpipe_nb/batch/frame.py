@@ -38,10 +38,8 @@ DTYPES = {
 Outcome = tuple[Any, ...]
 
 
-def outcome(done: Request | None, unsent: BaseException | None) -> Outcome:
-    """The result columns of one row; `unsent` is the error of a row that never ran."""
-    if done is None:
-        return (None, None, None, None, None, None, unsent, None)
+def outcome(done: Request) -> Outcome:
+    """The result columns of one finished request."""
     meta = done.metadata
     latency = meta.get("latency_ms")
     if latency is None and "duration_ns" in meta:
@@ -64,6 +62,11 @@ def outcome(done: Request | None, unsent: BaseException | None) -> Outcome:
         None,
         latency,
     )
+
+
+def unsent(error: BaseException | None) -> Outcome:
+    """The result columns of a row that never ran, with the reason."""
+    return (None, None, None, None, None, None, error, None)
 
 
 def portable(row: Outcome) -> Outcome:

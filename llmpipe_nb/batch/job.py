@@ -7,16 +7,17 @@ over the worker's partition runs exactly as a local Job over the whole input doe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..api import default_provider
 from ..errors import ConfigError
+from ..request import Request
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
 from .estimate import Estimate, Rates, input_tokens, make_estimate, output_prior
-from .frame import Outcome, interrupted, outcome, to_frame
+from .frame import Outcome, interrupted, outcome, to_frame, unsent
 from .plan import Plan
 from .rows import Prompt, Renderer, Rows, render_all, to_rows
 from .schema import Schema
@@ -106,8 +107,9 @@ class Job:
     def estimate(self) -> Estimate:
         return make_estimate(self.spec.rates(), input_tokens(self.messages), self.spec.per_row_out)
 
-    def prepare(self) -> Batch:
-        """The Batch to run; ConfigError here (bad max_cost, unpriced model) means nothing was sent."""
+    def prepare(self, keep: Callable[[Request], Outcome] = outcome) -> Batch:
+        """The Batch to run, keeping `keep(request)` per row; ConfigError here (max_cost for an
+        unpriced model) means nothing was sent."""
         spec = self.spec
         budget = None
         if self.max_cost is not None:
@@ -116,14 +118,16 @@ class Job:
             costs = [t * rates.input for t in input_tokens(self.messages)]
             budget = Budget(self.max_cost, costs, rates.output, spec.per_row_out)
         requests = [spec.plan.request(m) for m in self.messages]
-        self.batch = Batch(requests, spec.plan.pipeline(), spec.concurrency, self.tally, budget)
+        self.batch = Batch(
+            requests, spec.plan.pipeline(), spec.concurrency, self.tally, budget, keep
+        )
         return self.batch
 
     def outcomes(self, cancelled: bool = False) -> list[Outcome]:
         batch = self.batch
         assert batch is not None, "prepare() first"
-        unsent = interrupted() if cancelled else batch.unsent_error()
-        return [outcome(done, unsent) for done in batch.done]
+        missing = unsent(interrupted() if cancelled else batch.unsent_error())
+        return [missing if row is None else row for row in batch.done]
 
     def frame(self, cancelled: bool = False) -> Any:
         df = to_frame(
