@@ -35,11 +35,17 @@ class DemoResult:
     cells: int
     seconds: float
     requests: int
-    failed_requests: int
+    request_errors: tuple[str, ...]
     input_tokens: int
     output_tokens: int
     cost_usd: float
     error: str | None = None
+
+    def _errors(self) -> str:
+        if not self.request_errors:
+            return ", all answered"
+        kinds = ", ".join(sorted(set(self.request_errors)))
+        return f" ({len(self.request_errors)} ended in an error: {kinds})"
 
     def summary(self) -> str:
         """A short report for the terminal."""
@@ -47,7 +53,7 @@ class DemoResult:
         lines = [
             f"{self.source}: {outcome}, {self.cells} code cells in {self.seconds:.1f} s "
             "in a Jupyter kernel, on the mock provider.",
-            f"  requests  {self.requests} ({self.failed_requests} failed)",
+            f"  requests  {self.requests}{self._errors()}",
             f"  tokens    {self.input_tokens:,} in, {self.output_tokens:,} out",
             f"  cost      ${self.cost_usd:.6f}",
             f"  notebook  {self.notebook}",
@@ -151,16 +157,16 @@ def _failed_cell(nb: Any) -> int:
     return -1
 
 
-def _totals(path: Path) -> tuple[int, int, int, int, float]:
-    """Requests, failed requests, input and output tokens, and cost, from the ledger file."""
+def _totals(path: Path) -> tuple[int, tuple[str, ...], int, int, float]:
+    """Requests, their error types, input and output tokens, and cost, from the ledger file."""
     from .ledger import COST_COLUMNS, Ledger
 
     if not path.exists():
-        return 0, 0, 0, 0, 0.0
+        return 0, (), 0, 0, 0.0
     rows = Ledger.open(path).rows().costs
     col = {name: i for i, name in enumerate(COST_COLUMNS)}
-    failed = sum(1 for r in rows if r[col["status"]] == "error")
+    errors = tuple(r[col["error_type"]] for r in rows if r[col["status"]] == "error")
     tokens_in = sum(r[col["input_tokens"]] for r in rows)
     tokens_out = sum(r[col["output_tokens"]] for r in rows)
     cost = sum(r[col["cost_usd"]] or 0.0 for r in rows)
-    return len(rows), failed, tokens_in, tokens_out, cost
+    return len(rows), errors, tokens_in, tokens_out, cost
