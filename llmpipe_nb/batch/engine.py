@@ -20,6 +20,11 @@ from ..plug import Plug
 from ..request import Request
 
 
+def usd(amount: float) -> str:
+    """Dollars readable at any size: $12.3457, $0.004213."""
+    return f"${amount:,.4f}" if abs(amount) >= 1 else f"${amount:.6f}"
+
+
 @dataclass
 class Tally:
     """Live counts of a running batch, read by the progress display."""
@@ -128,8 +133,8 @@ class Budget:
 
     def refusal(self) -> BudgetExceededError:
         return BudgetExceededError(
-            f"Not sent: the batch stopped before passing max_cost=${self.limit:.6g} "
-            f"(spent ${self.spent:.6g}); raise max_cost and run again to send the rest."
+            f"Not sent: the batch stopped before passing max_cost={usd(self.limit)} "
+            f"(spent {usd(self.spent)}); raise max_cost and run again to send the rest."
         )
 
 

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..pricing import UNPRICED, cost_for
 from ..responses import Usage
 from ..tokens import estimate_message_tokens
+from .engine import usd
 
 DEFAULT_OUTPUT_TOKENS = 256
 _MTOK = 1_000_000
@@ -62,9 +63,7 @@ class Estimate:
 
     def __repr__(self) -> str:
         cost = (
-            "unpriced (set one with llm.set_price)"
-            if self.cost_usd is None
-            else f"${self.cost_usd:.4f}"
+            "unpriced (set one with llm.set_price)" if self.cost_usd is None else usd(self.cost_usd)
         )
         return (
             f"Estimate({self.rows} rows of {self.provider}/{self.model}: ~{self.input_tokens:,} input "

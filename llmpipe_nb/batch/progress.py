@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..errors import ConfigError, MissingDependencyError
-from .engine import Tally
+from .engine import Tally, usd
 
 TICK_S = 0.1
 
@@ -26,13 +26,13 @@ class Display(Protocol):
 
 
 def summary(tally: Tally, note: str | None = None) -> str:
-    """`930/1000 · 925 done · 5 failed · 12 cached · $0.0132 · ETA 4s`, for every display."""
+    """`930/1000 · 925 done · 5 failed · 12 cached · $0.013200 · ETA 4s`, for every display."""
     parts = [
         f"{tally.finished}/{tally.total}",
         f"{tally.done} done",
         f"{tally.failed} failed",
         f"{tally.cache_hits} cached",
-        f"${tally.spent_usd:.4f}",
+        usd(tally.spent_usd),
     ]
     if note:
         parts.append(note)

@@ -11,7 +11,7 @@ def test_the_summary_counts_done_failed_cached_spend_and_eta():
     tally = Tally(total=10, done=3, failed=1, cache_hits=2, spent_usd=0.0123)
     tally.started_at -= 4.0  # 4 rows in 4 s: 6 left take about 6 s
     text = summary(tally)
-    assert text.startswith("4/10 · 3 done · 1 failed · 2 cached · $0.0123 · ETA ")
+    assert text.startswith("4/10 · 3 done · 1 failed · 2 cached · $0.012300 · ETA ")
     assert text.endswith(("5s", "6s", "7s"))
     assert summary(tally, "stopped at max_cost").endswith("stopped at max_cost")
 
