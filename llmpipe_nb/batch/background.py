@@ -1,34 +1,43 @@
 """Run a coroutine to completion from synchronous code, even inside Jupyter's running loop.
 
-The coroutine runs on one long-lived event loop in a daemon thread (created on first
-use), and the caller's thread blocks on it, waking a few times a second to draw
-progress. Nothing patches the caller's loop. Ctrl-C (a kernel interrupt) cancels the
-coroutine, waits until it has wound down, and is raised again.
+The coroutine runs on one long-lived event loop in a daemon thread (started on first
+use, and again in a forked child, which inherits no threads), and the caller's thread
+blocks on it, waking a few times a second to draw progress. Nothing patches the
+caller's loop. Ctrl-C (a kernel interrupt) cancels the coroutine, waits until it has
+wound down, and is raised again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+
+from ..errors import PipelineError
 
 T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_pid = 0
 WIND_DOWN_S = 30.0
 
 
 def loop() -> asyncio.AbstractEventLoop:
-    """The background loop, started on first use."""
-    global _loop
+    """The background loop of this process, started on first use."""
+    global _loop, _thread, _pid
     with _lock:
-        if _loop is None or _loop.is_closed():
-            new = asyncio.new_event_loop()
-            threading.Thread(target=new.run_forever, name="llmpipe-batch-loop", daemon=True).start()
-            _loop = new
+        if _loop is None or _pid != os.getpid():
+            _loop = asyncio.new_event_loop()
+            _thread = threading.Thread(
+                target=_loop.run_forever, name="llmpipe-batch-loop", daemon=True
+            )
+            _thread.start()
+            _pid = os.getpid()
         return _loop
 
 
@@ -41,8 +50,16 @@ async def _until_done(work: Awaitable[T], finished: threading.Event) -> T:
 
 def run(work: Awaitable[T], tick: Callable[[], Any], every_s: float) -> T:
     """Run `work` on the background loop and return its result; call `tick()` every `every_s`."""
+    target = loop()
+    if threading.current_thread() is _thread:
+        if asyncio.iscoroutine(work):
+            work.close()
+        raise PipelineError(
+            "llm.map was called from code already running on the batch loop (a plug or "
+            "callback): use `await llm.amap(...)` there instead."
+        )
     finished = threading.Event()
-    future = asyncio.run_coroutine_threadsafe(_until_done(work, finished), loop())
+    future = asyncio.run_coroutine_threadsafe(_until_done(work, finished), target)
     try:
         while True:
             try:

@@ -46,9 +46,14 @@ def to_rows(data: Any) -> Rows:
         return Rows(data.index, data.tolist(), None, data.name)
     if isinstance(data, (list, tuple)):
         return Rows(range(len(data)), data, None)
+    if type(data).__module__.startswith("dask"):
+        raise ConfigError(
+            "A dask collection runs on a cluster: call llm.map(data, prompt, ..., "
+            "engine='dask'), with dry_run=True for the estimate."
+        )
     raise ConfigError(
         f"llm.map takes a pandas DataFrame, a Series or a list, not {type(data).__name__}: "
-        "convert it first (a dask DataFrame needs engine='dask')."
+        "convert it first."
     )
 
 

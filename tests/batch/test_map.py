@@ -397,3 +397,29 @@ def test_the_pandas_accessor_maps_and_estimates(mock):
     assert out.index.equals(df.index) and out.error.isna().all()
     assert df.review.llm.estimate("{review}").rows == 3
     assert len(mock.requests) == 3
+
+
+def test_llm_map_from_code_on_the_batch_loop_asks_for_amap_instead_of_deadlocking(mock):
+    mock.configure(respond=lambda body: llm.map(["inner"], "{}", progress=False))
+    out = llm.map(["outer"], "{}", progress=False)
+    assert isinstance(out.error[0], llm.PipelineError)
+    assert "await llm.amap" in str(out.error[0])
+
+
+def test_a_forked_child_gets_its_own_batch_loop(mock):
+    import os
+
+    llm.map(["parent"], "{}", progress=False)  # the parent's loop thread exists now
+    pid = os.fork()
+    if pid == 0:  # the child inherits no threads: it must start a loop of its own
+        ok = llm.map(["child"], "{}", progress=False).error.isna().all()
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_dask_collection_needs_the_dask_engine(mock):
+    dd = pytest.importorskip("dask.dataframe")
+    with pytest.raises(llm.ConfigError, match="engine='dask'"):
+        llm.map(dd.from_pandas(reviews(4), npartitions=2), "{review}")
+    assert mock.requests == []
