@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -187,10 +187,12 @@ class LabServer:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
-    def shutdown_kernels(self) -> None:
-        """End every notebook session, so the next test starts from a fresh kernel."""
+    def shutdown_kernels(self, paths: Iterable[str]) -> None:
+        """End the kernels of these notebooks, so the next test that opens one starts afresh."""
+        wanted = set(paths)
         for session in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{session['id']}")
+            if session["path"] in wanted:
+                self.api("DELETE", f"/api/sessions/{session['id']}")
 
     def set_theme(self, theme: str) -> None:
         """Switch Lab's theme for pages opened from now on ("JupyterLab Light" / "JupyterLab Dark")."""
@@ -215,6 +217,7 @@ class Notebook:
         self.lab = lab
         self.name = name
         self.console: list[str] = []
+        self.opened: list[str] = []
         self.outside_requests: list[str] = []
 
     # -- opening and running ---------------------------------------------------------
@@ -223,6 +226,7 @@ class Notebook:
         from playwright.sync_api import expect
 
         assert self.lab is not None, "an offline page has no Lab server"
+        self.opened.append(path)
         self.page.goto(f"{self.lab.url}/lab/tree/{path}?token={TOKEN}&reset")
         expect(self.page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible()
         self.wait_idle()
@@ -424,7 +428,7 @@ def _watched(
             nb.screenshot(f"{nb.name}-FAILED")
         context.close()
         if lab is not None:
-            lab.shutdown_kernels()
+            lab.shutdown_kernels(nb.opened)
     assert not nb.console, "browser console errors:\n" + "\n".join(nb.console)
     assert not nb.outside_requests, "the page reached outside: " + ", ".join(nb.outside_requests)
 
@@ -445,3 +449,13 @@ def notebook(request: pytest.FixtureRequest, lab: LabServer, browser: Any) -> It
 def offline_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Notebook]:
     """A fresh page that may load file:// URLs only; console errors fail the test."""
     yield from _watched(request, browser, None)
+
+
+@pytest.fixture(scope="session")
+def e2e(request: pytest.FixtureRequest, lab: LabServer, watched_page: Any) -> Iterator[Notebook]:
+    """The e2e notebook, opened and run once for every test that only looks at it or clicks."""
+    with watched_page(request, lab) as notebook:
+        notebook.name = "e2e"
+        notebook.open("e2e/e2e.ipynb")
+        notebook.run_all()
+        yield notebook

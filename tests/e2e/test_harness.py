@@ -14,7 +14,7 @@ def test_a_failing_cell_fails_run_all_with_its_traceback(notebook):
 
 
 def test_a_console_error_is_collected(notebook):
-    notebook.open("e2e/e2e.ipynb")
+    notebook.page.set_content("<p>a page</p>")
     notebook.page.evaluate("console.error('llmpipe e2e canary')")
     notebook.page.wait_for_timeout(100)
     assert any("llmpipe e2e canary" in line for line in notebook.console)

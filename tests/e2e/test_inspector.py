@@ -8,17 +8,15 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def inspector(notebook, expect):
-    """The e2e notebook run in Lab; the inspector's output, once drawn."""
-    notebook.open("e2e/e2e.ipynb")
-    notebook.run_all()
-    out = notebook.output("inspector")
+def inspector(e2e, expect):
+    """The inspector's output in the e2e notebook, once drawn."""
+    out = e2e.output("inspector")
     expect(out.locator(".widget-vbox").first).to_be_visible()
     return out
 
 
-def test_inspector_is_drawn_with_every_plug(notebook, inspector, expect):
-    plugs = notebook.output("plugs").inner_text().split()
+def test_inspector_is_drawn_with_every_plug(e2e, inspector, expect):
+    plugs = e2e.output("plugs").inner_text().split()
     expect(inspector).not_to_contain_text("Error displaying widget")
     options = inspector.locator(".widget-select select option")
     expect(options).to_have_count(len(plugs))
@@ -26,13 +24,14 @@ def test_inspector_is_drawn_with_every_plug(notebook, inspector, expect):
         expect(option).to_contain_text(plug)
     expect(inspector.locator(".widget-checkbox")).to_have_count(len(plugs))
     expect(inspector.get_by_role("button", name="Re-run without unchecked plugs")).to_be_visible()
-    # the first plug is chosen, and the waterfall below marks it
+    # the chosen plug is marked in the waterfall below
+    inspector.locator(".widget-select select").select_option(index=0)
     expect(inspector.locator(".lp-card .lp-title", has_text="Step 0")).to_be_visible()
     expect(inspector.locator("tr.lp-sel")).to_contain_text(plugs[0])
-    notebook.screenshot("inspector", notebook.cell("inspector"))
+    e2e.screenshot("inspector", e2e.cell("inspector"))
 
 
-def test_choosing_a_plug_shows_its_request(notebook, inspector, expect):
+def test_choosing_a_plug_shows_its_request(e2e, inspector, expect):
     inspector.locator(".widget-select select").select_option(
         label=_label(inspector, "MockPrepareRequest")
     )
@@ -47,10 +46,10 @@ def test_choosing_a_plug_shows_its_request(notebook, inspector, expect):
     detail.locator("summary", has_text="The request after this plug").click()
     expect(detail.locator("details table")).to_contain_text("provider_request")
     expect(inspector.locator("tr.lp-sel")).to_contain_text("MockPrepareRequest")
-    notebook.screenshot("inspector-step", notebook.cell("inspector"))
+    e2e.screenshot("inspector-step", e2e.cell("inspector"))
 
 
-def test_switching_a_plug_off_and_rerunning_shows_the_new_timing(notebook, inspector, expect):
+def test_switching_a_plug_off_and_rerunning_shows_the_new_timing(e2e, inspector, expect):
     inspector.locator(".widget-checkbox", has_text="TrackCost").locator("input").uncheck()
     inspector.get_by_role("button", name="Re-run without unchecked plugs").click()
     rerun = inspector.locator(".lp-card", has_text="Re-run without TrackCost")
@@ -63,7 +62,7 @@ def test_switching_a_plug_off_and_rerunning_shows_the_new_timing(notebook, inspe
     expect(ran).to_have_count(6)
     expect(table.locator(".lp-bar.lp-old")).to_have_count(6)
     expect(table.locator("tr", has_text="TrackCost")).to_contain_text("off")
-    notebook.screenshot("inspector-rerun", notebook.cell("inspector"))
+    e2e.screenshot("inspector-rerun", e2e.cell("inspector"))
 
 
 def _label(inspector, plug):

@@ -1,4 +1,4 @@
-"""The purpose-built e2e notebook, run in JupyterLab in a real browser."""
+"""The purpose-built e2e notebook, run once in JupyterLab in a real browser: views and magics."""
 
 from __future__ import annotations
 
@@ -7,18 +7,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def e2e(notebook):
-    """The e2e notebook, open and run top to bottom."""
-    notebook.open("e2e/e2e.ipynb")
-    notebook.run_all()
-    return notebook
-
-
 def test_response_view_shows_the_answer_and_its_facts(e2e, expect):
     view = e2e.output("chat").locator(".llmpipe")
     expect(view).to_have_count(1)
-    expect(view).to_contain_text("You asked about: What is a plug?")
+    expect(view).to_contain_text("You asked about: What is a plug")
     expect(view).to_contain_text("mock")
     expect(view.locator(".lp-facts")).to_contain_text("tokens")
     expect(view.locator(".lp-facts")).to_contain_text("cost")
@@ -62,11 +54,11 @@ def test_cell_magic_answer_is_rendered_in_the_cell(e2e, expect):
     cell = e2e.code_cell("Say hello from a cell magic.")
     view = cell.locator(".jp-OutputArea-output .llmpipe")
     expect(view).to_have_count(1)
-    expect(view).to_contain_text("You asked about: Say hello from a cell magic.")
+    expect(view).to_contain_text("You asked about: Say hello from a cell magic")
     expect(view.locator(".lp-badge.lp-completed")).to_have_text("completed")
     expect(view.locator(".lp-facts")).to_contain_text("tokens")
     # the response is the cell's value: `_` holds it in the next cell
     expect(e2e.output("underscore")).to_contain_text(
-        "ChatResponse | You asked about: Say hello from a cell magic."
+        "ChatResponse | You asked about: Say hello from a cell magic"
     )
     e2e.screenshot("magic-answer", cell)
