@@ -1,0 +1,90 @@
+"""llm.map in a real Jupyter kernel: a running loop, a live widget bar, and the stop button."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+pytestmark = pytest.mark.slow  # starts a kernel (a few seconds)
+
+SETUP = """
+import os, tempfile
+import llmpipe_nb as llm
+mock = llm.providers.get("mock")
+mock.configure(latency=0.05)
+cache = {"store": "sqlite", "path": os.path.join(tempfile.mkdtemp(), "cache.sqlite")}
+items = [f"item {i}" for i in range(200)]
+"""
+INTERRUPTED = """
+try:
+    llm.map(items, "{}", concurrency=2, cache=cache)
+except llm.BatchInterrupted as stop:
+    partial = stop.partial
+"""
+RESUMED = """
+finished = int(partial.content.notna().sum())
+before = len(mock.requests)
+rerun = llm.map(items, "{}", concurrency=16, cache=cache)
+print(finished, len(mock.requests) - before, int(rerun.cache_hit.sum()), int(rerun.error.notna().sum()))
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    from jupyter_client.manager import start_new_kernel
+
+    home = tmp_path_factory.mktemp("kernel-home")
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
+        },
+        "HOME": str(home),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(home))
+    yield manager, client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def execute(client, code: str, interrupt_after: float | None = None, manager=None):
+    """Run `code`; return (reply content, iopub messages of the cell)."""
+    msg_id = client.execute(code)
+    if interrupt_after is not None:
+        time.sleep(interrupt_after)
+        manager.interrupt_kernel()
+    messages = []
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    reply = client.get_shell_msg(timeout=60)
+    return reply["content"], messages
+
+
+def test_the_stop_button_keeps_what_finished_and_a_rerun_sends_only_the_rest(kernel):
+    manager, client = kernel
+    reply, _ = execute(client, SETUP)
+    assert reply["status"] == "ok"
+
+    reply, messages = execute(client, INTERRUPTED, interrupt_after=1.0, manager=manager)
+    assert reply["status"] == "ok", reply  # BatchInterrupted was caught in the cell
+    kinds = [m["msg_type"] for m in messages]
+    assert "comm_open" in kinds  # the progress widget
+    assert kinds.count("comm_msg") >= 3  # it moved while the batch ran
+
+    reply, messages = execute(client, RESUMED)
+    assert reply["status"] == "ok", reply
+    printed = "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+    finished, sent, hits, failed = map(int, printed.split())
+    assert 0 < finished < 200
+    assert sent == 200 - finished
+    assert hits == finished and failed == 0
