@@ -61,11 +61,11 @@ _LAB_NOISE: tuple[re.Pattern[str], ...] = ()
 
 
 def chromium_path() -> str | None:
-    """The system Chromium (Playwright's own browser download is not used)."""
-    found = os.environ.get("LLMPIPE_CHROMIUM") or shutil.which("chromium")
-    if found is None and Path("/usr/bin/chromium").exists():
-        found = "/usr/bin/chromium"
-    return found
+    """The system Chromium, or $LLMPIPE_CHROMIUM (Playwright's own browser download is not used)."""
+    chosen = os.environ.get("LLMPIPE_CHROMIUM")
+    if chosen is not None:
+        return chosen if Path(chosen).is_file() else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _missing() -> str | None:
@@ -79,6 +79,9 @@ def _missing() -> str | None:
     except ImportError:
         return "JupyterLab is not installed (pip install -e '.[dev]')"
     if chromium_path() is None:
+        chosen = os.environ.get("LLMPIPE_CHROMIUM")
+        if chosen is not None:
+            return f"LLMPIPE_CHROMIUM names {chosen}, which is not a file"
         return "Chromium is not installed (apt-get install chromium), or set LLMPIPE_CHROMIUM"
     return None
 
