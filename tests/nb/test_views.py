@@ -183,7 +183,7 @@ def test_markdown_is_safe_and_has_a_plain_fallback(monkeypatch):
     def missing():
         raise ImportError("no markdown-it-py")
 
-    monkeypatch.setattr(views, "_markdown", missing)
+    monkeypatch.setattr(views.markdown, "parser", missing)
     assert views.markdown_html("**b** <b>") == '<pre class="lp-pre">**b** &lt;b&gt;</pre>'
 
 
