@@ -211,6 +211,10 @@ _RUN_STATE_JS = """() => {
           done: prompts.filter(p => /\\[\\d+\\]/.test(p)).length};
 }"""
 
+_WIDGETS_SETTLED_JS = """() => ![...document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')]
+  .some(out => out.textContent.trim() === 'Loading widget...')"""
+
 
 class Notebook:
     """A notebook open in Lab: run it, find its cells' outputs, take screenshots."""
@@ -265,6 +269,8 @@ class Notebook:
                 raise AssertionError(f"cells did not finish running in {timeout_ms} ms: {state}")
             self.page.wait_for_timeout(100)
         self.wait_idle()
+        # widget views are drawn (or fail to be) after their cell has finished
+        self.page.wait_for_function(_WIDGETS_SETTLED_JS, timeout=timeout_ms)
         self.fail_on_errors()
 
     def error_outputs(self) -> list[str]:
@@ -372,6 +378,7 @@ def browser(lab: LabServer, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's pictures only
     home = tmp_path_factory.mktemp("chromium-home")
     env = dict(os.environ, XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
     with sync_playwright() as p:

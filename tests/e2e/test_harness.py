@@ -60,3 +60,10 @@ def test_visual_check_flags_a_box_squeezed_into_scrolling(notebook):
     )
     found = notebook.visual_problems(notebook.page.locator(".view"))
     assert [p["element"] for p in found["overflow"]] == ["div.left scrolls sideways"]
+
+
+def test_a_widget_that_cannot_be_drawn_fails_run_all(notebook):
+    notebook.open("e2e/broken_widget.ipynb")
+    with pytest.raises(AssertionError, match="Error displaying widget"):
+        notebook.run_all()
+    notebook.console.clear()  # the widget manager also logs the missing model
