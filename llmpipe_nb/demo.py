@@ -58,6 +58,7 @@ class DemoResult:
             f"  cost      ${self.cost_usd:.6f}",
             f"  notebook  {self.notebook}",
             f"  html      {self.html}  (open it in a browser; it works offline)",
+            f"  ledger    {self.ledger}  (see `llmpipe costs --db {self.ledger}`)",
         ]
         if self.error is not None:
             lines.append(f"  error     {self.error}")

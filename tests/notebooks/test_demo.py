@@ -121,9 +121,13 @@ def test_the_command_prints_the_summary_and_exits_0(tmp_path, kernel_env):
     )
     assert done.returncode == 0, done.stderr
     assert "01_quickstart.ipynb: ran, " in done.stdout.splitlines()[0]
-    for label in ("requests", "tokens", "cost", "notebook", "html"):
+    for label in ("requests", "tokens", "cost", "notebook", "html", "ledger"):
         assert f"\n  {label} " in done.stdout
     assert (out / "01_quickstart.html").exists() and (out / "01_quickstart.ipynb").exists()
+    costs = subprocess.run(
+        [LLMPIPE, "costs", "--db", str(out / "ledger.sqlite")], capture_output=True, text=True
+    )
+    assert costs.returncode == 0 and "mock/mock-1" in costs.stdout
 
 
 @pytest.mark.slow
