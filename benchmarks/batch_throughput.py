@@ -25,10 +25,7 @@ import httpx2
 import llmpipe_nb as llm
 from llmpipe_nb.pipeline import Pipeline
 from llmpipe_nb.request import Request
-from llmpipe_nb.testing import FakeServer, server
-
-# socketserver's listen backlog of 5 drops connections when 64 clients connect at once
-server._HTTPServer.request_queue_size = 256
+from llmpipe_nb.testing import FakeServer
 
 KEY = "sk-benchmark-0000000000000000"
 CONCURRENCY = (1, 16, 64)

@@ -54,7 +54,10 @@ def finish(done: Request) -> Any:
 
 
 def _split(provider: str | None, messages: Any) -> tuple[str, Any]:
+    """`f(provider, messages)`, or `f(messages)` for the default provider, or `f(provider)`."""
     if messages is None:
+        if isinstance(provider, str) and provider in providers.names():
+            return provider, ()
         return default_provider(), provider
     return provider or default_provider(), messages
 

@@ -29,6 +29,10 @@ def normalize_messages(messages: Any) -> tuple[dict[str, Any], ...]:
             f"Messages must be a string or a list of {{'role', 'content'}} dicts, "
             f"not {type(messages).__name__}."
         )
+    if not messages:
+        raise ConfigError(
+            "There are no messages to send: give a prompt string or a list of messages."
+        )
     return tuple(_check(i, m) for i, m in enumerate(messages))
 
 

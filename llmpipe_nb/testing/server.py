@@ -255,6 +255,7 @@ class FakeServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # many clients connect at once in load tests; 5 would drop them
     block_on_close = False
     fake: FakeServer
 

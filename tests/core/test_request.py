@@ -83,6 +83,7 @@ def test_halt_records_reason():
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}], "without a URL"),
         (42, "not int"),
         ([3], "Message 0 is a int"),
+        ([], "no messages to send"),
     ],
     ids=[
         "no-role",
@@ -94,6 +95,7 @@ def test_halt_records_reason():
         "image-no-url",
         "not-list",
         "not-dict",
+        "empty",
     ],
 )
 def test_malformed_messages_raise_config_error(messages, fragment):
