@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -48,6 +49,12 @@ def test_there_are_notebooks():
         assert f"0{number + 1}_{topic}.ipynb" in names
 
 
+def keys_in(nb: nbformat.NotebookNode) -> set[str]:
+    """The API keys a notebook's code passes as `api_key="..."` (made up, but never to be shown)."""
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return set(re.findall(r"api_key\s*=\s*[\"']([^\"']+)[\"']", code))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path, tmp_path, kernel_env):
@@ -55,6 +62,18 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, kernel_env):
     assert problems(nb) == []
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count for c in code), "every code cell ran"
+    shown = json.dumps([c.get("outputs", []) for c in code]) + json.dumps(nb.metadata)
+    assert [key for key in keys_in(nb) if key in shown] == [], "no key shows in any output"
+
+
+def test_keys_in_finds_the_keys_a_notebook_uses():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("llm.configure('openai', api_key='sk-one')"),
+        nbformat.v4.new_code_cell('llm.chat("x", "hi", api_key = "k2")'),
+        nbformat.v4.new_markdown_cell('api_key="not-code"'),
+    ]
+    assert keys_in(nb) == {"sk-one", "k2"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
