@@ -1,4 +1,4 @@
-"""The demo's HTML page of the executed quickstart, opened from disk with the network cut off."""
+"""`llmpipe demo`'s HTML page of the executed quickstart, opened from disk with the network cut off."""
 
 from __future__ import annotations
 
@@ -28,16 +28,13 @@ WIDGETS_JS = """() => [...document.querySelectorAll(
 
 @pytest.fixture(scope="module", params=list(NOTEBOOKS))
 def demo_html(request, lab, tmp_path_factory):
-    """A notebook run by the demo into a temporary folder (as `llmpipe demo` does); its page."""
+    """`llmpipe demo` run on a notebook into a temporary folder; the HTML page it wrote."""
     notebook = NOTEBOOKS[request.param]
     base = tmp_path_factory.mktemp("demo")
     env = lab.env() | {"HOME": str(base), "IPYTHONDIR": str(base / "ipython")}
-    code = (
-        "import sys; from llmpipe_nb import demo; "
-        "r = demo.run(sys.argv[1], sys.argv[2]); print(r.summary()); sys.exit(r.error is not None)"
-    )
+    command = Path(sys.executable).with_name("llmpipe")
     done = subprocess.run(
-        [sys.executable, "-c", code, str(notebook), str(base / "out")],
+        [command, "demo", "--notebook", notebook, "--out", base / "out"],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
