@@ -2,8 +2,9 @@
 
 Tests open copies of notebooks in Lab and use them the way a person does (Run > Run All
 Cells, clicks on widgets), then assert on what the page shows. Every test leaves a
-screenshot in test-artifacts/e2e/. A test fails when our own code logs a browser console
-error, or when the page tries to reach anything but the local server.
+screenshot in test-artifacts/e2e/. A test fails on any browser console error (JupyterLab
+logs none in a healthy session, so each one comes from our outputs or widgets), and when
+the page tries to reach anything but the local server.
 
 Without Chromium (or Playwright) the tests skip with the reason; under CI (LLMPIPE_CI=1)
 a missing browser is a failure instead, so CI cannot silently skip the browser suite.
@@ -19,11 +20,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -56,8 +56,6 @@ _LAB_SETTINGS = {
     },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
-#: console errors that JupyterLab itself logs in a healthy session; anything else fails a test
-_LAB_NOISE: tuple[re.Pattern[str], ...] = ()
 
 
 def chromium_path() -> str | None:
@@ -109,6 +107,7 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = base / "lab.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.copies = 0
 
     def prepare(self) -> None:
         """Copy the notebooks (Lab autosaves: the originals are never served) and the settings."""
@@ -190,6 +189,14 @@ class LabServer:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
+    def fresh_copy(self, path: str) -> str:
+        """A new copy of the notebook at `path`, so that each page runs it in its own kernel."""
+        self.copies += 1
+        source = PurePosixPath(path)
+        copy = source.with_name(f"{source.stem}-{self.copies}{source.suffix}")
+        shutil.copyfile(self.root / source, self.root / copy)
+        return str(copy)
+
     def shutdown_kernels(self, paths: Iterable[str]) -> None:
         """End the kernels of these notebooks, so the next test that opens one starts afresh."""
         wanted = set(paths)
@@ -229,12 +236,13 @@ class Notebook:
 
     # -- opening and running ---------------------------------------------------------
     def open(self, path: str) -> Notebook:
-        """Open `path` (relative to the server root) and wait for its kernel to be idle."""
+        """Open a fresh copy of `path` (relative to the server root); wait for its kernel."""
         from playwright.sync_api import expect
 
         assert self.lab is not None, "an offline page has no Lab server"
-        self.opened.append(path)
-        self.page.goto(f"{self.lab.url}/lab/tree/{path}?token={TOKEN}&reset")
+        copy = self.lab.fresh_copy(path)
+        self.opened.append(copy)
+        self.page.goto(f"{self.lab.url}/lab/tree/{copy}?token={TOKEN}&reset")
         expect(self.page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible()
         self.wait_idle()
         return self
@@ -348,10 +356,6 @@ class Notebook:
         return path
 
 
-def is_lab_noise(text: str) -> bool:
-    return any(p.fullmatch(text) for p in _LAB_NOISE)
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Keep each phase's report on the test item, so fixtures can react to a failed test."""
@@ -409,7 +413,7 @@ def _watched(
     nb.page.set_default_timeout(60_000)
 
     def on_console(msg: Any) -> None:
-        if msg.type == "error" and not is_lab_noise(msg.text):
+        if msg.type == "error":
             where = msg.location.get("url", "")
             nb.console.append(f"{msg.text} ({where})" if where else msg.text)
 
