@@ -117,17 +117,12 @@ class CircuitBreaker(Plug):
         circuit = self._circuit(request)
         now = self.clock()
         with circuit.lock:
-            if circuit.state == OPEN:
-                waited = now - (circuit.opened_at or now)
-                if waited < self.recovery_time:
-                    raise self._open_error(circuit, self.recovery_time - waited)
+            remaining = self._wait_left(circuit, now)
+            if remaining is not None:
+                raise self._open_error(circuit, remaining)
+            if circuit.state != CLOSED:  # a trial, or the last trial never reported back
                 circuit.state = HALF_OPEN
                 circuit.trial_started_at = now
-            elif circuit.state == HALF_OPEN:
-                trial = circuit.trial_started_at
-                if trial is not None and now - trial < self.recovery_time:
-                    raise self._open_error(circuit, self.recovery_time - (now - trial))
-                circuit.trial_started_at = now  # the last trial never reported back
         self._started[request.id] = now
 
     def record_failure(self, error: ProviderError, request: Request) -> None:
@@ -161,6 +156,17 @@ class CircuitBreaker(Plug):
                 circuit.opened_at = self.clock()
                 circuit.trial_started_at = None
                 circuit.times_opened += 1
+
+    def _wait_left(self, circuit: Circuit, now: float) -> float | None:
+        """Seconds until the circuit lets a call through at `now`, or None if it would."""
+        if circuit.state == OPEN:
+            since = now if circuit.opened_at is None else circuit.opened_at
+        elif circuit.state == HALF_OPEN and circuit.trial_started_at is not None:
+            since = circuit.trial_started_at
+        else:
+            return None
+        left = self.recovery_time - (now - since)
+        return left if left > 0 else None
 
     @staticmethod
     def _close(circuit: Circuit) -> None:

@@ -57,6 +57,24 @@ def test_half_open_lets_one_trial_through_and_success_closes(openai_server, open
     assert len(openai_server.requests) == 3
 
 
+def test_a_clock_that_starts_at_zero_still_half_opens(openai_server, openai_opts):
+    clock = Clock()
+    clock.now = 0.0  # the circuit opens at time 0.0, a falsy but real moment
+    b = guarded(openai_opts, clock, failure_threshold=2, recovery_time=10)
+    openai_server.inject(faults.http_error(503), times=2)
+    fail(b, llm.ServerError)
+    fail(b, llm.ServerError)
+    assert circuit_for("openai", openai_server.base_url).opened_at == 0.0
+    clock.now = 9.0
+    with pytest.raises(llm.CircuitOpenError) as info:
+        b.execute()
+    assert info.value.retry_after == pytest.approx(1.0)
+    clock.now = 11.0
+    assert b.execute().content == "Echo: hi"  # the trial went through and closed it
+    assert circuit_for("openai", openai_server.base_url).state == "closed"
+    assert len(openai_server.requests) == 3
+
+
 def test_a_failed_trial_opens_again(openai_server, openai_opts):
     clock = Clock()
     b = guarded(openai_opts, clock, failure_threshold=2, recovery_time=10)
