@@ -7,6 +7,8 @@ One circuit per provider and base URL, shared by every request in the process:
 failure opens it again). Only failures that say the provider is unwell count: server
 errors, rate limits, timeouts and connection errors; a bad request or a refused key
 does not. With `timeout`, a call slower than that many seconds counts as a failure.
+With a retry policy, a retry the circuit would refuse is not waited for: the run ends
+with a CircuitOpenError whose `__cause__` is the last failure.
 
     llm.build("openai", msgs).with_circuit_breaker(failure_threshold=3).execute()
     circuits()   # {('openai', 'https://api.openai.com/v1'): Circuit(state='open', ...)}
@@ -124,6 +126,15 @@ class CircuitBreaker(Plug):
                 circuit.state = HALF_OPEN
                 circuit.trial_started_at = now
         self._started[request.id] = now
+
+    def refusal(self, request: Request, after: float = 0.0) -> CircuitOpenError | None:
+        """The error a call `after` seconds from now would meet, or None if it would go
+        through; changes nothing (a retry asks this before sleeping)."""
+        circuit = self._circuit(request)
+        now = self.clock()
+        with circuit.lock:
+            remaining = self._wait_left(circuit, now + after)
+            return None if remaining is None else self._open_error(circuit, remaining + after)
 
     def record_failure(self, error: ProviderError, request: Request) -> None:
         self._started.pop(request.id, None)

@@ -12,7 +12,13 @@ from time import perf_counter
 from typing import Any
 
 from .. import providers
-from ..errors import PipelineError, ProviderConnectionError, ProviderError, StreamInterruptedError
+from ..errors import (
+    CircuitOpenError,
+    PipelineError,
+    ProviderConnectionError,
+    ProviderError,
+    StreamInterruptedError,
+)
 from ..plug import Plug
 from ..request import Request
 from ..responses import StreamChunk
@@ -25,7 +31,17 @@ CIRCUIT_BREAKER = "llmpipe.circuit_breaker"
 class _Attempts:
     """Bookkeeping of one execute step: attempts, the breaker, and when to try again."""
 
-    __slots__ = ("breaker", "delivered", "log", "policy", "request", "start", "t0", "ttft_ms")
+    __slots__ = (
+        "breaker",
+        "delivered",
+        "last_error",
+        "log",
+        "policy",
+        "request",
+        "start",
+        "t0",
+        "ttft_ms",
+    )
 
     def __init__(self, request: Request) -> None:
         if request.provider_request is None:
@@ -36,37 +52,71 @@ class _Attempts:
         self.policy: Any = request.private.get(RETRY_POLICY)
         self.breaker: Any = request.private.get(CIRCUIT_BREAKER)
         self.log: list[dict[str, Any]] = []
+        self.last_error: ProviderError | None = None
         self.delivered = False
         self.start = self.t0 = perf_counter()
         self.ttft_ms: float | None = None
 
-    def begin(self) -> None:
+    def begin(self) -> Request | None:
+        """Ask the breaker before each call: None to send it, or the finished request when it
+        refuses a retry (refusing the first call raises CircuitOpenError: nothing was sent)."""
         if self.breaker is not None:
-            self.breaker.before_call(self.request)
+            try:
+                self.breaker.before_call(self.request)
+            except CircuitOpenError as refusal:
+                if self.last_error is None:
+                    raise
+                return self.refused(refusal, self.last_error)
         self.t0 = perf_counter()
+        return None
 
     def first_chunk(self) -> None:
         if not self.delivered:
             self.delivered = True
             self.ttft_ms = (perf_counter() - self.start) * 1000
 
-    def failed(self, error: ProviderError) -> float | None:
-        """Record a failed attempt; return the delay before the next one, or None to give up."""
+    def failed(self, error: ProviderError) -> float | Request:
+        """Record a failed attempt; return the delay before the next one, or the finished
+        request when there is none (no retry left, or the breaker will refuse it)."""
         if self.breaker is not None:
             self.breaker.record_failure(error, self.request)
         delay = None
         if self.policy is not None and not self.delivered:
             delay = self.policy.next_delay(error, len(self.log) + 1)
+        refusal = None if delay is None else self._refusal(delay)
         self.log.append(
             {
                 "attempt": len(self.log) + 1,
                 "outcome": type(error).__name__,
                 "status_code": error.status_code,
                 "duration_ms": (perf_counter() - self.t0) * 1000,
-                "retry_in_s": delay,
+                "retry_in_s": None if refusal is not None else delay,
             }
         )
-        return delay
+        self.last_error = error
+        if refusal is not None:
+            return self.refused(refusal, error)
+        return self.gave_up(error) if delay is None else delay
+
+    def _refusal(self, delay: float) -> CircuitOpenError | None:
+        """What the breaker will say to a retry in `delay` seconds, asked before sleeping."""
+        ask = getattr(self.breaker, "refusal", None)
+        return None if ask is None else ask(self.request, delay)
+
+    def refused(self, refusal: CircuitOpenError, last: ProviderError) -> Request:
+        """Give up because the breaker refuses the retry; the error chains the last failure."""
+        calls = len(self.log)
+        status = "" if last.status_code is None else f" {last.status_code}"
+        wait = "later" if refusal.retry_after is None else f"in {refusal.retry_after:.1f} s"
+        error = CircuitOpenError(
+            f"Gave up after {calls} call{'s' if calls != 1 else ''} (the last failed with "
+            f"{type(last).__name__}{status}): the circuit is open, so the retry was not sent; "
+            f"try again {wait}.",
+            provider=self.request.provider,
+            retry_after=refusal.retry_after,
+        )
+        error.__cause__ = last
+        return self.gave_up(error)
 
     def succeeded(self, response: HttpResponse) -> Request:
         if self.breaker is not None:
@@ -133,13 +183,14 @@ class ExecuteRequest(Plug):
     def call(self, request: Request) -> Request:
         attempts = _Attempts(request)
         while True:
-            attempts.begin()
+            if (refused := attempts.begin()) is not None:
+                return refused
             try:
                 response = request.http_client.send(request.provider_request)
             except ProviderError as error:
                 delay = attempts.failed(error)
-                if delay is None:
-                    return attempts.gave_up(error)
+                if isinstance(delay, Request):
+                    return delay
                 attempts.policy.sleep(delay)
             else:
                 return attempts.succeeded(response)
@@ -147,13 +198,14 @@ class ExecuteRequest(Plug):
     async def acall(self, request: Request) -> Request:
         attempts = _Attempts(request)
         while True:
-            attempts.begin()
+            if (refused := attempts.begin()) is not None:
+                return refused
             try:
                 response = await request.http_client.asend(request.provider_request)
             except ProviderError as error:
                 delay = attempts.failed(error)
-                if delay is None:
-                    return attempts.gave_up(error)
+                if isinstance(delay, Request):
+                    return delay
                 await attempts.policy.asleep(delay)
             else:
                 return attempts.succeeded(response)
@@ -164,7 +216,9 @@ class ExecuteRequest(Plug):
         provider = providers.get(request.provider)
         while True:
             decoder = provider.stream_decoder(request)
-            attempts.begin()
+            if (refused := attempts.begin()) is not None:
+                yield refused
+                return
             try:
                 with request.http_client.stream(request.provider_request) as events:
                     for event in events:
@@ -177,8 +231,8 @@ class ExecuteRequest(Plug):
             except ProviderError as error:
                 error = _interrupted(error, decoder, request.provider)
                 delay = attempts.failed(error)
-                if delay is None:
-                    yield attempts.gave_up(error)
+                if isinstance(delay, Request):
+                    yield delay
                     return
                 attempts.policy.sleep(delay)
             else:
@@ -190,7 +244,9 @@ class ExecuteRequest(Plug):
         provider = providers.get(request.provider)
         while True:
             decoder = provider.stream_decoder(request)
-            attempts.begin()
+            if (refused := attempts.begin()) is not None:
+                yield refused
+                return
             try:
                 async with request.http_client.astream(request.provider_request) as events:
                     async for event in events:
@@ -203,8 +259,8 @@ class ExecuteRequest(Plug):
             except ProviderError as error:
                 error = _interrupted(error, decoder, request.provider)
                 delay = attempts.failed(error)
-                if delay is None:
-                    yield attempts.gave_up(error)
+                if isinstance(delay, Request):
+                    yield delay
                     return
                 await attempts.policy.asleep(delay)
             else:

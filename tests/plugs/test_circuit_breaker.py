@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import llmpipe_nb as llm
@@ -175,3 +177,94 @@ def test_the_state_shows_in_metadata(openai_opts):
 def test_bad_options_fail_when_built(options):
     with pytest.raises(llm.ConfigError):
         llm.build("mock", "hi").with_circuit_breaker(**options)
+
+
+def _retried(opts, clock, slept, **breaker):
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.now += seconds
+
+    b = llm.build("openai", "hi").with_options(**opts)
+    b = b.with_retry(max_attempts=10, base_delay=0.5, jitter=0, sleep=sleep)
+    return b.with_circuit_breaker(clock=clock, **breaker)
+
+
+def _finished(builder, how):
+    """The finished request of a run that ends in an error, by each way to run."""
+    if how == "run":
+        return builder.run()
+    if how == "arun":
+        return asyncio.run(builder.arun())
+    stream = builder.stream()
+    with pytest.raises(llm.LLMPipeError):
+        stream.text()
+    return stream.request
+
+
+@pytest.mark.parametrize("how", ["run", "arun", "stream"])
+def test_a_refused_retry_keeps_the_attempts_and_chains_the_last_failure(
+    openai_server, openai_opts, how
+):
+    clock, slept = Clock(), []
+    openai_server.inject(faults.http_error(500), times=10)
+    done = _finished(_retried(openai_opts, clock, slept, failure_threshold=3), how)
+
+    assert len(openai_server.requests) == 3
+    assert slept == [0.5, 1.0]  # no sleep before the call the open circuit refuses
+    error = done.terminal_error
+    assert isinstance(error, llm.CircuitOpenError)
+    assert isinstance(error.__cause__, llm.ServerError) and error.__cause__.status_code == 500
+    assert "after 3 calls" in str(error) and "ServerError 500" in str(error)
+    assert error.retry_after == pytest.approx(30)
+    meta = done.metadata
+    assert meta["attempts"] == 3 and meta["latency_ms"] > 0
+    assert [a["outcome"] for a in meta["attempt_log"]] == ["ServerError"] * 3
+    assert [a["retry_in_s"] for a in meta["attempt_log"]] == [0.5, 1.0, None]
+    row = llm.costs().iloc[-1]
+    assert (row.status, row.attempts, row.error_type) == ("error", 3, "CircuitOpenError")
+
+
+def test_the_raised_error_chains_the_last_failure(openai_server, openai_opts):
+    openai_server.inject(faults.http_error(503), times=10)
+    with pytest.raises(llm.CircuitOpenError) as info:
+        _retried(openai_opts, Clock(), [], failure_threshold=2).execute()
+    assert isinstance(info.value.__cause__, llm.ServerError)
+    assert info.value.request.metadata["attempts"] == 2
+
+
+def test_a_circuit_opened_elsewhere_during_the_wait_refuses_the_retry(openai_server, openai_opts):
+    clock = Clock()
+    circuit = circuit_for("openai", openai_server.base_url)
+
+    def sleep(seconds):  # another request opens the circuit while this one waits
+        circuit.state, circuit.opened_at, circuit.failures = "open", clock.now, 5
+
+    b = llm.build("openai", "hi").with_options(**openai_opts)
+    b = b.with_retry(max_attempts=5, sleep=sleep).with_circuit_breaker(clock=clock)
+    openai_server.inject(faults.http_error(500), times=5)
+    with pytest.raises(llm.CircuitOpenError) as info:
+        b.execute()
+    assert len(openai_server.requests) == 1
+    assert "after 1 call " in str(info.value)
+    assert isinstance(info.value.__cause__, llm.ServerError)
+    assert info.value.request.metadata["attempts"] == 1
+
+
+def test_a_retry_that_waits_past_the_recovery_time_is_the_trial(openai_server, openai_opts):
+    clock, slept = Clock(), []
+    openai_server.inject(faults.http_error(500))
+    b = _retried(openai_opts, clock, slept, failure_threshold=1, recovery_time=0.4)
+    answer = b.execute()
+    assert answer.content == "Echo: hi" and slept == [0.5]
+    assert answer.request.metadata["attempts"] == 2
+    assert circuit_for("openai", openai_server.base_url).state == "closed"
+
+
+def test_a_refused_first_call_sends_nothing_and_has_no_cause(openai_server, openai_opts):
+    clock = Clock()
+    openai_server.inject(faults.http_error(500))
+    fail(guarded(openai_opts, clock, failure_threshold=1), llm.ServerError)
+    with pytest.raises(llm.CircuitOpenError) as info:
+        _retried(openai_opts, clock, [], failure_threshold=1).execute()
+    assert info.value.__cause__ is None and "nothing was sent" in str(info.value)
+    assert len(openai_server.requests) == 1
