@@ -122,7 +122,7 @@ class Builder:
     def with_options(self, **options: Any) -> Builder:
         from .plugs.validate_provider import check_request_options
 
-        check_request_options(options)
+        check_request_options(options, providers.get(self.provider), self.kind)
         return self._with(options={**self.options, **options})
 
     def with_messages(self, messages: Any) -> Builder:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
 from .. import providers
 from ..errors import ConfigError
 from ..plug import Plug
+from ..providers import Provider
 from ..request import Request
 
 CONFIG_OPTIONS = frozenset({"api_key", "base_url", "timeout", "headers"})
+#: options every provider takes: the model, where to reach it (FetchConfig takes those out),
+#: and the per-call cache control (the Cache plug takes it out)
+COMMON_OPTIONS = CONFIG_OPTIONS | {"model", "cache"}
 
 
 def _number(lo: float, hi: float | None) -> Any:
@@ -46,15 +51,35 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "tools": (lambda v: isinstance(v, (list, tuple)), "a list of tool definitions"),
     "response_format": (lambda v: isinstance(v, Mapping), "a dict such as {'type': 'json_object'}"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "extra_body": (lambda v: isinstance(v, Mapping), "a dict of extra JSON fields"),
 }
 
 
-def check_request_options(options: Mapping[str, Any]) -> None:
-    """Raise ConfigError for the first known option with a bad value."""
+def check_request_options(
+    options: Mapping[str, Any], provider: Provider | None = None, kind: str = "chat"
+) -> None:
+    """Raise ConfigError for an option `provider` would not send for `kind`, or a bad value."""
+    if provider is not None and provider.request_options is not None:
+        allowed = provider.request_options.get(kind, frozenset())
+        unknown = next((k for k in options if k not in allowed and k not in COMMON_OPTIONS), None)
+        if unknown is not None:
+            raise ConfigError(_unknown_option(unknown, provider.name, kind, allowed))
     for key, value in options.items():
         rule = _CHECKS.get(key)
         if rule is not None and value is not None and not rule[0](value):
             raise ConfigError(f"Option '{key}' must be {rule[1]}, not {value!r}.")
+
+
+def _unknown_option(key: str, provider: str, kind: str, allowed: frozenset[str]) -> str:
+    known = sorted(allowed | COMMON_OPTIONS)
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"its options are {', '.join(known)}."
+    extras = (
+        f" A field {provider} knows but llmpipe_nb does not goes in extra_body={{'{key}': ...}}."
+        if "extra_body" in allowed
+        else ""
+    )
+    return f"Provider '{provider}' has no option '{key}' for {kind}: {hint}{extras}"
 
 
 class ValidateProvider(Plug):
@@ -67,5 +92,5 @@ class ValidateProvider(Plug):
                 f"Provider '{request.provider}' does not support '{request.kind}': "
                 f"it supports {', '.join(provider.kinds)}."
             )
-        check_request_options(request.options)
+        check_request_options(request.options, provider, request.kind)
         return request

@@ -328,6 +328,21 @@ class AnthropicProvider(HttpProvider):
         kind: (AnthropicPrepareRequest, AnthropicParseResponse)
         for kind in ("chat", "stream", "list_models", "validate")
     }
+    request_options = {
+        kind: frozenset(
+            {
+                *OPTIONS,
+                "max_tokens",
+                "max_completion_tokens",
+                "stop",
+                "tools",
+                "tool_choice",
+                "response_format",  # refused with the way to get JSON instead
+                "extra_body",
+            }
+        )
+        for kind in ("chat", "stream")
+    }
     auth_header = "x-api-key"
     auth_prefix = ""
 

@@ -41,6 +41,9 @@ class Provider:
     price_provider: ClassVar[str | None] = None
     #: kind -> (prepare plug class, parse plug class)
     plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
+    #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
+    #: so a misspelt option fails instead of being dropped (None: not declared, not checked)
+    request_options: ClassVar[Mapping[str, frozenset[str]] | None] = None
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -55,6 +55,7 @@ GENERATION_OPTIONS = {
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
 }
+EMBED_OPTIONS = {"task_type": "taskType", "dimensions": "outputDimensionality", "title": "title"}
 FILTER_REASONS = frozenset(
     {
         "SAFETY",
@@ -194,9 +195,7 @@ def _wire_parts(content: Any) -> list[dict[str, Any]]:
 
 def embed_body(inputs: Iterable[Any], options: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body of `batchEmbedContents` (one request per input, in order)."""
-    extra = option_values(
-        options, {"task_type": "taskType", "dimensions": "outputDimensionality", "title": "title"}
-    )
+    extra = option_values(options, EMBED_OPTIONS)
     model = model_path(str(options.get("model")))
     return {
         "requests": [
@@ -433,6 +432,21 @@ class GeminiParseResponse(Plug):
         return request.put_result(result)
 
 
+_CHAT_REQUEST_OPTIONS = frozenset(
+    {
+        *GENERATION_OPTIONS,
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "response_format",
+        "tools",
+        "tool_choice",
+        "safety_settings",
+        "extra_body",
+    }
+)
+
+
 class GeminiProvider(HttpProvider):
     """Gemini through the Generative Language API (AI Studio keys, or OAuth2)."""
 
@@ -447,6 +461,11 @@ class GeminiProvider(HttpProvider):
     plugs = {
         kind: (GeminiPrepareRequest, GeminiParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
+    }
+    request_options = {
+        "chat": _CHAT_REQUEST_OPTIONS,
+        "stream": _CHAT_REQUEST_OPTIONS,
+        "embeddings": frozenset(EMBED_OPTIONS),
     }
     auth_header = "x-goog-api-key"
     auth_prefix = ""

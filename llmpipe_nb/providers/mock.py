@@ -58,6 +58,15 @@ SETTINGS = (
     "stream_error_after",
 )
 
+#: what the mock accepts for a chat: the options every chat provider maps, and its own
+CHAT_OPTIONS = frozenset(
+    {
+        *("temperature", "top_p", "max_tokens", "max_completion_tokens", "n", "stop", "seed"),
+        *("tools", "tool_choice", "response_format", "extra_body"),
+        *("mock_reply", "mock_latency", "mock_chunk_latency"),
+    }
+)
+
 
 def default_reply(messages: Iterable[Mapping[str, Any]]) -> str:
     """A reply derived from the prompt, so a demo shows something meaningful."""
@@ -401,6 +410,10 @@ class MockProvider(Provider):
     plugs = {
         kind: (MockPrepareRequest, MockParseResponse)
         for kind in ("chat", "stream", "embeddings", "completion", "list_models", "validate")
+    }
+    request_options = {
+        **dict.fromkeys(("chat", "stream", "completion"), CHAT_OPTIONS),
+        "embeddings": frozenset({"mock_latency"}),
     }
 
     def __init__(self) -> None:

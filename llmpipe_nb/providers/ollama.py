@@ -267,6 +267,19 @@ class OllamaProvider(HttpProvider):
         kind: (OllamaPrepareRequest, OllamaParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
     }
+    request_options = {
+        **dict.fromkeys(
+            ("chat", "stream"),
+            frozenset(
+                {
+                    *MODEL_OPTIONS,
+                    *("max_tokens", "max_completion_tokens", "stop", "tools", "response_format"),
+                    *("keep_alive", "think", "extra_body"),
+                }
+            ),
+        ),
+        "embeddings": frozenset({"dimensions", "truncate", "keep_alive"}),
+    }
 
     def client(self, config: ProviderConfig) -> HttpTransport:
         if config.base_url:

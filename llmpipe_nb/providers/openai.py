@@ -60,6 +60,20 @@ CHAT_OPTIONS = (
     "prediction",
     "verbosity",
 )
+#: legacy completion options sent as they are
+COMPLETION_OPTIONS = (
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "seed",
+    "max_tokens",
+    "user",
+    "suffix",
+    "echo",
+)
+#: embeddings options sent as they are
+EMBEDDING_OPTIONS = ("dimensions", "user")
 #: models that refuse `max_tokens` and need `max_completion_tokens`
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 FINISH_REASONS = {
@@ -160,8 +174,7 @@ def completion_body(
     """The JSON body of the legacy `POST /completions`: the prompt is the last user text."""
     prompt = next((m.get("content") for m in reversed(list(messages)) if m["role"] == "user"), "")
     body: dict[str, Any] = {"model": options.get("model"), "prompt": prompt}
-    keys = ("temperature", "top_p", "n", "stop", "seed", "max_tokens", "user", "suffix", "echo")
-    body |= {key: options[key] for key in keys if options.get(key) is not None}
+    body |= {key: options[key] for key in COMPLETION_OPTIONS if options.get(key) is not None}
     return body | dict(options.get("extra_body") or {})
 
 
@@ -169,7 +182,7 @@ def embeddings_body(inputs: Iterable[Any], options: Mapping[str, Any]) -> dict[s
     """The JSON body of `POST /embeddings`."""
     body: dict[str, Any] = {"model": options.get("model"), "input": [str(text) for text in inputs]}
     body["encoding_format"] = "float"
-    for key in ("dimensions", "user"):
+    for key in EMBEDDING_OPTIONS:
         if options.get(key) is not None:
             body[key] = options[key]
     return body | dict(options.get("extra_body") or {})
@@ -397,6 +410,11 @@ class CompletionModel(Plug):
         return request.put_options(model=provider.default_completion_model)
 
 
+_CHAT_REQUEST_OPTIONS = frozenset(
+    {*CHAT_OPTIONS, "seed", "tools", "max_tokens", "max_completion_tokens", "extra_body"}
+)
+
+
 class OpenAIProvider(HttpProvider):
     """OpenAI, and the base of every OpenAI-compatible preset."""
 
@@ -410,6 +428,12 @@ class OpenAIProvider(HttpProvider):
     plugs = {
         kind: (OpenAIPrepareRequest, OpenAIParseResponse)
         for kind in ("chat", "stream", "embeddings", "completion", "list_models", "validate")
+    }
+    request_options: ClassVar[Mapping[str, frozenset[str]] | None] = {
+        "chat": _CHAT_REQUEST_OPTIONS,
+        "stream": _CHAT_REQUEST_OPTIONS,
+        "completion": frozenset({*COMPLETION_OPTIONS, "extra_body"}),
+        "embeddings": frozenset({*EMBEDDING_OPTIONS, "extra_body"}),
     }
     #: the output-cap field to always use (None: OpenAI's rule, by model)
     max_tokens_field: ClassVar[str | None] = None
