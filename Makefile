@@ -3,17 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test
+.PHONY: demo test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-venv: $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
-
-demo: venv
+demo: $(BIN)/python
+	$(BIN)/pip install -q -e '.[demo]'
 	$(BIN)/llmpipe demo
 
-test: venv
+test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/python -m pytest -q
