@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import api, providers
+from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
 from .pipeline import Pipeline
 from .plug import Plug, build_pipeline, to_plug
@@ -123,7 +124,7 @@ class Builder:
         from .plugs.validate_provider import check_request_options
 
         check_request_options(options, providers.get(self.provider), self.kind)
-        return self._with(options={**self.options, **options})
+        return self._with(options={**self.options, **secret_key(options)})
 
     def with_messages(self, messages: Any) -> Builder:
         return self._with(messages=messages)
@@ -233,11 +234,10 @@ class Builder:
             config: Any = provider.resolve_config({}).masked()
         except LLMPipeError as error:
             config = {"error": str(error)}
-        options = {k: ("***" if k == "api_key" else v) for k, v in self.options.items()}
         return {
             "provider": self.provider,
             "kind": self.kind,
-            "options": options,
+            "options": masked_options(self.options),
             "tags": list(self.tags),
             "plugs": [
                 {"name": p.name, "options": dict(p.options)} for p in self.inspect_pipeline()

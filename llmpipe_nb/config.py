@@ -7,7 +7,7 @@ read only where a request is sent.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,14 @@ def as_secret(value: Any) -> Secret | None:
     return Secret(value)
 
 
+def secret_key(options: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`options` with a raw `api_key` wrapped in a Secret, the moment it comes in."""
+    key = options.get("api_key")
+    if key is None or isinstance(key, Secret):
+        return options
+    return {**options, "api_key": Secret(key)}
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderConfig:
     """Where and how to reach one provider. Hashable, so HTTP clients can be pooled by it."""
@@ -86,11 +94,41 @@ class ProviderConfig:
 
 
 _SENSITIVE_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key", "cookie")
+_SECRET_WORDS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
 
 
 def mask_header(name: str, value: str) -> str:
     """Mask credential-bearing headers for display."""
     return "***" if name.lower() in _SENSITIVE_HEADERS or "key" in name.lower() else value
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an option or field called `name` holds a credential: the one rule every display uses."""
+    n = name.lower().replace("-", "_")
+    return (
+        n in ("key", "token")
+        or n.endswith("_key")
+        or n.endswith("_token")
+        or any(w in n for w in _SECRET_WORDS)
+    )
+
+
+def masked(name: str, value: Any) -> Any:
+    """`value` as it may be shown under `name`: credentials as '***', inside dicts too."""
+    if value is None:
+        return None
+    if isinstance(value, Secret) or is_secret_name(name):
+        return "***"
+    if isinstance(value, Mapping):
+        if name.lower() == "headers":
+            return {str(k): mask_header(str(k), str(v)) for k, v in value.items()}
+        return {k: masked(str(k), v) for k, v in value.items()}
+    return value
+
+
+def masked_options(options: Mapping[str, Any], secret: Collection[str] = ()) -> dict[str, Any]:
+    """Options for display (reprs, debug info): credential-named ones and `secret` ones masked."""
+    return {k: "***" if k in secret and v is not None else masked(k, v) for k, v in options.items()}
 
 
 _configured: dict[str, dict[str, Any]] = {}

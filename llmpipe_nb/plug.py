@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, ClassVar, Literal, Union
 
+from .config import masked_options
 from .errors import ConfigError, PipelineError
 from .request import Request
 
@@ -49,11 +50,9 @@ class Plug:
 
     @property
     def options(self) -> dict[str, Any]:
-        """The plug's options as given, for inspection (secrets masked)."""
-        return {
-            k: ("***" if k in self.secret_options and v is not None else v)
-            for k, v in _option_values(self).items()
-        }
+        """The plug's options as given, for inspection: `secret_options` and every
+        credential-named option (api_key, token, password, ...) masked."""
+        return masked_options(_option_values(self), self.secret_options)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

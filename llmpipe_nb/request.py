@@ -15,10 +15,11 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
+from .config import secret_key
 from .errors import PipelineError
 from .messages import normalize_messages
 
-STATES = ("pending", "executing", "completed", "error", "halted")
+STATES = ("pending", "executing", "completed", "error", "halted", "cancelled")
 KINDS = ("chat", "stream", "embeddings", "completion", "list_models", "validate")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -123,7 +124,7 @@ class Request:
             provider=provider,
             kind=kind,
             messages=msgs,
-            options=dict(options or {}),
+            options=dict(secret_key(options)) if options else {},
             state="pending",
             halted=False,
             config=None,

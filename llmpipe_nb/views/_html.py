@@ -12,10 +12,8 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..config import ProviderConfig, Secret, mask_header
+from ..config import ProviderConfig, Secret, is_secret_name, mask_header
 from ..errors import redact
-
-_SECRET_WORDS = ("api_key", "apikey", "secret", "password", "authorization", "credential")
 
 # -- safe text -------------------------------------------------------------------------------
 
@@ -27,17 +25,6 @@ def esc(text: Any) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text) - limit + 1} more)"
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether an option or field called `name` holds a credential."""
-    n = name.lower().replace("-", "_")
-    return (
-        n in ("key", "token")
-        or n.endswith("_key")
-        or n.endswith("_token")
-        or any(w in n for w in _SECRET_WORDS)
-    )
 
 
 def shown(name: str, value: Any, limit: int = 160) -> str:

@@ -119,7 +119,7 @@ def test_the_answer_is_shown_and_the_key_redacted(dirty):
 def test_request_options_and_plug_options_are_masked(dirty, canary):
     key = canary
     initial = dirty.request.metadata["initial_request"]
-    assert initial.options["api_key"] == key  # the raw option was really there
+    assert initial.options["api_key"].get_secret_value() == key  # really there, as a Secret
     html = views.request_html(initial)
     assert (
         "api_key=&#x27;***&#x27;" in html and "&#x27;Authorization&#x27;: &#x27;***&#x27;" in html

@@ -111,7 +111,7 @@ def test_escapes_model_text_and_masks_keys(mock, canary):
     assert canary not in bundle["text/plain"]
     assert any("&lt;script&gt;" in html for html in seen)
     fetch = {(f, k): (a, b) for f, k, a, b in inspector.changes("FetchConfig")}
-    assert fetch[("options", "api_key")][0] == canary  # really there, shown masked
+    assert fetch[("options", "api_key")][0].get_secret_value() == canary  # there, shown masked
     assert "&#x27;***&#x27;" in inspector.detail.value
 
 
