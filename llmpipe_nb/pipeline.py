@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from time import perf_counter_ns, time_ns
 from typing import Any
@@ -24,6 +25,7 @@ log = logging.getLogger("llmpipe_nb.pipeline")
 AFTER_RUN = "llmpipe.after_run"
 REPLAY = "llmpipe.replay"
 CLOSED = "the stream was closed before its end"
+_PARTIAL = "llmpipe_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,13 @@ def add_listener(fn: Callable[[Request], None]) -> None:
 def remove_listener(fn: Callable[[Request], None]) -> None:
     if fn in _listeners:
         _listeners.remove(fn)
+
+
+def leave_partial(stop: BaseException, request: Request) -> None:
+    """Hand the runner the request as it stood when a plug was stopped from outside (Ctrl-C,
+    a cancelled task, a closed stream), so the recorded run keeps what the plug had done,
+    such as the calls it had already sent."""
+    setattr(stop, _PARTIAL, request)
 
 
 class _Run:
@@ -81,10 +90,19 @@ class _Run:
         self._append(plug.name, t0, t1, self.request.add_error(exc, terminal=True, plug=plug.name))
 
     def stopped(self, plug: Plug, t0: int, exc: BaseException) -> None:
-        """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run
-        ends halted and is still reported to the listeners, so no request goes unrecorded."""
+        """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run ends
+        cancelled and is still reported to the listeners, so no request goes unrecorded."""
         reason = CLOSED if isinstance(exc, GeneratorExit) else f"interrupted ({type(exc).__name__})"
-        self._append(plug.name, t0, perf_counter_ns(), self.request.halt(reason))
+        req = getattr(exc, _PARTIAL, None)
+        if not isinstance(req, Request) or req.id != self.request.id:  # none, or a nested run's
+            req = self.request
+        meta = {**req.metadata, "halt_reason": reason}
+        self._append(
+            plug.name,
+            t0,
+            perf_counter_ns(),
+            req.evolve(state="cancelled", halted=True, metadata=meta),
+        )
         self.finish()
 
     def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
@@ -138,6 +156,18 @@ class _Run:
 def _note(req: Request) -> str | None:
     err = req.terminal_error
     return f"{type(err).__name__}: {err}" if err is not None else None
+
+
+def _tell(items: Any, stop: BaseException) -> None:
+    """Pass the stop a streaming run got at its yield to the plug that is mid-stream, which
+    closes its connection and can leave what it did on the exception."""
+    with suppress(StopIteration):
+        items.throw(stop)
+
+
+async def _atell(items: Any, stop: BaseException) -> None:
+    with suppress(StopAsyncIteration):
+        await items.athrow(stop)
 
 
 def _replay(req: Request) -> Iterator[StreamChunk]:
@@ -200,10 +230,15 @@ class Pipeline:
             try:
                 if is_streaming(plug):
                     out: Any = run.request
-                    for item in plug.stream(run.request):  # type: ignore[attr-defined]
+                    items = plug.stream(run.request)  # type: ignore[attr-defined]
+                    for item in items:
                         if isinstance(item, StreamChunk):
                             streamed = True
-                            yield item
+                            try:
+                                yield item
+                            except BaseException as exc:  # closed: the plug hears it too
+                                _tell(items, exc)
+                                raise
                         else:
                             out = item
                 else:
@@ -235,10 +270,15 @@ class Pipeline:
             try:
                 if is_streaming(plug):
                     out: Any = run.request
-                    async for item in plug.astream(run.request):  # type: ignore[attr-defined]
+                    aitems = plug.astream(run.request)  # type: ignore[attr-defined]
+                    async for item in aitems:
                         if isinstance(item, StreamChunk):
                             streamed = True
-                            yield item
+                            try:
+                                yield item
+                            except BaseException as exc:  # closed: the plug hears it too
+                                await _atell(aitems, exc)
+                                raise
                         else:
                             out = item
                 else:

@@ -1,10 +1,10 @@
 """The ledger: one cost row per finished request and one trace row per plug it ran.
 
 Every request that finishes in any pipeline (simple API, builder, magic; answered,
-cached, failed or halted) is recorded by a pipeline listener as plain tuples appended
-under a lock: a few microseconds, nothing more on the hot path. DataFrames, summaries
-and plots are built only when asked, so pandas and matplotlib are imported then and
-never at `import llmpipe_nb`.
+cached, failed, halted or cancelled) is recorded by a pipeline listener as plain tuples
+appended under a lock: a few microseconds, nothing more on the hot path. DataFrames,
+summaries and plots are built only when asked, so pandas and matplotlib are imported
+then and never at `import llmpipe_nb`.
 
     llm.costs(provider="openai", since="2024-06-01")   # one row per request
     llm.traces()                                        # one row per plug execution

@@ -21,7 +21,7 @@ COST_DTYPES: Mapping[str, str] = {
     "provider": "string",
     "model": "string",
     "kind": "string",
-    "status": "string",
+    "status": "string",  # the request's state: completed, halted, cancelled or error
     "input_tokens": "int64",
     "output_tokens": "int64",
     "cached_input_tokens": "int64",

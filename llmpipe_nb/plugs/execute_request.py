@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from time import perf_counter
+from types import TracebackType
 from typing import Any
 
 from .. import providers
@@ -19,6 +20,7 @@ from ..errors import (
     ProviderError,
     StreamInterruptedError,
 )
+from ..pipeline import leave_partial
 from ..plug import Plug
 from ..request import Request
 from ..responses import StreamChunk
@@ -29,7 +31,12 @@ CIRCUIT_BREAKER = "llmpipe.circuit_breaker"
 
 
 class _Attempts:
-    """Bookkeeping of one execute step: attempts, the breaker, and when to try again."""
+    """Bookkeeping of one execute step: attempts, the breaker, and when to try again.
+
+    Used as a context manager around the attempts: stopped from outside (Ctrl-C, a cancelled
+    task, a closed stream), it leaves the request with the attempts sent so far, the one in
+    flight included, for the runner to record.
+    """
 
     __slots__ = (
         "breaker",
@@ -38,6 +45,7 @@ class _Attempts:
         "log",
         "policy",
         "request",
+        "sending",
         "start",
         "t0",
         "ttft_ms",
@@ -53,7 +61,7 @@ class _Attempts:
         self.breaker: Any = request.private.get(CIRCUIT_BREAKER)
         self.log: list[dict[str, Any]] = []
         self.last_error: ProviderError | None = None
-        self.delivered = False
+        self.delivered = self.sending = False
         self.start = self.t0 = perf_counter()
         self.ttft_ms: float | None = None
 
@@ -68,6 +76,7 @@ class _Attempts:
                     raise
                 return self.refused(refusal, self.last_error)
         self.t0 = perf_counter()
+        self.sending = True
         return None
 
     def first_chunk(self) -> None:
@@ -78,6 +87,7 @@ class _Attempts:
     def failed(self, error: ProviderError) -> float | Request:
         """Record a failed attempt; return the delay before the next one, or the finished
         request when there is none (no retry left, or the breaker will refuse it)."""
+        self.sending = False
         if self.breaker is not None:
             self.breaker.record_failure(error, self.request)
         delay = None
@@ -119,6 +129,7 @@ class _Attempts:
         return self.gave_up(error)
 
     def succeeded(self, response: HttpResponse) -> Request:
+        self.sending = False
         if self.breaker is not None:
             self.breaker.record_success(self.request)
         self.log.append(
@@ -139,6 +150,27 @@ class _Attempts:
             error.provider = self.request.provider
         req = self.request.evolve(metadata={**self.request.metadata, **self._facts(None)})
         return req.add_error(error, terminal=True, plug=ExecuteRequest.name)
+
+    def __enter__(self) -> _Attempts:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc is not None and not isinstance(exc, Exception):  # stopped from outside
+            if self.sending:
+                self.sending = False
+                self.log.append(
+                    {
+                        "attempt": len(self.log) + 1,
+                        "outcome": "cancelled",
+                        "status_code": None,
+                        "duration_ms": (perf_counter() - self.t0) * 1000,
+                        "retry_in_s": None,
+                    }
+                )
+            facts = self._facts(None)
+            leave_partial(exc, self.request.evolve(metadata={**self.request.metadata, **facts}))
 
     def _facts(self, response: HttpResponse | None) -> dict[str, Any]:
         facts: dict[str, Any] = {
@@ -181,88 +213,88 @@ class ExecuteRequest(Plug):
     """Sends `request.provider_request` and puts the answer in `request.response`."""
 
     def call(self, request: Request) -> Request:
-        attempts = _Attempts(request)
-        while True:
-            if (refused := attempts.begin()) is not None:
-                return refused
-            try:
-                response = request.http_client.send(request.provider_request)
-            except ProviderError as error:
-                delay = attempts.failed(error)
-                if isinstance(delay, Request):
-                    return delay
-                attempts.policy.sleep(delay)
-            else:
-                return attempts.succeeded(response)
+        with _Attempts(request) as attempts:
+            while True:
+                if (refused := attempts.begin()) is not None:
+                    return refused
+                try:
+                    response = request.http_client.send(request.provider_request)
+                except ProviderError as error:
+                    delay = attempts.failed(error)
+                    if isinstance(delay, Request):
+                        return delay
+                    attempts.policy.sleep(delay)
+                else:
+                    return attempts.succeeded(response)
 
     async def acall(self, request: Request) -> Request:
-        attempts = _Attempts(request)
-        while True:
-            if (refused := attempts.begin()) is not None:
-                return refused
-            try:
-                response = await request.http_client.asend(request.provider_request)
-            except ProviderError as error:
-                delay = attempts.failed(error)
-                if isinstance(delay, Request):
-                    return delay
-                await attempts.policy.asleep(delay)
-            else:
-                return attempts.succeeded(response)
+        with _Attempts(request) as attempts:
+            while True:
+                if (refused := attempts.begin()) is not None:
+                    return refused
+                try:
+                    response = await request.http_client.asend(request.provider_request)
+                except ProviderError as error:
+                    delay = attempts.failed(error)
+                    if isinstance(delay, Request):
+                        return delay
+                    await attempts.policy.asleep(delay)
+                else:
+                    return attempts.succeeded(response)
 
     def stream(self, request: Request) -> Iterator[StreamChunk | Request]:
         """Yield chunks as they arrive; finally the request whose response is the assembled body."""
-        attempts = _Attempts(request)
         provider = providers.get(request.provider)
-        while True:
-            decoder = provider.stream_decoder(request)
-            if (refused := attempts.begin()) is not None:
-                yield refused
-                return
-            try:
-                with request.http_client.stream(request.provider_request) as events:
-                    for event in events:
-                        for chunk in decoder.feed(event):
-                            attempts.first_chunk()
-                            yield chunk
-                    headers = events.headers
-                if not decoder.complete:
-                    raise _unfinished(decoder, request.provider)
-            except ProviderError as error:
-                error = _interrupted(error, decoder, request.provider)
-                delay = attempts.failed(error)
-                if isinstance(delay, Request):
-                    yield delay
+        with _Attempts(request) as attempts:
+            while True:
+                decoder = provider.stream_decoder(request)
+                if (refused := attempts.begin()) is not None:
+                    yield refused
                     return
-                attempts.policy.sleep(delay)
-            else:
-                yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
-                return
+                try:
+                    with request.http_client.stream(request.provider_request) as events:
+                        for event in events:
+                            for chunk in decoder.feed(event):
+                                attempts.first_chunk()
+                                yield chunk
+                        headers = events.headers
+                    if not decoder.complete:
+                        raise _unfinished(decoder, request.provider)
+                except ProviderError as error:
+                    error = _interrupted(error, decoder, request.provider)
+                    delay = attempts.failed(error)
+                    if isinstance(delay, Request):
+                        yield delay
+                        return
+                    attempts.policy.sleep(delay)
+                else:
+                    yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
+                    return
 
     async def astream(self, request: Request) -> AsyncIterator[StreamChunk | Request]:
-        attempts = _Attempts(request)
         provider = providers.get(request.provider)
-        while True:
-            decoder = provider.stream_decoder(request)
-            if (refused := attempts.begin()) is not None:
-                yield refused
-                return
-            try:
-                async with request.http_client.astream(request.provider_request) as events:
-                    async for event in events:
-                        for chunk in decoder.feed(event):
-                            attempts.first_chunk()
-                            yield chunk
-                    headers = events.headers
-                if not decoder.complete:
-                    raise _unfinished(decoder, request.provider)
-            except ProviderError as error:
-                error = _interrupted(error, decoder, request.provider)
-                delay = attempts.failed(error)
-                if isinstance(delay, Request):
-                    yield delay
+        with _Attempts(request) as attempts:
+            while True:
+                decoder = provider.stream_decoder(request)
+                if (refused := attempts.begin()) is not None:
+                    yield refused
                     return
-                await attempts.policy.asleep(delay)
-            else:
-                yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
-                return
+                try:
+                    async with request.http_client.astream(request.provider_request) as events:
+                        async for event in events:
+                            for chunk in decoder.feed(event):
+                                attempts.first_chunk()
+                                yield chunk
+                        headers = events.headers
+                    if not decoder.complete:
+                        raise _unfinished(decoder, request.provider)
+                except ProviderError as error:
+                    error = _interrupted(error, decoder, request.provider)
+                    delay = attempts.failed(error)
+                    if isinstance(delay, Request):
+                        yield delay
+                        return
+                    await attempts.policy.asleep(delay)
+                else:
+                    yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
+                    return

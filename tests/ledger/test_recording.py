@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import math
+import signal
 import subprocess
 import sys
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 
 import llmpipe_nb as llm
 from llmpipe_nb.ledger import COST_DTYPES, TRACE_DTYPES
+from llmpipe_nb.pipeline import add_listener, remove_listener
 from llmpipe_nb.providers.mock import MockProvider
+from llmpipe_nb.testing import faults
 
 MOCK_PLUGS = [
     "ValidateProvider",
@@ -346,7 +350,7 @@ def test_recording_imports_neither_pandas_nor_sqlite():
     assert out.stdout.strip() == ""
 
 
-def test_a_stream_closed_before_its_end_is_a_halted_row():
+def test_a_stream_closed_before_its_end_is_a_cancelled_row():
     llm.providers.get("mock").configure(chunk_size=2)
     stream = llm.stream("mock", "a question long enough to stream in many small chunks")
     for i, _ in enumerate(stream):
@@ -354,7 +358,7 @@ def test_a_stream_closed_before_its_end_is_a_halted_row():
             break
     del stream  # the consumer walked away
     row = llm.costs().iloc[0]
-    assert (row.kind, row.status) == ("stream", "halted")
+    assert (row.kind, row.status, row.attempts) == ("stream", "cancelled", 1)
     last = llm.traces().iloc[-1]
     assert (last.plug, last.outcome) == ("ExecuteRequest", "halted")
     assert last.note == "the stream was closed before its end"
@@ -372,7 +376,8 @@ async def test_an_async_stream_closed_early_and_a_cancelled_request_are_rows():
         await asyncio.wait_for(llm.achat("mock", "slow", mock_latency=5), timeout=0.05)
 
     costs, traces = llm.costs(), llm.traces()
-    assert costs.status.tolist() == ["halted", "halted"]
+    assert costs.status.tolist() == ["cancelled", "cancelled"]
+    assert costs.attempts.tolist() == [1, 1]  # both were sent before they were stopped
     assert costs.kind.tolist() == ["stream", "chat"]
     notes = traces[traces.outcome == "halted"].note.tolist()
     assert notes == ["the stream was closed before its end", "interrupted (CancelledError)"]
@@ -386,3 +391,91 @@ def test_a_cached_stream_closed_during_its_replay_is_a_row():
     next(iter(stream))
     del stream
     assert llm.costs().cache_hit.tolist() == [False, True]
+
+
+def _interrupt_after(seconds):
+    """Ctrl-C, as the kernel delivers it: SIGINT's KeyboardInterrupt, here from a timer."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+@pytest.fixture
+def no_alarm():
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def test_ctrl_c_during_a_call_is_a_cancelled_row_that_counts_the_call(openai_loopback, no_alarm):
+    openai_loopback.inject(faults.delay(2))
+    _interrupt_after(0.2)
+    with pytest.raises(KeyboardInterrupt):
+        llm.chat("openai", "interrupt me")
+    assert len(openai_loopback.requests) == 1
+    row = llm.costs().iloc[-1]
+    assert (row.status, row.attempts) == ("cancelled", 1) and row.error_type is pd.NA
+    assert 150 < row.latency_ms < 2000
+    assert llm.chat("openai", "the next one").content == "Echo: the next one"
+    assert llm.costs().status.tolist() == ["cancelled", "completed"]
+
+
+def test_ctrl_c_while_streaming_over_http_counts_the_call(openai_loopback, no_alarm):
+    openai_loopback.inject(faults.slow_chunks(0.3))
+    got = []
+    _interrupt_after(0.4)
+    with pytest.raises(KeyboardInterrupt):
+        for chunk in llm.stream("openai", "a b c d e f g h"):
+            got.append(chunk.content)
+    assert 0 < len(got) < 8
+    row = llm.costs().iloc[-1]
+    assert (row.kind, row.status, row.attempts) == ("stream", "cancelled", 1)
+    note = llm.traces().iloc[-1].note
+    assert note == "interrupted (KeyboardInterrupt)"
+
+
+def test_ctrl_c_between_retries_counts_the_calls_already_made():
+    mock = llm.providers.get("mock")
+    mock.fail_next(llm.ServerError, times=2)
+
+    def sleep(seconds):
+        if len(mock.requests) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        llm.build("mock", "hi").with_retry(max_attempts=5, sleep=sleep).execute()
+    row = llm.costs().iloc[-1]
+    assert (row.status, row.attempts) == ("cancelled", 2)
+
+
+async def test_a_cancelled_task_counts_the_call_in_flight():
+    task = asyncio.create_task(llm.achat("mock", "slow", mock_latency=5))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = llm.costs().iloc[-1]
+    assert (row.status, row.attempts) == ("cancelled", 1)
+
+
+def test_a_cancelled_request_knows_its_state_and_attempt_log():
+    seen = []
+    add_listener(seen.append)
+    try:
+        llm.providers.get("mock").configure(respond=_ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            llm.chat("mock", "hi")
+    finally:
+        remove_listener(seen.append)
+    (done,) = seen
+    assert done.state == "cancelled" and done.halted
+    assert done.metadata["halt_reason"] == "interrupted (KeyboardInterrupt)"
+    assert [a["outcome"] for a in done.metadata["attempt_log"]] == ["cancelled"]
+    assert done.trace[-1].plug == "ExecuteRequest"
+
+
+def _ctrl_c(body):
+    raise KeyboardInterrupt
