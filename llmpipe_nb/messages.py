@@ -1,4 +1,5 @@
-"""Chat messages: checked once when a request is made, so nothing malformed is ever sent.
+"""Chat messages and texts to embed: checked once when a request is made, so nothing
+malformed is ever sent.
 
 A message is a plain dict in the common chat shape: `{"role", "content"}` where content
 is a string or a list of parts (`{"type": "text", "text"}`, `{"type": "image_url",
@@ -34,6 +35,31 @@ def normalize_messages(messages: Any) -> tuple[dict[str, Any], ...]:
             "There are no messages to send: give a prompt string or a list of messages."
         )
     return tuple(_check(i, m) for i, m in enumerate(messages))
+
+
+def normalize_inputs(inputs: Any) -> tuple[str, ...]:
+    """Texts to embed as a tuple of strings, or ConfigError naming the bad one (nothing is sent)."""
+    if isinstance(inputs, str):
+        inputs = (inputs,)
+    elif isinstance(inputs, (Mapping, set, frozenset, bytes)) or not hasattr(inputs, "__iter__"):
+        raise ConfigError(
+            "Inputs to embed must be a non-empty string or a list of strings, "
+            f"not {type(inputs).__name__}."
+        )
+    texts = tuple(inputs)
+    if not texts:
+        raise ConfigError(
+            "There is nothing to embed: give a non-empty string or a list of strings."
+        )
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ConfigError(
+                "Inputs to embed must be a non-empty string or a list of strings; "
+                f"item {i} is {type(text).__name__}."
+            )
+        if not text:
+            raise ConfigError(f"Input {i} to embed is an empty string: remove it or give text.")
+    return texts
 
 
 def _check(index: int, message: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import secret_key
 from .errors import PipelineError
-from .messages import normalize_messages
+from .messages import normalize_inputs, normalize_messages
 
 STATES = ("pending", "executing", "completed", "error", "halted", "cancelled")
 KINDS = ("chat", "stream", "embeddings", "completion", "list_models", "validate")
@@ -114,7 +114,7 @@ class Request:
         if kind not in KINDS:
             raise PipelineError(f"Unknown request kind '{kind}': use one of {', '.join(KINDS)}.")
         if kind == "embeddings":
-            msgs: tuple[Any, ...] = (messages,) if isinstance(messages, str) else tuple(messages)
+            msgs: tuple[Any, ...] = normalize_inputs(messages)
         elif kind in ("list_models", "validate"):
             msgs = ()
         else:
