@@ -119,16 +119,16 @@ class ManageContext(Plug):
         if self.strategy == "sliding_window":
             kept = _sliding(messages, self.window_size)
             if budget is not None:
-                kept = _truncate(kept, budget)
+                kept = _truncate(kept, budget, request.provider)
         elif budget is None or before <= budget:
             kept = messages
         elif self.strategy == "truncate":
-            kept = _truncate(messages, budget)
+            kept = _truncate(messages, budget, request.provider)
         else:
             older, rest = self._split_for_summary(messages, budget)
             if older:
                 return older, rest, budget
-            kept = _truncate(messages, budget)
+            kept = _truncate(messages, budget, request.provider)
         return _record(request, messages, kept, self.strategy, before, budget)
 
     def _split_for_summary(
@@ -189,14 +189,19 @@ class ManageContext(Plug):
         if error is not None:
             request = request.add_error(error, plug=self.name)
             return _record(
-                request, messages, _truncate(messages, budget), "truncate", before, budget
+                request,
+                messages,
+                _truncate(messages, budget, request.provider),
+                "truncate",
+                before,
+                budget,
             )
         text = getattr(done.result, "content", "") or ""
         text = text[: self._summary_tokens(budget) * CHARS_PER_TOKEN]  # a summary that ran long
         note = {"role": "system", "content": f"Summary of the earlier conversation: {text}"}
         head = [m for m in rest if _is_system(m) and self.preserve_system]
         tail = [m for m in rest if not (_is_system(m) and self.preserve_system)]
-        kept = _truncate([*head, note, *tail], budget)
+        kept = _truncate([*head, note, *tail], budget, request.provider)
         out = _record(request, messages, kept, "summarize", before, budget, dropped=older)
         context = {**out.metadata["context"], "summary_request_id": done.id}
         return out.update_metadata(
@@ -213,7 +218,7 @@ def _sliding(messages: Sequence[Message], window: int) -> list[Message]:
     return [m for i, m in enumerate(messages) if _is_system(m) or i in keep]
 
 
-def _truncate(messages: Sequence[Message], budget: int) -> list[Message]:
+def _truncate(messages: Sequence[Message], budget: int, provider: str) -> list[Message]:
     """Drop the oldest non-system messages until the estimate fits `budget`."""
     costs = [_cost(m) for m in messages]
     others = [i for i, m in enumerate(messages) if not _is_system(m)]
@@ -227,7 +232,8 @@ def _truncate(messages: Sequence[Message], budget: int) -> list[Message]:
     if total > budget or (others and not keep):
         raise ContextLengthError(
             f"The system messages and the last message alone need about {total} tokens, more "
-            f"than the prompt budget of {budget}: shorten them or raise max_tokens."
+            f"than the prompt budget of {budget}: shorten them or raise max_tokens.",
+            provider=provider,
         )
     return [m for i, m in enumerate(messages) if _is_system(m) or i in keep]
 

@@ -141,6 +141,15 @@ def test_a_prompt_that_cannot_fit_fails_before_sending(openai_server, openai_opt
     assert openai_server.requests == []
 
 
+def test_a_prompt_that_cannot_fit_names_its_provider(openai_server, openai_opts):
+    messages = [SYSTEM, {"role": "user", "content": "word " * 500}]
+    with pytest.raises(llm.ContextLengthError) as info:
+        fitted(openai_opts, messages, "sliding_window", max_tokens=50).execute()
+    assert info.value.provider == "openai"
+    assert str(info.value).startswith("openai: The system messages")
+    assert info.value.request.metadata["trace"][-1].plug == "ManageContext"
+
+
 def test_the_model_window_is_the_default_budget(openai_server, openai_opts):
     b = fitted(
         {**openai_opts, "model": "gpt-3.5-turbo", "max_tokens": 385},
