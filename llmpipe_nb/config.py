@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, MissingKeyError, remember_secret
+from .errors import ConfigError, MissingKeyError, UnknownProviderError, remember_secret
 
 SETTINGS = ("api_key", "base_url", "timeout", "headers", "default_model", "extra")
 
@@ -142,22 +142,57 @@ def version() -> int:
 def configure(provider: str, **settings: Any) -> None:
     """Set defaults for a provider for this process: api_key, base_url, timeout, headers, default_model.
 
-    `llm.configure("openai", api_key=None)` removes a setting again.
+    `llm.configure("openai", api_key=None)` removes a setting again. An unknown provider
+    or a bad value raises here, not at the first request.
     """
+    from . import providers
+
+    if provider not in providers.names():
+        raise UnknownProviderError(str(provider), providers.names())
     unknown = set(settings) - set(SETTINGS)
     if unknown:
         raise ConfigError(
             f"Unknown setting {', '.join(sorted(unknown))} for configure(): "
             f"use {', '.join(SETTINGS)}."
         )
+    checked = {k: check_setting(provider, k, v) for k, v in settings.items() if v is not None}
     global _version
     _version += 1
     current = _configured.setdefault(provider, {})
-    for key, value in settings.items():
-        if value is None:
-            current.pop(key, None)
+    for key in settings:
+        if key in checked:
+            current[key] = checked[key]
         else:
-            current[key] = as_secret(value) if key == "api_key" else value
+            current.pop(key, None)
+
+
+def check_setting(provider: str, name: str, value: Any) -> Any:
+    """The setting as kept (a key as a Secret), or ConfigError naming what it must be."""
+    if name == "api_key":
+        if not isinstance(value, (str, Secret)) or not value:
+            raise ConfigError(
+                f"api_key for '{provider}' must be a non-empty string, not {type(value).__name__}."
+            )
+        return as_secret(value)
+    if name == "timeout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(
+                f"timeout for '{provider}' must be a positive number of seconds, not {value!r}."
+            )
+    elif name in ("base_url", "default_model"):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{name} for '{provider}' must be a non-empty string, not {value!r}.")
+    elif name == "headers":
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError(
+                f"headers for '{provider}' must be a dict of strings to strings, "
+                "such as {'X-Team': 'research'}."
+            )
+    elif name == "extra" and not isinstance(value, Mapping):
+        raise ConfigError(f"extra for '{provider}' must be a dict, not {type(value).__name__}.")
+    return value
 
 
 def reset_configuration(provider: str | None = None) -> None:
@@ -184,14 +219,16 @@ def resolve(
     explicit: Mapping[str, Any] | None = None,
 ) -> ProviderConfig:
     """Merge explicit settings, `configure()` and the environment; raise MissingKeyError if needed."""
-    explicit = explicit or {}
+    explicit = {
+        k: check_setting(provider, k, v) for k, v in (explicit or {}).items() if v is not None
+    }
     conf = _configured.get(provider, {})
 
     def pick(name: str) -> Any:
         value = explicit.get(name)
         return conf.get(name) if value is None else value
 
-    key = as_secret(pick("api_key"))
+    key = pick("api_key")
     if key is None:
         for var in key_env:
             if os.environ.get(var):
@@ -202,13 +239,7 @@ def resolve(
     base_url = pick("base_url") or (os.environ.get(base_url_env) if base_url_env else None)
     base_url = base_url or default_base_url
     timeout = pick("timeout")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ConfigError(
-            f"timeout for '{provider}' must be a positive number of seconds, not {timeout!r}."
-        )
     headers = pick("headers") or {}
-    if not isinstance(headers, Mapping):
-        raise ConfigError(f"headers for '{provider}' must be a dict of strings.")
     extra = pick("extra") or {}
     return ProviderConfig(
         provider=provider,

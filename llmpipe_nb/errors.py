@@ -28,6 +28,7 @@ contain an API key: every message passes through `redact` before it is stored.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -83,8 +84,10 @@ class UnknownProviderError(ConfigError):
     def __init__(self, name: str, known: list[str], *, request: Any = None) -> None:
         self.name = name
         self.known = known
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         super().__init__(
-            f"Unknown provider '{name}': use one of {', '.join(sorted(known))}, "
+            f"Unknown provider '{name}'{hint}: use one of {', '.join(sorted(known))}, "
             "or register it with llm.providers.register().",
             request=request,
         )

@@ -1,6 +1,7 @@
 import pytest
 
 import llmpipe_nb as llm
+from llmpipe_nb import config
 from llmpipe_nb.errors import redact
 
 CANARY = "sk-canary-0123456789abcdef"
@@ -32,9 +33,10 @@ def test_error_messages_are_redacted():
 def test_configure_rejects_unknown_settings_and_bad_values():
     with pytest.raises(llm.ConfigError, match="Unknown setting api_token"):
         llm.configure("mock", api_token="x")
-    llm.configure("mock", timeout=-3)
     with pytest.raises(llm.ConfigError, match="timeout for 'mock' must be a positive number"):
-        llm.chat("mock", "hi")
+        llm.configure("mock", timeout=-3)  # refused when configured, not at the first request
+    with pytest.raises(llm.ConfigError, match="timeout for 'mock' must be a positive number"):
+        llm.chat("mock", "hi", timeout=-3)
 
 
 def test_configure_none_removes_a_setting():
@@ -42,3 +44,58 @@ def test_configure_none_removes_a_setting():
     assert llm.chat("mock", "hi").model == "mock-large"
     llm.configure("mock", default_model=None)
     assert llm.chat("mock", "hi").model == "mock-1"
+
+
+def test_configure_refuses_an_unknown_provider_with_the_close_match():
+    with pytest.raises(llm.UnknownProviderError, match=r"'opneai' \(did you mean 'openai'\?\)"):
+        llm.configure("opneai", api_key="sk-typo-000000000")
+    assert config.configured("opneai") == {}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"timeout": "x"}, "timeout for 'mock' must be a positive number of seconds, not 'x'"),
+        ({"timeout": True}, "timeout for 'mock' must be a positive number"),
+        ({"headers": {"X-Team": 1}}, "headers for 'mock' must be a dict of strings to strings"),
+        ({"headers": ["X-Team"]}, "headers for 'mock' must be a dict"),
+        ({"base_url": 5}, "base_url for 'mock' must be a non-empty string, not 5"),
+        ({"default_model": ""}, "default_model for 'mock' must be a non-empty string"),
+        ({"api_key": 123}, "api_key for 'mock' must be a non-empty string, not int"),
+        ({"extra": [1]}, "extra for 'mock' must be a dict, not list"),
+    ],
+    ids=[
+        "timeout-str",
+        "timeout-bool",
+        "header-int",
+        "headers-list",
+        "url",
+        "model",
+        "key",
+        "extra",
+    ],
+)
+def test_configure_checks_each_value_when_it_is_set(setting, message):
+    llm.configure("mock", default_model="mock-large")
+    with pytest.raises(llm.ConfigError, match=message):
+        llm.configure("mock", **setting)
+    assert config.configured("mock") == {"default_model": "mock-large"}  # nothing half-applied
+    assert llm.chat("mock", "hi").model == "mock-large"
+
+
+def test_request_level_settings_are_checked_the_same_way():
+    with pytest.raises(llm.ConfigError, match="headers for 'mock' must be a dict of strings"):
+        llm.chat("mock", "hi", headers={"X-Team": 1})
+    assert llm.providers.get("mock").requests == []
+
+
+def test_a_custom_provider_is_configured_once_registered():
+    class Local(llm.providers.Provider):
+        requires_key = False
+        plugs = llm.providers.get("mock").plugs
+
+    with pytest.raises(llm.UnknownProviderError):
+        llm.configure("local-box", base_url="http://127.0.0.1:9")
+    llm.providers.register("local-box", Local)
+    llm.configure("local-box", base_url="http://127.0.0.1:9")
+    assert llm.providers.get("local-box").resolve_config({}).base_url == "http://127.0.0.1:9"
