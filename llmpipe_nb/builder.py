@@ -95,7 +95,8 @@ class _Remove:
 
 @dataclass(frozen=True)
 class Builder:
-    """`llm.build(provider, messages)`: chain `with_*` calls, then `execute()` or `stream()`."""
+    """`llm.build(provider, messages, kind=...)`: chain `with_*` calls, then `execute()` (or
+    `stream()` for a chat). For embeddings, `messages` holds the texts to embed."""
 
     provider: str
     messages: Any = ()
@@ -215,6 +216,8 @@ class Builder:
         return cached
 
     def _streaming(self) -> Builder:
+        if self.kind not in ("chat", "stream"):
+            raise ConfigError(f"Only a chat streams: call execute() on this {self.kind} builder.")
         return self if self.kind == "stream" else self._with(kind="stream")
 
     def request(self) -> Request:
@@ -309,11 +312,23 @@ def _apply(op: _Insert | _Remove, plugs: list[Plug]) -> list[Plug]:
     return [*plugs[:index], op.plug, *plugs[index:]]
 
 
-def build(provider: str | None, messages: Any = None) -> Builder:
-    """Start a builder; `llm.build("Hi")` uses the default (mock) provider."""
+def build(provider: str | None, messages: Any = None, *, kind: str = "chat") -> Builder:
+    """Start a builder; `llm.build("Hi")` uses the default (mock) provider.
+
+    `kind` is the operation: "chat" (`.stream()` streams it), "embeddings" (`messages` are
+    the texts to embed), "completion", "list_models" or "validate"; every `with_*` feature
+    (retry, circuit breaker, rate limit, budget, cache) works for each.
+    """
     provider, messages = api._split(provider, messages)
-    providers.get(provider)
-    return Builder(provider, messages)
+    supported = providers.get(provider).kinds
+    if kind == "stream":
+        raise ConfigError("kind='stream' is not built directly: build a chat and call .stream().")
+    if kind not in supported:
+        raise ConfigError(
+            f"Provider '{provider}' cannot build kind={kind!r}: it supports "
+            f"{', '.join(k for k in supported if k != 'stream')}."
+        )
+    return Builder(provider, messages, kind=kind)
 
 
 __all__ = ["Builder", "ChatResponse", "PipelineInfo", "PlugInfo", "build"]

@@ -145,3 +145,45 @@ def test_with_tags_labels_the_request():
 def test_build_with_unknown_provider_fails_at_once():
     with pytest.raises(llm.UnknownProviderError):
         llm.build("nope", "hi")
+
+
+def test_build_embeddings_with_retry_over_http():
+    from llmpipe_nb.testing import FakeServer, faults
+
+    slept = []
+    with FakeServer("openai") as srv:
+        srv.inject(faults.http_error(500))
+        b = (
+            llm.build("openai", ["first", "second"], kind="embeddings")
+            .with_options(api_key="k", base_url=srv.base_url, dimensions=4)
+            .with_retry(max_attempts=3, sleep=slept.append)
+            .with_circuit_breaker(failure_threshold=5)
+        )
+        assert names(b)[-4:-2] == ["CircuitBreaker", "ExecuteRequest"]
+        resp = b.execute()
+        assert isinstance(resp, llm.EmbeddingResponse) and len(resp.embeddings) == 2
+        assert resp.request.kind == "embeddings" and resp.request.metadata["attempts"] == 2
+        assert len(slept) == 1
+        assert [r.path.rsplit("/", 1)[-1] for r in srv.requests] == ["embeddings", "embeddings"]
+        assert srv.requests[-1].json["input"] == ["first", "second"]
+
+
+def test_build_other_kinds():
+    assert llm.build("mock", "Once upon", kind="completion").execute().content
+    assert llm.build("mock", kind="list_models").execute()[0].id == "mock-1"
+    assert llm.build("mock", kind="validate").execute().ok
+
+
+def test_build_refuses_a_kind_the_provider_lacks_and_streaming_a_non_chat():
+    with pytest.raises(llm.ConfigError, match="'anthropic' cannot build kind='embeddings'"):
+        llm.build("anthropic", "x", kind="embeddings")
+    with pytest.raises(llm.ConfigError, match=r"build a chat and call \.stream"):
+        llm.build("mock", "x", kind="stream")
+    emb = llm.build("mock", "x", kind="embeddings")
+    with pytest.raises(llm.ConfigError, match="Only a chat streams"):
+        emb.stream()
+    with pytest.raises(llm.ConfigError, match="no option 'max_tokens' for embeddings"):
+        emb.with_max_tokens(5)
+    with pytest.raises(llm.ConfigError, match="item 0 is int"):
+        llm.build("mock", [1], kind="embeddings").execute()
+    assert llm.providers.get("mock").requests == []
