@@ -1,7 +1,9 @@
 """The HTTP transport (httpx2) every network provider shares, and the base class they extend.
 
 One pooled client per provider configuration, reused by every request with that
-configuration (sync, and async per event loop). Credentials are read from their
+configuration (sync, and async per event loop). The pool keeps the POOL_SIZE most
+recently used configurations and closes the clients of the others once their calls in
+flight finish, so many keys or addresses do not pile up open sockets. Credentials are read from their
 `Secret` only when a request is sent and never stored in the client. Every failure
 leaves as a typed `ProviderError`: non-2xx answers through the provider's
 `map_error`, connection failures and timeouts here.
@@ -10,11 +12,13 @@ leaves as a typed `ProviderError`: non-2xx answers through the provider's
 from __future__ import annotations
 
 import asyncio
+import atexit
 import email.utils
 import json
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, ClassVar
@@ -38,6 +42,7 @@ from .base import Provider, error_for_status
 
 DEFAULT_TIMEOUT = 120.0  # seconds to wait for an answer, or between stream chunks
 CONNECT_TIMEOUT = 10.0
+POOL_SIZE = 16  # provider configurations whose clients stay open
 _CONTEXT_HINTS = (
     "context length",
     "context_length",
@@ -122,27 +127,41 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-_pool: dict[tuple[str, ProviderConfig], HttpTransport] = {}
+_pool: OrderedDict[tuple[str, ProviderConfig], HttpTransport] = OrderedDict()
 _pool_lock = threading.Lock()
 
 
 def pooled_transport(provider: HttpProvider, config: ProviderConfig) -> HttpTransport:
-    """The one transport for this provider configuration, made on first use."""
+    """The one transport for this provider configuration, made on first use. One made for
+    a provider registered again since, or pushed out of the pool, is retired."""
     key = (provider.name, config)
+    retired = []
     with _pool_lock:
         transport = _pool.get(key)
-        if transport is None or transport.provider is not provider:
-            transport = _pool[key] = HttpTransport(provider, config)
-        return transport
+        if transport is not None and transport.provider is provider:
+            _pool.move_to_end(key)
+            return transport
+        if transport is not None:
+            retired.append(transport)
+        transport = _pool[key] = HttpTransport(provider, config)
+        _pool.move_to_end(key)
+        while len(_pool) > POOL_SIZE:
+            retired.append(_pool.popitem(last=False)[1])
+    for old in retired:
+        old.retire()
+    return transport
 
 
 def close_transports() -> None:
-    """Close every pooled sync client (async ones close with their event loop)."""
+    """Close every pooled client (at exit too, so no socket is left for the GC to warn about)."""
     with _pool_lock:
         transports = list(_pool.values())
         _pool.clear()
     for transport in transports:
         transport.close()
+
+
+atexit.register(close_transports)
 
 
 class HttpTransport:
@@ -167,6 +186,8 @@ class HttpTransport:
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
+        self._in_use = 0  # calls in flight
+        self._retired = False
 
     def __repr__(self) -> str:
         return f"<HttpTransport {self.provider.name} {self.config.base_url}>"
@@ -180,24 +201,49 @@ class HttpTransport:
         }
 
     def _client(self) -> httpx2.Client:
+        """The sync client, counted in use until `_release`."""
         with self._lock:
             if self._sync is None:
                 self._sync = httpx2.Client(**self._options())
+            self._in_use += 1
             return self._sync
 
     def _aclient(self) -> httpx2.AsyncClient:
+        """This event loop's client, counted in use until `_release`."""
         loop = asyncio.get_running_loop()
         with self._lock:
             client = self._async.get(loop)
             if client is None:
                 client = self._async[loop] = httpx2.AsyncClient(**self._options())
+            self._in_use += 1
             return client
 
+    def _release(self) -> None:
+        with self._lock:
+            self._in_use -= 1
+            finished = self._retired and self._in_use == 0
+        if finished:
+            self.close()
+
+    def retire(self) -> None:
+        """Out of the pool: close the clients now, or when the last call in flight ends."""
+        with self._lock:
+            self._retired = True
+            idle = self._in_use == 0
+        if idle:
+            self.close()
+
     def close(self) -> None:
+        """Close the clients; an async one closes on its event loop if that still runs."""
         with self._lock:
             client, self._sync = self._sync, None
+            aclients = list(self._async.items())
+            self._async.clear()
         if client is not None:
             client.close()
+        for loop, aclient in aclients:
+            if loop.is_running():
+                asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)
 
     def _request(
         self, client: httpx2.Client | httpx2.AsyncClient, call: HttpCall
@@ -226,6 +272,8 @@ class HttpTransport:
             response = client.send(self._request(client, call))
         except httpx2.HTTPError as exc:
             raise self._failure(exc, streaming=False) from None
+        finally:
+            self._release()
         return self._answer(response, started)
 
     async def asend(self, call: HttpCall) -> HttpResponse:
@@ -235,43 +283,51 @@ class HttpTransport:
             response = await client.send(self._request(client, call))
         except httpx2.HTTPError as exc:
             raise self._failure(exc, streaming=False) from None
+        finally:
+            self._release()
         return self._answer(response, started)
 
     @contextmanager
     def stream(self, call: HttpCall) -> Iterator[Events]:
         client = self._client()
         try:
-            response = client.send(self._request(client, call), stream=True)
-        except httpx2.HTTPError as exc:
-            raise self._failure(exc, streaming=False) from None
-        try:
-            if response.status_code >= 300:
-                try:
-                    response.read()
-                except httpx2.HTTPError as exc:
-                    raise self._failure(exc, streaming=True) from None
-                raise self._status_error(response)
-            yield Events(self, response, call.stream)
+            try:
+                response = client.send(self._request(client, call), stream=True)
+            except httpx2.HTTPError as exc:
+                raise self._failure(exc, streaming=False) from None
+            try:
+                if response.status_code >= 300:
+                    try:
+                        response.read()
+                    except httpx2.HTTPError as exc:
+                        raise self._failure(exc, streaming=True) from None
+                    raise self._status_error(response)
+                yield Events(self, response, call.stream)
+            finally:
+                response.close()
         finally:
-            response.close()
+            self._release()
 
     @asynccontextmanager
     async def astream(self, call: HttpCall) -> AsyncIterator[AsyncEvents]:
         client = self._aclient()
         try:
-            response = await client.send(self._request(client, call), stream=True)
-        except httpx2.HTTPError as exc:
-            raise self._failure(exc, streaming=False) from None
-        try:
-            if response.status_code >= 300:
-                try:
-                    await response.aread()
-                except httpx2.HTTPError as exc:
-                    raise self._failure(exc, streaming=True) from None
-                raise self._status_error(response)
-            yield AsyncEvents(self, response, call.stream)
+            try:
+                response = await client.send(self._request(client, call), stream=True)
+            except httpx2.HTTPError as exc:
+                raise self._failure(exc, streaming=False) from None
+            try:
+                if response.status_code >= 300:
+                    try:
+                        await response.aread()
+                    except httpx2.HTTPError as exc:
+                        raise self._failure(exc, streaming=True) from None
+                    raise self._status_error(response)
+                yield AsyncEvents(self, response, call.stream)
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            self._release()
 
     # -- answers and failures -------------------------------------------------------------
 

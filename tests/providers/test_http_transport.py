@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import socket
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -19,7 +22,7 @@ from llmpipe_nb.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from llmpipe_nb.providers._http import parse_retry_after, pooled_transport
+from llmpipe_nb.providers._http import POOL_SIZE, _pool, parse_retry_after, pooled_transport
 from llmpipe_nb.testing import FakeServer, echo, faults
 from llmpipe_nb.transport import HttpCall
 
@@ -42,6 +45,83 @@ def test_one_pooled_client_per_configuration(openai_server: FakeServer) -> None:
         {"api_key": KEY, "base_url": openai_server.base_url, "timeout": 5}
     )
     assert provider.client(other) is not transport
+
+
+def test_the_pool_keeps_the_most_recent_configurations_and_closes_the_rest(
+    openai_server: FakeServer,
+) -> None:
+    provider = providers.get("openai")
+
+    def transport(i: int):
+        return provider.client(provider.resolve_config(openai(openai_server, api_key=f"key-{i}")))
+
+    first = transport(0)
+    llm.chat("openai", "a", **openai(openai_server, api_key="key-0"))
+    client = first._sync
+    assert client is not None and not client.is_closed
+    for i in range(1, 40):
+        llm.chat("openai", "b", **openai(openai_server, api_key=f"key-{i}"))
+    assert len(_pool) == POOL_SIZE
+    assert client.is_closed and first._sync is None  # pushed out, its socket closed
+    assert transport(39)._sync is not None  # the recent ones stay open
+    assert llm.chat("openai", "c", **openai(openai_server, api_key="key-0")).content == "Echo: c"
+
+
+def test_a_transport_pushed_out_mid_stream_closes_when_the_stream_ends(
+    openai_server: FakeServer,
+) -> None:
+    stream = iter(llm.stream("openai", "one two three four five six", **openai(openai_server)))
+    first = next(stream).content
+    provider = providers.get("openai")
+    busy = provider.client(provider.resolve_config(openai(openai_server)))
+    client = busy._sync
+    for i in range(POOL_SIZE):
+        llm.chat("openai", "x", **openai(openai_server, api_key=f"key-{i}"))
+    assert not client.is_closed  # still streaming
+    rest = "".join(chunk.content for chunk in stream)
+    assert first + rest == "Echo: one two three four five six"
+    assert client.is_closed
+
+
+def test_registering_a_provider_again_closes_its_old_client(openai_server: FakeServer) -> None:
+    llm.chat("openai", "a", **openai(openai_server))
+    provider = providers.get("openai")
+    old = provider.client(provider.resolve_config(openai(openai_server)))
+    client = old._sync
+    providers.register("openai", type(provider))
+    try:
+        assert llm.chat("openai", "b", **openai(openai_server)).content == "Echo: b"
+        assert client.is_closed
+    finally:
+        providers.register("openai", type(provider))
+
+
+async def test_an_async_client_pushed_out_closes_on_its_loop(openai_server: FakeServer) -> None:
+    await llm.achat("openai", "a", **openai(openai_server))
+    provider = providers.get("openai")
+    first = provider.client(provider.resolve_config(openai(openai_server)))
+    (aclient,) = first._async.values()
+    for i in range(POOL_SIZE):
+        await llm.achat("openai", "x", **openai(openai_server, api_key=f"key-{i}"))
+    for _ in range(20):
+        if aclient.is_closed:
+            break
+        await asyncio.sleep(0.01)
+    assert aclient.is_closed
+
+
+def test_no_socket_is_left_open_at_exit(openai_server: FakeServer) -> None:
+    code = (
+        "import warnings, llmpipe_nb as llm\n"
+        "warnings.simplefilter('always')\n"
+        "for i in range(20):\n"
+        f"    llm.chat('openai', 'x', api_key=f'key-{{i}}', base_url={openai_server.base_url!r})\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ResourceWarning" not in out.stderr
 
 
 def test_keep_alive_connection_is_reused(openai_server: FakeServer) -> None:
