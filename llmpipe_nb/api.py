@@ -148,8 +148,15 @@ class ChatStream:
         )
 
     def text(self) -> str:
-        """Consume the stream and return the whole answer."""
-        return "".join(c.content for c in self)
+        """The whole answer: consumes what is left of the stream; later calls return it again."""
+        for _ in self:
+            pass
+        return self._text()
+
+    def _text(self) -> str:
+        if self.request is None:
+            raise PipelineError("The stream was closed before it finished: start a new one.")
+        return finish(self.request).content  # raises the stream's error again, if it failed
 
 
 class AsyncChatStream(ChatStream):
@@ -169,7 +176,10 @@ class AsyncChatStream(ChatStream):
                 yield item
 
     async def atext(self) -> str:
-        return "".join([c.content async for c in self])
+        """Async `text()`."""
+        async for _ in self:
+            pass
+        return self._text()
 
 
 def stream(

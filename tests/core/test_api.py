@@ -218,3 +218,28 @@ def test_custom_provider_registration_is_listed():
     assert "mock" in llm.providers.names()
     with pytest.raises(llm.ConfigError, match="must subclass"):
         llm.providers.register("bad", object())
+
+
+def test_stream_text_returns_the_whole_answer_on_every_call():
+    s = llm.stream("mock", "tell me about plugs")
+    first = next(iter(s)).content
+    text = s.text()
+    assert text.startswith(first) and text == s.response.content
+    assert s.text() == text
+
+
+def test_astream_text_returns_the_whole_answer_on_every_call():
+    async def both():
+        s = llm.astream("mock", "tell me about plugs")
+        return await s.atext(), await s.atext()
+
+    first, second = asyncio.run(both())
+    assert first and first == second
+
+
+def test_stream_text_raises_the_streams_error_again():
+    llm.providers.get("mock").configure(stream_error_after=1)
+    s = llm.stream("mock", "a fairly long prompt to stream")
+    for _ in range(2):
+        with pytest.raises(llm.StreamInterruptedError):
+            s.text()
