@@ -84,7 +84,7 @@ class UnknownProviderError(ConfigError):
     def __init__(self, name: str, known: list[str], *, request: Any = None) -> None:
         self.name = name
         self.known = known
-        close = difflib.get_close_matches(name, known, n=1)
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         super().__init__(
             f"Unknown provider '{name}'{hint}: use one of {', '.join(sorted(known))}, "

@@ -72,7 +72,7 @@ def check_request_options(
 
 def _unknown_option(key: str, provider: str, kind: str, allowed: frozenset[str]) -> str:
     known = sorted(allowed | COMMON_OPTIONS)
-    close = difflib.get_close_matches(key, known, n=1)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
     hint = f"did you mean '{close[0]}'?" if close else f"its options are {', '.join(known)}."
     extras = (
         f" A field {provider} knows but llmpipe_nb does not goes in extra_body={{'{key}': ...}}."

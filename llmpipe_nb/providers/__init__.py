@@ -35,12 +35,30 @@ _pipelines: dict[tuple[str, str], tuple[Plug, ...]] = {}
 
 
 def register(name: str, provider: Any) -> Provider:
-    """Register a provider (a Provider subclass or instance) under `name`; returns the instance."""
+    """Register a provider (a Provider subclass or instance) under `name`; returns the instance.
+
+    The instance takes `name` (so errors, configuration and prices all use the name it was
+    registered under); an instance already named otherwise is refused.
+    """
+    if not isinstance(name, str) or not name.strip() or name != name.strip():
+        raise ConfigError(
+            f"A provider name must be a non-empty string without surrounding spaces, not {name!r}."
+        )
     instance = provider() if isinstance(provider, type) else provider
     if not isinstance(instance, Provider):
         raise ConfigError(f"Provider '{name}' must subclass llmpipe_nb.providers.Provider.")
-    if not instance.name:
-        type(instance).name = name
+    if not instance.plugs:
+        raise ConfigError(
+            f"Provider '{name}' has no pipelines: set its `plugs` to "
+            "{kind: (PrepareRequestPlug, ParseResponsePlug)} for the kinds it supports."
+        )
+    if isinstance(provider, type) or not instance.name:
+        instance.name = name
+    elif instance.name != name:
+        raise ConfigError(
+            f"This provider instance is named '{instance.name}': register it as "
+            f"'{instance.name}', or register its class under '{name}'."
+        )
     _providers[name] = instance
     for key in [k for k in _pipelines if k[0] == name]:
         del _pipelines[key]

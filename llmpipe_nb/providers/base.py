@@ -28,7 +28,8 @@ class Provider:
     TrackCost (the last only for kinds that cost money).
     """
 
-    name: ClassVar[str] = ""
+    #: the name it is registered under (register() sets it on the instance)
+    name: str = ""
     default_model: ClassVar[str | None] = None
     default_embedding_model: ClassVar[str | None] = None
     key_env: ClassVar[tuple[str, ...]] = ()

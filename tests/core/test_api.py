@@ -243,3 +243,45 @@ def test_stream_text_raises_the_streams_error_again():
     for _ in range(2):
         with pytest.raises(llm.StreamInterruptedError):
             s.text()
+
+
+class Unnamed(Provider):
+    local = True
+    requires_key = False
+    plugs = llm.providers.get("mock").plugs
+
+    def client(self, config):
+        return llm.providers.get("mock").client(config)
+
+
+class NamedOther(Unnamed):
+    name = "other"
+    requires_key = True
+    key_env = ("OTHER_API_KEY",)
+
+
+def test_register_refuses_a_bad_name_and_a_provider_without_pipelines():
+    for bad in ("", "  ", " padded", 3):
+        with pytest.raises(llm.ConfigError, match="provider name must be a non-empty string"):
+            llm.providers.register(bad, Unnamed)
+
+    class NoPlugs(Provider):
+        requires_key = False
+
+    with pytest.raises(llm.ConfigError, match="'noplugs' has no pipelines: set its `plugs`"):
+        llm.providers.register("noplugs", NoPlugs)
+    assert "" not in llm.providers.names() and "noplugs" not in llm.providers.names()
+
+
+def test_a_registered_provider_takes_the_name_it_is_registered_under():
+    llm.providers.register("mine", NamedOther)
+    llm.providers.register("theirs", NamedOther)
+    assert llm.providers.get("mine").name == "mine" and NamedOther.name == "other"
+    assert llm.providers.get("theirs").name == "theirs"
+    with pytest.raises(llm.MissingKeyError, match="for provider 'mine'") as info:
+        llm.chat("mine", "hi")
+    assert "other" not in str(info.value)
+    llm.configure("mine", api_key="sk-mine-000000000", default_model="mock-large")
+    assert llm.chat("mine", "hi").model == "mock-large"  # its configuration, by its name
+    with pytest.raises(llm.ConfigError, match="instance is named 'mine': register it as 'mine'"):
+        llm.providers.register("elsewhere", llm.providers.get("mine"))
