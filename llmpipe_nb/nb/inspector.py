@@ -83,24 +83,36 @@ class PipelineInspector(widgets.VBox):
             options=[(self._label(s), s.index) for s in self.steps],
             value=0,
             rows=min(len(self.steps), 12),
-            layout=widgets.Layout(width="340px"),
+            layout=widgets.Layout(width="auto"),
         )
         self.switches = [
-            widgets.Checkbox(value=True, description=p.name, indent=False) for p in self.plugs
+            widgets.Checkbox(
+                value=True, description=p.name, indent=False, layout=widgets.Layout(width="auto")
+            )
+            for p in self.plugs
         ]
         self.rerun_button = widgets.Button(
-            description="Re-run without unchecked plugs", layout=widgets.Layout(width="340px")
+            description="Re-run without unchecked plugs", layout=widgets.Layout(width="auto")
         )
         self.summary = widgets.HTML()
         self.detail = widgets.HTML()
         self.timing = widgets.HTML()
         self.step_list.observe(lambda change: self._show_step(change["new"]), names="value")
         self.rerun_button.on_click(lambda _: self.rerun())
+        label = widgets.HTML("<b>Plugs to run</b>")
+        # the plug list keeps its width and the detail takes the rest; where both do not fit
+        # side by side (a narrow notebook), the detail moves below the list
         left = widgets.VBox(
-            [self.step_list, widgets.HTML("<b>Plugs to run</b>"), *self.switches, self.rerun_button]
+            [self.step_list, label, *self.switches, self.rerun_button],
+            layout=widgets.Layout(flex="0 0 300px", width="300px"),
         )
+        self.detail.layout = widgets.Layout(flex="1 1 400px", min_width="0")
         super().__init__(
-            [self.summary, widgets.HBox([left, self.detail]), self.timing],
+            [
+                self.summary,
+                widgets.HBox([left, self.detail], layout=widgets.Layout(flex_flow="row wrap")),
+                self.timing,
+            ],
             layout=widgets.Layout(width="100%"),
         )
         self._show_summary()

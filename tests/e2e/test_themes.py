@@ -46,11 +46,6 @@ def test_views_read_well_and_fit(themed):
     assert found["overflow"] == [], found["overflow"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PipelineInspector at 1280 px: its plug list column is squeezed to about 200 px "
-    "and scrolls sideways (the 340 px list and button are cut off)",
-)
 def test_inspector_reads_well_and_fits(themed):
     inspector = themed.output("inspector").locator(".widget-vbox").first
     found = themed.visual_problems(inspector)
