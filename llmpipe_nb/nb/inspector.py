@@ -8,12 +8,14 @@ real provider this is a real, billed call) and shows the new timing beside the o
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as widgets
 
 from .. import views
+from ..config import ProviderConfig
 from ..errors import ConfigError
 from ..pipeline import Pipeline, Step
 from ..request import Request
@@ -67,8 +69,25 @@ def _value(name: str, value: Any) -> str:
     return (
         '<span class="lp-note">absent</span>'
         if value is _ABSENT
-        else views.esc(views.shown(name, value, 400))
+        else views.esc(_shown(name, value))
     )
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value as text, a record (the provider's HTTP call) field by field, each clipped on its
+    own: nested that one level less, the message text inside it shows."""
+    if (
+        not dataclasses.is_dataclass(value)
+        or isinstance(value, (type, ProviderConfig))
+        or views.is_secret_name(name)
+    ):
+        return views.shown(name, value, 400)
+    fields = ", ".join(
+        f"{f.name}={views.shown(f.name, getattr(value, f.name), 400)}"
+        for f in dataclasses.fields(value)
+        if f.repr
+    )
+    return f"{type(value).__name__}({fields})"
 
 
 class PipelineInspector(widgets.VBox):
@@ -241,7 +260,8 @@ class PipelineInspector(widgets.VBox):
             f"{views.esc(step.plug)}</span>{views.badge(step.outcome, step.outcome)}"
             f"<span>{views.duration(step.duration_ns)}</span></div>{note}"
             f"<div><b>What it changed</b></div>{changed}"
-            f"<details><summary>The request after this plug</summary>{after}</details></div>"
+            f"<details><summary>The request after this plug</summary>{after}</details></div>",
+            "#R table.lp-t td+td{overflow-wrap:anywhere}",  # a long value wraps, not overflows
         )
         self._show_timing()
 
