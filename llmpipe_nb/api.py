@@ -43,6 +43,12 @@ def finish(done: Request) -> Any:
     """The result of a finished request, linked back to it; raises its terminal error."""
     raise_for(done)
     result = done.result
+    if result is None and done.state == "completed":
+        raise PipelineError(
+            "The pipeline finished without a result: it needs the provider's prepare, execute "
+            "and parse plugs (compare inspect_pipeline() with the provider's pipeline).",
+            request=done,
+        )
     if hasattr(result, "request"):
         result.request = done
         meta = done.metadata

@@ -187,3 +187,8 @@ def test_build_refuses_a_kind_the_provider_lacks_and_streaming_a_non_chat():
     with pytest.raises(llm.ConfigError, match="item 0 is int"):
         llm.build("mock", [1], kind="embeddings").execute()
     assert llm.providers.get("mock").requests == []
+
+
+def test_a_pipeline_that_produces_no_result_is_an_error_not_none():
+    with pytest.raises(llm.PipelineError, match="finished without a result"):
+        llm.build("mock", "hi").with_pipeline([lambda r: r]).execute()
