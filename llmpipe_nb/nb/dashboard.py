@@ -14,7 +14,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from .. import views
-from ..errors import ConfigError, redact
+from ..errors import ConfigError
 
 ALL = "(all)"
 #: chart name -> Ledger method
@@ -24,6 +24,11 @@ PLOTS = {
     "latency": "plot_latency",
     "time per plug": "plot_plug_time",
 }
+#: in the summary a long model name wraps anywhere; numbers and their headings align right
+SUMMARY_CSS = "#R table.lp-t td{overflow-wrap:anywhere}#R table.lp-t th+th{text-align:right}"
+#: the summary table: ledger.summary() in short, names with their numbers
+SUMMARY_COLUMNS = ("provider/model", "requests", "tokens in/out", "cost", "cache hits",
+                   "saved", "errors", "p50/p95 ms")  # fmt: skip
 
 
 class CostDashboard(widgets.VBox):
@@ -152,12 +157,25 @@ class CostDashboard(widgets.VBox):
         summary = self.ledger.summary(**self.filters())
         if summary.empty:
             return '<div class="lp-note">no requests recorded yet</div>'
-        table = summary.to_html(float_format=lambda v: f"{v:.6g}", na_rep="-", classes="lp-t")
-        return redact(table)
+        rows = [
+            [
+                "/".join(r.Index),
+                f"{r.requests:,}",
+                f"{r.input_tokens:,}/{r.output_tokens:,}",
+                "unpriced" if r.cost_usd != r.cost_usd else views.money(r.cost_usd),
+                f"{r.cache_hits:,}",
+                views.money(r.cost_saved_usd),
+                f"{r.error_rate:.0%}",
+                f"{_ms(r.p50_latency_ms)}/{_ms(r.p95_latency_ms)}",
+            ]
+            for r in summary.itertuples()  # keeps each column's dtype, unlike iterrows
+        ]
+        cells = [[views.esc(c) for c in row] for row in rows]
+        return views.table(SUMMARY_COLUMNS, cells, numeric=range(1, len(SUMMARY_COLUMNS)))
 
     def _draw(self) -> None:
         self.totals_html.value = views.frame(f'<div class="lp-card">{self._totals_html()}</div>')
-        self.summary_html.value = views.frame(self._summary_table())
+        self.summary_html.value = views.frame(self._summary_table(), SUMMARY_CSS)
         png = base64.b64encode(self.chart_png()).decode("ascii")
         self.chart_html.value = (
             f'<img alt="{views.esc(self.plot.value)}" src="data:image/png;base64,{png}">'
@@ -172,7 +190,17 @@ class CostDashboard(widgets.VBox):
             f"{t['cache_hits']} cache hits, {t['errors']} errors"
         )
         data["text/html"] = (
-            views.frame(f'<div class="lp-card">{self._totals_html()}{self._summary_table()}</div>')
+            views.frame(
+                f'<div class="lp-card">{self._totals_html()}{self._summary_table()}</div>',
+                SUMMARY_CSS,
+            )
             + self.chart_html.value
         )
         return data
+
+
+def _ms(value: float) -> str:
+    """Milliseconds with three significant digits below 100, whole ones above."""
+    if value != value:
+        return "-"
+    return f"{value:.3g}" if value < 100 else f"{value:,.0f}"

@@ -55,11 +55,6 @@ def test_inspector_reads_well_and_fits(themed):
     assert found["overflow"] == [], found["overflow"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CostDashboard at 1280 px: the summary table is about 100 px wider than the "
-    "widget, so the dashboard scrolls sideways and its last column is cut off",
-)
 def test_dashboard_reads_well_and_fits(themed):
     dashboard = themed.output("dashboard").locator(".widget-vbox").first
     found = themed.visual_problems(dashboard)
