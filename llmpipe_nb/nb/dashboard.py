@@ -2,7 +2,8 @@
 
 Charts are drawn on a matplotlib Figure (no pyplot state, no GUI backend) and embedded
 as PNG data in an HTML widget, so the dashboard needs no file, server or CDN, and its
-state can be read from Python (and tested) without a frontend.
+state can be read from Python (and tested) without a frontend. They have no background
+and grey text, so they read in light and dark themes alike.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ PLOTS = {
     "latency": "plot_latency",
     "time per plug": "plot_plug_time",
 }
+#: chart text and axes: a grey with about the same contrast on a white and a near-black page
+CHART_GREY = "#777777"
 #: in the summary a long model name wraps anywhere; numbers and their headings align right
 SUMMARY_CSS = "#R table.lp-t td{overflow-wrap:anywhere}#R table.lp-t th+th{text-align:right}"
 #: the summary table: ledger.summary() in short, names with their numbers
@@ -105,14 +108,48 @@ class CostDashboard(widgets.VBox):
         self._draw()
 
     def chart_png(self) -> bytes:
-        """The chosen chart as PNG bytes."""
+        """The chosen chart as PNG bytes; a line that says why, where it would be empty."""
+        from matplotlib import rc_context
         from matplotlib.figure import Figure
 
-        figure = Figure(figsize=(7, 3), dpi=80, layout="constrained")
-        getattr(self.ledger, PLOTS[self.plot.value])(ax=figure.add_subplot(), **self.filters())
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
+        empty = self.nothing_to_draw()
+        grey = CHART_GREY
+        with rc_context(
+            {
+                "figure.facecolor": "none",
+                "axes.facecolor": "none",
+                "savefig.transparent": True,
+                "text.color": grey,
+                "axes.labelcolor": grey,
+                "axes.edgecolor": grey,
+                "xtick.color": grey,
+                "ytick.color": grey,
+            }
+        ):
+            figure = Figure(figsize=(7, 0.6 if empty else 3), dpi=80, layout="constrained")
+            ax = figure.add_subplot()
+            if empty:
+                ax.set_axis_off()
+                ax.text(0, 0.5, empty, va="center", fontsize=12, parse_math=False)
+            else:
+                getattr(self.ledger, PLOTS[self.plot.value])(ax=ax, **self.filters())
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png")
         return buffer.getvalue()
+
+    def nothing_to_draw(self) -> str | None:
+        """Why the chosen chart would be empty (no requests; no spend on a cost chart), or None."""
+        t = self.totals()
+        if not t["requests"]:
+            return "No requests recorded yet"
+        if not self.plot.value.startswith("cost") or t["cost_usd"]:
+            return None
+        if t["unpriced"]:
+            return (
+                f"No spend yet: {t['unpriced']} of {t['requests']} requests without a price "
+                "(llm.set_price sets one)"
+            )
+        return f"No spend yet: {t['requests']} request{'s' * (t['requests'] != 1)}, $0 in all"
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -178,7 +215,8 @@ class CostDashboard(widgets.VBox):
         self.summary_html.value = views.frame(self._summary_table(), SUMMARY_CSS)
         png = base64.b64encode(self.chart_png()).decode("ascii")
         self.chart_html.value = (
-            f'<img alt="{views.esc(self.plot.value)}" src="data:image/png;base64,{png}">'
+            f'<img alt="{views.esc(self.plot.value)}" src="data:image/png;base64,{png}"'
+            ' style="max-width:100%">'
         )
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
