@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
 from typing import Any
 
 import ipywidgets as widgets
@@ -29,6 +30,8 @@ PLOTS = {
 CHART_GREY = "#777777"
 #: in the summary a long model name wraps anywhere; numbers and their headings align right
 SUMMARY_CSS = "#R table.lp-t td{overflow-wrap:anywhere}#R table.lp-t th+th{text-align:right}"
+#: the views' font, for the controls too (in an exported page they would take a serif one)
+FONT = "var(--jp-ui-font-family,system-ui,-apple-system,sans-serif)"
 #: the summary table: ledger.summary() in short, names with their numbers
 SUMMARY_COLUMNS = ("provider/model", "requests", "tokens in/out", "cost", "cache hits",
                    "saved", "errors", "p50/p95 ms")  # fmt: skip
@@ -50,6 +53,8 @@ class CostDashboard(widgets.VBox):
             options=list(PLOTS), value="cost by model", description="chart"
         )
         self.refresh_button = widgets.Button(description="Refresh")
+        uid = f"llmpipe-{secrets.token_hex(6)}"
+        self._font_css = f"<style>.{uid}{{font-family:{FONT}}}</style>"
         self.totals_html = widgets.HTML()
         self.summary_html = widgets.HTML()
         self.chart_html = widgets.HTML()
@@ -58,6 +63,7 @@ class CostDashboard(widgets.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         controls = widgets.HBox([self.provider, self.model, self.plot, self.refresh_button])
         super().__init__([controls, self.totals_html, self.summary_html, self.chart_html])
+        self.add_class(uid)
         self.refresh()
 
     # -- the Python API ------------------------------------------------------------------------
@@ -211,7 +217,8 @@ class CostDashboard(widgets.VBox):
         return views.table(SUMMARY_COLUMNS, cells, numeric=range(1, len(SUMMARY_COLUMNS)))
 
     def _draw(self) -> None:
-        self.totals_html.value = views.frame(f'<div class="lp-card">{self._totals_html()}</div>')
+        totals = views.frame(f'<div class="lp-card">{self._totals_html()}</div>')
+        self.totals_html.value = self._font_css + totals
         self.summary_html.value = views.frame(self._summary_table(), SUMMARY_CSS)
         png = base64.b64encode(self.chart_png()).decode("ascii")
         self.chart_html.value = (

@@ -9,6 +9,7 @@ real provider this is a real, billed call) and shows the new timing beside the o
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,8 @@ from ..request import Request
 #: the Request fields a plug can change (the id never does)
 FIELDS = tuple(f for f in Request.__slots__ if f != "id")
 _ABSENT = object()
+#: the views' font, for the controls too (in an exported page they would take a serif one)
+FONT = "var(--jp-ui-font-family,system-ui,-apple-system,sans-serif)"
 
 
 def request_of(target: Any) -> Request:
@@ -118,7 +121,8 @@ class PipelineInspector(widgets.VBox):
         self.timing = widgets.HTML()
         self.step_list.observe(lambda change: self._show_step(change["new"]), names="value")
         self.rerun_button.on_click(lambda _: self.rerun())
-        label = widgets.HTML("<b>Plugs to run</b>")
+        uid = f"llmpipe-{secrets.token_hex(6)}"
+        label = widgets.HTML(f"<style>.{uid}{{font-family:{FONT}}}</style><b>Plugs to run</b>")
         # the plug list keeps its width and the detail takes the rest; where both do not fit
         # side by side (a narrow notebook), the detail moves below the list
         left = widgets.VBox(
@@ -134,6 +138,7 @@ class PipelineInspector(widgets.VBox):
             ],
             layout=widgets.Layout(width="100%"),
         )
+        self.add_class(uid)
         self._show_summary()
         self._show_step(0)
 

@@ -97,3 +97,11 @@ def test_the_summary_is_a_compact_table(free):
     assert rows[1][2] == "10/80" and rows[1][6] == "0%"
     assert re.fullmatch(r"[\d.]+/[\d.]+", rows[1][7])
     assert "p95_latency_ms" not in html and "overflow-wrap:anywhere" in html
+
+
+def test_the_controls_get_the_font_of_the_views(free):
+    board = CostDashboard(free)
+    (scope,) = [c for c in board._dom_classes if c.startswith("llmpipe-")]
+    assert f"<style>.{scope}{{font-family:var(--jp-ui-font-family," in board.totals_html.value
+    board.refresh()
+    assert f"<style>.{scope}{{" in board.totals_html.value  # kept on every redraw

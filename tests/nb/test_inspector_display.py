@@ -1,4 +1,4 @@
-"""What the PipelineInspector shows: the message text in a plug's changes."""
+"""What the PipelineInspector shows: the message text in a plug's changes, its own font."""
 
 from __future__ import annotations
 
@@ -46,3 +46,18 @@ def test_the_text_of_a_call_over_http_shows(anthropic_server):
     after = changed_cells(inspector)[-1]
     assert "&#x27;content&#x27;: &#x27;Tell me about plugs&#x27;" in after
     assert "sk-ant-test" not in inspector.detail.value
+
+
+def test_the_controls_get_the_font_of_the_views():
+    inspector = PipelineInspector(llm.chat("mock", "hi"))
+    (scope,) = [c for c in inspector._dom_classes if c.startswith("llmpipe-")]
+    other = PipelineInspector(llm.chat("mock", "hi"))
+    assert scope not in other._dom_classes  # each inspector its own scope
+    assert f"<style>.{scope}{{font-family:var(--jp-ui-font-family," in "".join(html_of(inspector))
+
+
+def html_of(widget):
+    """The HTML of every HTML widget inside `widget`."""
+    if hasattr(widget, "children"):
+        return [text for child in widget.children for text in html_of(child)]
+    return [widget.value] if isinstance(getattr(widget, "value", None), str) else []
