@@ -99,7 +99,9 @@ _SECRET_WORDS = ("api_key", "apikey", "secret", "password", "authorization", "cr
 
 def mask_header(name: str, value: str) -> str:
     """Mask credential-bearing headers for display."""
-    return "***" if name.lower() in _SENSITIVE_HEADERS or "key" in name.lower() else value
+    lower = name.lower()
+    secret = lower in _SENSITIVE_HEADERS or "key" in lower or is_secret_name(lower)
+    return "***" if secret else value
 
 
 def is_secret_name(name: str) -> bool:

@@ -99,3 +99,11 @@ def test_a_custom_provider_is_configured_once_registered():
     llm.providers.register("local-box", Local)
     llm.configure("local-box", base_url="http://127.0.0.1:9")
     assert llm.providers.get("local-box").resolve_config({}).base_url == "http://127.0.0.1:9"
+
+
+def test_credential_like_header_names_are_masked():
+    llm.configure(
+        "mock", headers={"x-secret-token": CANARY, "X-Session-Token": CANARY, "X-Trace": "t1"}
+    )
+    masked = llm.providers.get("mock").resolve_config({}).masked()
+    assert masked["headers"] == {"x-secret-token": "***", "X-Session-Token": "***", "X-Trace": "t1"}
