@@ -134,6 +134,7 @@ def map_dask(
     job = Job(spec, data)  # every prompt rendered and checked here, before the cluster sees it
     if dry_run:
         return job.estimate()
+    spec.plan.config()  # no key: one error here, not one per row on the workers
     if spec.max_cost is not None:
         spec.priced_rates()
     client = _client(client)
@@ -161,6 +162,7 @@ def _run_collection(spec: Spec, data: Any, client: Any, dry_run: bool, progress:
     if dry_run:
         tokens = client.gather(client.compute([delayed(partition_tokens)(spec, p) for p in parts]))
         return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.per_row_out)
+    spec.plan.config()
     if spec.max_cost is not None:
         spec.priced_rates()
     lengths = client.gather(client.compute([delayed(partition_length)(p) for p in parts]))

@@ -142,14 +142,15 @@ class Batch:
     """One run of `requests` through `pipeline`.
 
     `done[i]` is what `keep` makes of row i's finished Request (the Request itself by
-    default), or None while the row has not finished. Keeping a small row instead of the
+    default), or None while the row has not finished; a row whose request is None is
+    skipped (the caller fills its `done` entry). Keeping a small row instead of the
     Request matters: a finished Request holds its result, metadata and trace, and tens of
     thousands of them make every garbage collection pass slower.
     """
 
     def __init__(
         self,
-        requests: Sequence[Request],
+        requests: Sequence[Request | None],
         pipeline: tuple[Plug, ...],
         concurrency: int,
         tally: Tally | None = None,
@@ -182,13 +183,16 @@ class Batch:
         while self._next < len(requests):
             position = self._next
             self._next += 1
+            request = requests[position]
+            if request is None:  # refused before sending; its row is already in `done`
+                continue
             reserved = 0.0
             if budget is not None:
                 admitted = await budget.reserve(position)
                 if admitted is None:
                     return
                 reserved = admitted
-            finished = await Pipeline.arun(requests[position], pipeline, trace=False)
+            finished = await Pipeline.arun(request, pipeline, trace=False)
             done[position] = finished if keep is None else keep(finished)
             tally.add(finished)
             if budget is not None:

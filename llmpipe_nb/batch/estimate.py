@@ -81,8 +81,9 @@ def output_prior(options: Mapping[str, Any], expected: float | None) -> float:
     return float(limit) if isinstance(limit, int) else float(DEFAULT_OUTPUT_TOKENS)
 
 
-def input_tokens(messages: Sequence[Sequence[Mapping[str, Any]]]) -> list[int]:
-    return [estimate_message_tokens(m) for m in messages]
+def input_tokens(messages: Sequence[Sequence[Mapping[str, Any]] | Exception]) -> list[int]:
+    """Per row; a row that is not sent (its error in place of messages) has none."""
+    return [0 if isinstance(m, Exception) else estimate_message_tokens(m) for m in messages]
 
 
 def make_estimate(rates: Rates, tokens_in: Sequence[int], per_row_out: float) -> Estimate:

@@ -108,19 +108,23 @@ class Job:
         return make_estimate(self.spec.rates(), input_tokens(self.messages), self.spec.per_row_out)
 
     def prepare(self, keep: Callable[[Request], Outcome] = outcome) -> Batch:
-        """The Batch to run, keeping `keep(request)` per row; ConfigError here (max_cost for an
-        unpriced model) means nothing was sent."""
+        """The Batch to run, keeping `keep(request)` per row; ConfigError here (no key, or
+        max_cost for an unpriced model) means nothing was sent."""
         spec = self.spec
+        spec.plan.config()
         budget = None
         if self.max_cost is not None:
             rates = spec.priced_rates()
             assert rates.input is not None and rates.output is not None
             costs = [t * rates.input for t in input_tokens(self.messages)]
             budget = Budget(self.max_cost, costs, rates.output, spec.per_row_out)
-        requests = [spec.plan.request(m) for m in self.messages]
-        self.batch = Batch(
-            requests, spec.plan.pipeline(), spec.concurrency, self.tally, budget, keep
-        )
+        plan = spec.plan
+        requests = [None if isinstance(m, ConfigError) else plan.request(m) for m in self.messages]
+        self.batch = Batch(requests, plan.pipeline(), spec.concurrency, self.tally, budget, keep)
+        for position, m in enumerate(self.messages):
+            if isinstance(m, ConfigError):  # an empty field: not sent, fails on its own
+                self.batch.done[position] = unsent(m)
+                self.tally.failed += 1
         return self.batch
 
     def outcomes(self, cancelled: bool = False) -> list[Outcome]:

@@ -14,8 +14,10 @@ from typing import Any
 
 from .. import config, providers
 from ..builder import Builder, build
+from ..config import ProviderConfig
 from ..errors import ConfigError
 from ..plug import Plug
+from ..plugs.validate_provider import CONFIG_OPTIONS
 from ..pricing import Price, clear_prices, price_override, set_price
 from ..request import Request
 
@@ -73,6 +75,12 @@ class Plan:
         plan = cls(provider, dict(options), tuple(chosen), tags, settings, price)
         plan.pipeline()  # bad options and unknown providers fail here, before anything is sent
         return plan
+
+    def config(self) -> ProviderConfig:
+        """Where and how to reach the provider; MissingKeyError when there is no key, asked
+        once before the first row is sent instead of failing every row."""
+        explicit = {k: self.options[k] for k in CONFIG_OPTIONS if k in self.options}
+        return providers.get(self.provider).resolve_config(explicit)
 
     def builder(self) -> Builder:
         b = build(self.provider, ()).with_options(**self.options)

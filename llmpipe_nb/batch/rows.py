@@ -3,7 +3,9 @@
 `data` is a pandas DataFrame (a template's `{column}` names are filled per row), a
 Series or a list (a template's `{}` or `{value}` is the item); `prompt` is a template
 string or a function of the row (a dict for a DataFrame, the item otherwise) that
-returns a string or a list of messages.
+returns a string or a list of messages. A template field whose value is empty (None,
+NaN, NA, NaT) would be sent as the text "nan": that row is not sent and carries a
+ConfigError instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ..errors import ConfigError
 from ..messages import normalize_messages
 
 Prompt = str | Callable[[Any], Any]
+#: one row's messages, or the ConfigError of a row that is not sent (an empty field)
+Rendered = tuple[dict[str, Any], ...] | ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +86,20 @@ class Renderer:
         self.system = system
         self.records = rows.columns is not None
         self.name = rows.name
+        #: template field -> the item key it reads (None: the item itself)
+        self.fields: dict[str, Hashable | None] = {}
         if isinstance(prompt, str):
-            _check_template(prompt, rows)
+            roots = _check_template(prompt, rows)
+            keys = {str(c): c for c in rows.columns or ()}
+            self.fields = {r: keys[r] if self.records else None for r in sorted(roots)}
+
+    def empty_field(self, item: Any) -> str | None:
+        """Why this row must not be sent: a template field whose value is empty, if any."""
+        for field, key in self.fields.items():
+            what = _empty(item if key is None else item[key])
+            if what is not None:
+                return f"{{{field}}} is empty ({what})"
+        return None
 
     def __call__(self, item: Any) -> tuple[dict[str, Any], ...]:
         prompt = self.prompt
@@ -103,7 +119,20 @@ class Renderer:
         return messages
 
 
-def _check_template(template: str, rows: Rows) -> None:
+def _empty(value: Any) -> str | None:
+    """What kind of empty `value` is (None, NaN, NA, NaT), or None for a real value."""
+    if value is None:
+        return "None"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    pd = sys.modules.get("pandas")
+    if pd is not None and (value is pd.NA or value is pd.NaT):
+        return "NA" if value is pd.NA else "NaT"
+    return None
+
+
+def _check_template(template: str, rows: Rows) -> set[str]:
+    """The template's field names (their roots), each checked against the data."""
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as error:
@@ -122,6 +151,7 @@ def _check_template(template: str, rows: Rows) -> None:
         raise ConfigError("The prompt uses {} but a DataFrame row has named columns: use {column}.")
     for root in sorted(roots - allowed):
         raise ConfigError(f"The prompt uses {{{root}}} but {what.format(repr(root))}.")
+    return roots
 
 
 def _root(field: str) -> str:
@@ -131,10 +161,20 @@ def _root(field: str) -> str:
     return field
 
 
-def render_all(renderer: Renderer, items: Sequence[Any]) -> list[tuple[dict[str, Any], ...]]:
-    """Every row's messages; a row that cannot be rendered raises naming its position."""
-    out = []
+def render_all(renderer: Renderer, items: Sequence[Any]) -> list[Rendered]:
+    """Every row's messages, or the error of a row with an empty field (it is not sent);
+    a row that cannot be rendered raises naming its position."""
+    out: list[Rendered] = []
     for position, item in enumerate(items):
+        empty = renderer.empty_field(item)
+        if empty is not None:
+            out.append(
+                ConfigError(
+                    f"Row {position}: {empty}, so it was not sent: fill the cell, drop the "
+                    "row, or pass a prompt function that handles it."
+                )
+            )
+            continue
         try:
             out.append(renderer(item))
         except ConfigError as error:

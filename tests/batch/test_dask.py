@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import llmpipe_nb as llm
-from llmpipe_nb.testing import faults
+from llmpipe_nb.testing import FakeServer, faults
 
 pytestmark = pytest.mark.slow
 dd = pytest.importorskip("dask.dataframe")
@@ -79,6 +79,16 @@ def test_bad_input_fails_on_the_caller_before_the_cluster_is_used(dask_client, m
         llm.map(dd.from_pandas(frame(), npartitions=2), "{missing}", engine="dask")
     with pytest.raises(llm.ConfigError, match="partitions"):
         llm.map(frame(), "{topic}", engine="dask", partitions=0)
+
+
+def test_a_missing_key_fails_once_on_the_caller(dask_client):
+    with FakeServer("openai") as server:
+        llm.configure("openai", base_url=server.base_url)
+        with pytest.raises(llm.MissingKeyError):
+            llm.map(frame(), "{topic}", "openai", engine="dask", progress=False)
+        with pytest.raises(llm.MissingKeyError):
+            llm.map(dd.from_pandas(frame(), npartitions=2), "{topic}", "openai", engine="dask")
+        assert server.requests == []
 
 
 def test_workers_share_the_redis_cache_so_no_row_is_paid_twice(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pandas as pd
+import pytest
 
 import llmpipe_nb as llm
 from llmpipe_nb.testing import FakeServer
@@ -33,3 +36,45 @@ def test_a_rejected_key_fails_every_row_and_shows_nowhere():
     assert not any(TEST_KEY in text for text in shown)
     spec = llm.batch.job.Spec.make("{}", "openai", None, options={"api_key": TEST_KEY})
     assert TEST_KEY not in repr(spec)
+
+
+def test_a_missing_key_raises_once_before_any_row_is_sent():
+    with FakeServer("openai") as server:
+        llm.configure("openai", base_url=server.base_url)
+        with pytest.raises(llm.MissingKeyError, match="OPENAI_API_KEY"):
+            llm.map(["a", "b", "c"], "{}", "openai", progress=False)
+        with pytest.raises(llm.MissingKeyError, match="OPENAI_API_KEY"):
+            asyncio.run(llm.amap(["a", "b", "c"], "{}", "openai", progress=False))
+        assert server.requests == []
+        assert llm.estimate(["a"], "{}", "openai").rows == 1  # an estimate needs no key
+    assert len(llm.costs()) == 0  # no ledger row per row either
+
+
+def test_empty_cells_are_not_sent_and_fail_on_their_own_row(openai_fake):
+    df = pd.DataFrame(
+        {"name": ["kettle", None, "lamp", "chair"], "note": ["hot", "ok", float("nan"), pd.NA]},
+        index=["r1", "r2", "r3", "r4"],
+        dtype=object,
+    )
+    out = llm.map(df, "{name}: {note}", "openai", progress=False)
+
+    assert [r.json["messages"][0]["content"] for r in openai_fake.requests] == ["kettle: hot"]
+    assert out.loc["r1", "content"] == "Echo: kettle: hot" and out.loc["r1", "error"] is None
+    errors = {rid: out.loc[rid, "error"] for rid in ("r2", "r3", "r4")}
+    assert all(isinstance(e, llm.ConfigError) for e in errors.values())
+    assert "{name} is empty (None)" in str(errors["r2"])
+    assert "{note} is empty (NaN)" in str(errors["r3"])
+    assert "{note} is empty" in str(errors["r4"])  # pandas hands pd.NA over as None
+    assert "not sent" in str(errors["r2"])
+    assert out.loc[["r2", "r3", "r4"], "content"].isna().all()
+    assert len(llm.costs(tags=f"batch:{out.attrs['batch_id']}")) == 1
+
+
+def test_a_function_prompt_decides_about_empty_cells_itself(openai_fake):
+    out = llm.map(
+        pd.DataFrame({"name": ["kettle", None]}),
+        lambda row: f"Describe {row['name'] or 'something'}",
+        "openai",
+        progress=False,
+    )
+    assert out.error.isna().all() and len(openai_fake.requests) == 2

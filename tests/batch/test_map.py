@@ -423,3 +423,20 @@ def test_a_dask_collection_needs_the_dask_engine(mock):
     with pytest.raises(llm.ConfigError, match="engine='dask'"):
         llm.map(dd.from_pandas(reviews(4), npartitions=2), "{review}")
     assert mock.requests == []
+
+
+def test_empty_items_of_a_list_or_series_are_flagged_and_estimated_at_nothing(mock):
+    items = ["alpha", None, float("nan"), "beta"]
+    estimate = llm.estimate(items, "Say {}", "mock")
+    full = llm.estimate(["alpha", "beta"], "Say {}", "mock")
+    assert estimate.input_tokens == full.input_tokens
+
+    out = llm.map(pd.Series(items, name="word"), "Say {word}", progress=False, max_cost=1.0)
+    assert [user_text(c) for c in mock.requests] == ["Say alpha", "Say beta"]
+    assert out.error.map(type).tolist()[1:3] == [llm.ConfigError, llm.ConfigError]
+    assert out.error.iloc[0] is None and out.error.iloc[3] is None
+    out = llm.map(["x", pd.NA, pd.NaT], "Say {value}", progress=False)
+    assert [str(e).split(",")[0] for e in out.error[1:]] == [
+        "Row 1: {value} is empty (NA)",
+        "Row 2: {value} is empty (NaT)",
+    ]
