@@ -273,12 +273,12 @@ def ledger() -> Ledger:
 
 def costs(**filters: Any) -> pd.DataFrame:
     """One row per request this process finished (see `Ledger.costs` for the filters)."""
-    return _ledger.costs(**filters)
+    return _ledger.costs(**frames.known_filters(filters))
 
 
 def traces(**filters: Any) -> pd.DataFrame:
     """One row per plug execution of the requests this process finished."""
-    return _ledger.traces(**filters)
+    return _ledger.traces(**frames.known_filters(filters))
 
 
 def _record(done: Request) -> None:

@@ -5,6 +5,7 @@ pandas is imported inside these functions, on the first call, never at `import l
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,14 +52,48 @@ def filtered(
         mask = df[time_col] >= _since(since)
     for col, wanted in (("provider", provider), ("model", model)):
         if wanted is not None:
-            values = [wanted] if isinstance(wanted, str) else list(wanted)
-            m = df[col].isin(values)
+            m = df[col].isin(_names(col, wanted))
             mask = m if mask is None else mask & m
     if tags is not None:
-        needed = set(check_tags([tags] if isinstance(tags, str) else tags))
+        needed = set(check_tags(_listed("tags", tags)))
         m = df.tags.map(lambda t: needed.issubset(t)).astype(bool)
         mask = m if mask is None else mask & m
     return df if mask is None else df[mask].reset_index(drop=True)
+
+
+FILTERS = ("since", "provider", "model", "tags")
+
+
+def known_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """`filters`, or ConfigError naming one that does not exist and the closest that does."""
+    for name in filters:
+        if name not in FILTERS:
+            close = difflib.get_close_matches(name, FILTERS, n=1)
+            hint = f"did you mean {close[0]}=? " if close else ""
+            raise ConfigError(
+                f"There is no filter {name}=: {hint}The filters are {', '.join(FILTERS)}."
+            )
+    return filters
+
+
+def _listed(what: str, wanted: Any) -> tuple[Any, ...]:
+    """One name or an iterable of names, as a tuple; ConfigError for anything else."""
+    if isinstance(wanted, str):
+        return (wanted,)
+    try:
+        return tuple(wanted)
+    except TypeError:
+        raise ConfigError(
+            f"{what}={wanted!r} is not a filter: give a name or a list of names."
+        ) from None
+
+
+def _names(what: str, wanted: Any) -> tuple[str, ...]:
+    names = _listed(what, wanted)
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigError(f"{what}= takes names (strings), not {name!r}.")
+    return names
 
 
 def _since(since: Any) -> Any:
@@ -68,6 +103,8 @@ def _since(since: Any) -> Any:
     if isinstance(since, timedelta):
         return pd.Timestamp(datetime.now(timezone.utc) - since)
     try:
+        if isinstance(since, (int, float)):  # pandas reads 5 as 5 ns after 1970: everything
+            raise TypeError
         ts = pd.Timestamp(since)
     except (ValueError, TypeError):
         raise ConfigError(

@@ -284,6 +284,46 @@ def test_a_bad_since_is_refused_with_a_clear_error():
         llm.costs(since="last tuesday-ish")
 
 
+@pytest.mark.parametrize("since", [5, 1.5, True])
+def test_a_number_is_not_a_since(since):
+    llm.chat("mock", "a")
+    with pytest.raises(llm.ConfigError, match="is not a time"):
+        llm.costs(since=since)
+    with pytest.raises(llm.ConfigError, match="is not a time"):
+        llm.traces(since=since)
+
+
+@pytest.mark.parametrize(
+    ("filters", "match"),
+    [
+        ({"tags": 5}, "tags=5 is not a filter"),
+        ({"model": 3}, "model=3 is not a filter"),
+        ({"provider": ["mock", 1]}, "provider= takes names"),
+        ({"model": None, "provider": object}, "is not a filter"),
+    ],
+)
+def test_filters_of_the_wrong_type_are_refused_with_a_clear_error(filters, match):
+    for frame in (llm.costs, llm.traces):  # empty ledger: checked all the same
+        with pytest.raises(llm.ConfigError, match=match):
+            frame(**filters)
+    llm.chat("mock", "a")
+    with pytest.raises(llm.ConfigError, match=match):
+        llm.costs(**filters)
+
+
+def test_a_misspelled_filter_names_the_right_one():
+    with pytest.raises(llm.ConfigError, match="no filter provder=: did you mean provider="):
+        llm.costs(provder="mock")
+    with pytest.raises(llm.ConfigError, match="The filters are since, provider, model, tags"):
+        llm.traces(colour="red")
+
+
+def test_filters_take_any_iterable_of_names():
+    llm.chat("mock", "a", model="mock-large")
+    names = pd.Series(["mock-large", "other"]).unique()  # a numpy array of names
+    assert len(llm.costs(model=names)) == 1 and len(llm.costs(model=iter(["x"]))) == 0
+
+
 def test_spent_keeps_running_totals_without_pandas(priced_mock):
     llm.providers.register("acme", AcmeProvider)
     llm.set_price("acme-small", input_per_mtok=1.0, output_per_mtok=2.0)
