@@ -7,11 +7,15 @@ tokens (the offline estimate) plus its `max_tokens`, priced like TrackCost would
 
 Limits in USD: `limit` overall, and `per_provider`, `per_model`, `per_tag` as
 `{name: usd}`. Past a limit, `on_exceed="raise"` fails with BudgetExceededError and
-`"halt"` stops the run without error (no result); nothing is sent either way.
+`"halt"` stops the run without error (no result); nothing is sent either way. A per_*
+table none of whose names fits a request warns once (a misspelled model or tag would
+otherwise limit nothing, silently).
 """
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -32,6 +36,33 @@ def ledger_spent(
     from ..ledger import ledger
 
     return ledger().spent(provider=provider, model=model, tag=tag)
+
+
+_warned: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
+
+
+def _warn_unmatched(label: str, table: Mapping[str, float], values: tuple[str, ...]) -> None:
+    """Say once that a per_* table limits nothing for such requests: often a misspelled key."""
+    key = (label, tuple(map(str, table)), values)
+    if key in _warned:
+        return
+    _warned.add(key)
+    names = ", ".join(repr(k) for k in table)
+    if not values:
+        what = f"this request has no {label}"
+    else:
+        what = f"this request's {label} is {', '.join(repr(v) for v in values)}"
+    hint = ""
+    for value in values:
+        close = difflib.get_close_matches(value, [str(k) for k in table], n=1)
+        if close:
+            hint = f" (did you mean {value!r} instead of {close[0]!r}?)"
+            break
+    warnings.warn(
+        f"Budget per_{label} limits {names}, but {what}, so none of those limits applies "
+        f"to it{hint}.",
+        stacklevel=2,
+    )
 
 
 class Budget(Plug):
@@ -85,21 +116,17 @@ class Budget(Plug):
         checks: list[tuple[str, float, dict[str, Any]]] = []
         if self.limit is not None:
             checks.append(("overall", self.limit, {}))
-        if request.provider in self.per_provider:
-            checks.append(
-                (
-                    f"provider '{request.provider}'",
-                    self.per_provider[request.provider],
-                    {"provider": request.provider},
-                )
-            )
         model = request.model
-        if model is not None and model in self.per_model:
-            checks.append((f"model '{model}'", self.per_model[model], {"model": model}))
         tags = merge(tuple(request.metadata.get("tags", ())), active_tags())
-        checks.extend(
-            (f"tag '{t}'", self.per_tag[t], {"tag": t}) for t in tags if t in self.per_tag
-        )
+        for label, table, values in (
+            ("provider", self.per_provider, (request.provider,)),
+            ("model", self.per_model, () if model is None else (model,)),
+            ("tag", self.per_tag, tags),
+        ):
+            matched = [v for v in values if v in table]
+            if table and not matched:
+                _warn_unmatched(label, table, values)
+            checks.extend((f"{label} '{v}'", table[v], {label: v}) for v in matched)
         return checks
 
     def _expected_cost(self, request: Request) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 import llmpipe_nb as llm
@@ -110,3 +112,37 @@ def test_the_budget_sits_just_before_the_call():
 def test_bad_options_fail_when_built(options):
     with pytest.raises(llm.ConfigError):
         llm.build("mock", "hi").with_budget(**options)
+
+
+@pytest.fixture
+def fresh_warnings():
+    from llmpipe_nb.plugs import budget
+
+    budget._warned.clear()
+    yield
+    budget._warned.clear()
+
+
+def test_a_misspelled_model_warns_once_that_it_limits_nothing(priced_mock, fresh_warnings):
+    b = llm.build("mock", "hi").with_budget(per_model={"mock1": 0.0})
+    with pytest.warns(UserWarning) as caught:
+        assert b.execute().content  # the zero limit is for a model no request has
+    (warning,) = caught
+    assert str(warning.message) == (
+        "Budget per_model limits 'mock1', but this request's model is 'mock-1', so none of "
+        "those limits applies to it (did you mean 'mock-1' instead of 'mock1'?)."
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b.execute()  # said once
+        llm.build("mock", "hi").with_budget(per_model={"mock-1": 1e9}).execute()  # it fits
+
+
+def test_a_tag_limit_for_untagged_requests_warns(priced_mock, fresh_warnings):
+    with pytest.warns(UserWarning, match="per_tag limits 'exp', but this request has no tag"):
+        llm.build("mock", "hi").with_budget(per_tag={"exp": 1.0}).execute()
+    with pytest.warns(UserWarning, match="tag is 'exp-2'.*did you mean 'exp-2' instead of 'exp'"):
+        llm.build("mock", "hi").with_tags("exp-2").with_budget(per_tag={"exp": 1.0}).execute()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        llm.build("mock", "hi").with_tags("exp").with_budget(per_tag={"exp": 1e9}).execute()
