@@ -5,7 +5,8 @@ option and message; never the API key or headers), or what a user `key_fn` retur
 A hit halts the pipeline with the stored answer (`cache_hit=True`, cost 0,
 `cost_saved` = the original cost); a stream is answered by replaying it. A miss
 stores the final answer once the pipeline has finished. A store that fails is a
-recoverable error: the request goes on to the provider and the error is recorded.
+recoverable error: the request goes on to the provider, the error is recorded, and a
+warning says so once per store (an unwritable SQLite path, a Redis that is down).
 
 Per call, the request option `cache` (consumed here, never sent) says what to do:
 
@@ -22,6 +23,7 @@ import dataclasses
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -41,6 +43,7 @@ CONTROLS: dict[Any, tuple[bool, bool]] = {
 }
 CACHEABLE = ("chat", "stream", "completion", "embeddings")
 ENTRY_VERSION = 1
+_warned: set[Any] = set()  # the stores whose failure was already said
 
 
 def cache_control(value: Any) -> tuple[bool, bool]:
@@ -142,6 +145,17 @@ class Cache(Plug):
             return self.store
         return open_store(self.store, path=self.path, url=self.url, max_entries=self.max_entries)
 
+    def failed(self, request: Request, error: StoreError, plug: str) -> Request:
+        """Record a store failure on `request`, which goes on uncached; warn once per store."""
+        where = id(self.store) if isinstance(self.store, CacheStore) else self.store
+        store = (where, self.path, self.url)
+        if store not in _warned:
+            _warned.add(store)
+            warnings.warn(
+                f"{error.message} Until then requests are sent without the cache.", stacklevel=2
+            )
+        return request.add_error(error, plug=plug)
+
     def clear(self) -> None:
         """Empty the store (every namespace in it)."""
         self.backend().clear()
@@ -168,7 +182,7 @@ class Cache(Plug):
             try:
                 raw = self.backend().get(key)
             except StoreError as error:
-                request = request.add_error(error, plug=self.name)
+                request = self.failed(request, error, self.name)
         return self._after_lookup(request, key, raw, write)
 
     async def acall(self, request: Request) -> Request:
@@ -180,7 +194,7 @@ class Cache(Plug):
             try:
                 raw = await self.backend().aget(key)
             except StoreError as error:
-                request = request.add_error(error, plug=self.name)
+                request = self.failed(request, error, self.name)
         return self._after_lookup(request, key, raw, write)
 
     def _begin(self, request: Request) -> tuple[Request, str | None, bool, bool]:
@@ -245,7 +259,7 @@ class CacheWrite(Plug):
         try:
             self.cache.backend().set(item[0], item[1], self.cache.ttl)
         except StoreError as error:
-            return request.add_error(error, plug=self.name)
+            return self.cache.failed(request, error, self.name)
         return request.put_metadata("cache_stored", True)
 
     async def acall(self, request: Request) -> Request:
@@ -255,7 +269,7 @@ class CacheWrite(Plug):
         try:
             await self.cache.backend().aset(item[0], item[1], self.cache.ttl)
         except StoreError as error:
-            return request.add_error(error, plug=self.name)
+            return self.cache.failed(request, error, self.name)
         return request.put_metadata("cache_stored", True)
 
 

@@ -289,6 +289,36 @@ def test_redis_down_is_recoverable(openai_server, openai_opts):
     assert "secret-pass" not in repr(b.with_cache(store="redis", url="redis://:secret-pass@h/0"))
 
 
+@pytest.fixture
+def fresh_store_warnings():
+    from llmpipe_nb.plugs import cache
+
+    cache._warned.clear()
+    yield
+    cache._warned.clear()
+
+
+def test_an_unusable_sqlite_path_warns_once_per_store(
+    tmp_path, openai_server, openai_opts, fresh_store_warnings
+):
+    (tmp_path / "a-file").write_text("not a directory")
+    bad = str(tmp_path / "a-file" / "cache.sqlite3")
+    b = llm.build("openai", "hi").with_options(**openai_opts).with_cache(store="sqlite", path=bad)
+    with pytest.warns(UserWarning) as caught:
+        first = b.run()
+        second = b.run()
+    (warning,) = caught
+    assert str(warning.message).startswith(f"Cannot open the SQLite cache at {bad}")
+    assert str(warning.message).endswith("Until then requests are sent without the cache.")
+    for done in (first, second):
+        assert done.state == "completed" and done.result.content == "Echo: hi"
+        assert [type(e.error).__name__ for e in done.errors] == ["StoreError", "StoreError"]
+    assert len(openai_server.requests) == 2
+    other = str(tmp_path / "a-file" / "other.sqlite3")
+    with pytest.warns(UserWarning, match="other.sqlite3"):  # another store says it too
+        b.with_cache(store="sqlite", path=other).run()
+
+
 def test_sqlite_default_path_is_under_the_user_data_dir(tmp_path, openai_opts):
     chat(openai_opts, cache=True)  # the memory default does not touch the disk
     llm.build("openai", "hi").with_options(**openai_opts).with_cache(store="sqlite").execute()
