@@ -397,6 +397,11 @@ class LLMMagics(Magics):
         try:
             value = self.shell.ev(expr)
         except Exception as error:
+            if isinstance(error, NameError) and error.name == "llm":
+                raise UsageError(
+                    "The pipeline expression uses llm, which this notebook has not imported: "
+                    "run `import llmpipe_nb as llm` first."
+                ) from None
             raise UsageError(
                 f"The pipeline expression failed: {type(error).__name__}: {error}"
             ) from None

@@ -397,6 +397,21 @@ def test_bad_pipeline_commands(ip, line, message):
         ip.run_line_magic("llm", line)
 
 
+def test_a_pipeline_expression_without_llm_imported_says_to_import_it(ip, mock):
+    del ip.user_ns["llm"]
+    with pytest.raises(UsageError) as caught:
+        ip.run_line_magic("llm", "pipeline define fast llm.build('mock').with_cache()")
+    assert str(caught.value) == (
+        "The pipeline expression uses llm, which this notebook has not imported: "
+        "run `import llmpipe_nb as llm` first."
+    )
+    ip.run_cell("import llmpipe_nb as llm")
+    assert (
+        "Cache"
+        in ip.run_line_magic("llm", "pipeline define fast llm.build('mock').with_cache()").names
+    )
+
+
 def test_tags_label_the_ledger_rows(ip):
     run(ip, "%%llm mock --tag exp-7 --tag magic\nhi")[0].raise_error()
     rows = llm.costs(tags="exp-7")
