@@ -51,6 +51,10 @@ def test_an_interrupted_batch_keeps_what_finished_and_resumes(mock, redis_cache)
 
     rerun = llm.map(items, "{}", concurrency=8, cache=redis_cache, progress=False)
     assert rerun.error.isna().all()
-    assert len(mock.requests) == (~finished).sum()
-    assert rerun.cache_hit.tolist() == finished.tolist()
+    # a row in flight (at most concurrency=2) may have stored its answer as the interrupt
+    # came: the partial table lacks it, the rerun takes it from the cache
+    stored_late = rerun.cache_hit & ~finished
+    assert stored_late.sum() <= 2
+    assert len(mock.requests) == (~finished).sum() - stored_late.sum()
+    assert rerun.cache_hit.tolist() == (finished | stored_late).tolist()
     assert rerun.content[finished].equals(partial.content[finished])
