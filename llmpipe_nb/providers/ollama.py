@@ -1,7 +1,7 @@
 """Ollama's native API: `/api/chat` (NDJSON streaming), `/api/embed`, `/api/tags`.
 
 No key locally (ollama.com takes `OLLAMA_API_KEY` as a bearer token); the host comes
-from `OLLAMA_HOST`, written the way Ollama itself accepts it (`0.0.0.0`, `host:port`,
+from `OLLAMA_HOST`, written the way Ollama itself accepts it (`0.0.0.0`, `host:port`, `:port`,
 or a URL). Generation options go in `options` under Ollama's own names.
 """
 
@@ -46,15 +46,19 @@ FINISH_REASONS = {"stop": "stop", "length": "length"}
 
 
 def host_url(host: str) -> str:
-    """`OLLAMA_HOST` as a base URL: scheme and port filled in as Ollama does."""
+    """`OLLAMA_HOST` as a base URL: scheme, host and port filled in as Ollama does (no host,
+    as in `:11434`, is this machine)."""
     if "://" not in host:
         host = f"http://{host}"
     parts = urlsplit(host)
-    netloc = (
-        parts.netloc
-        if parts.port
-        else f"{parts.hostname}:{DEFAULT_PORT if parts.scheme == 'http' else 443}"
-    )
+    if parts.port and parts.hostname:
+        netloc = parts.netloc
+    else:
+        name = parts.hostname or "127.0.0.1"
+        if ":" in name:  # IPv6 keeps its brackets
+            name = f"[{name}]"
+        port = parts.port or (DEFAULT_PORT if parts.scheme == "http" else 443)
+        netloc = f"{name}:{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 

@@ -32,6 +32,10 @@ WEATHER = {
         ("localhost:8080", "http://localhost:8080"),
         ("http://10.0.0.2:11434/", "http://10.0.0.2:11434"),
         ("https://ollama.com", "https://ollama.com:443"),
+        (":11434", "http://127.0.0.1:11434"),
+        (":8080", "http://127.0.0.1:8080"),
+        ("[::1]", "http://[::1]:11434"),
+        ("http://[::1]:9000/", "http://[::1]:9000"),
     ],
 )
 def test_host_url_fills_scheme_and_port(host, url) -> None:
@@ -100,6 +104,14 @@ def test_chat_stream_embed_tags_validate(ollama_server: FakeServer) -> None:
 def test_host_comes_from_ollama_host(ollama_server: FakeServer, monkeypatch) -> None:
     monkeypatch.setenv("OLLAMA_HOST", ollama_server.url.removeprefix("http://"))
     assert llm.chat("ollama", "env").content == "Echo: env"
+
+
+def test_an_ollama_host_of_only_a_port_is_this_machine(
+    ollama_server: FakeServer, monkeypatch
+) -> None:
+    port = ollama_server.url.rsplit(":", 1)[1]
+    monkeypatch.setenv("OLLAMA_HOST", f":{port}")
+    assert llm.chat("ollama", "port only").content == "Echo: port only"
 
 
 def test_tool_calls_plain_and_streamed(ollama_server: FakeServer) -> None:
