@@ -33,3 +33,9 @@ def isolated(tmp_path, monkeypatch):
     yield
     mock.reset()
     config.reset_configuration()
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests keep one Playwright session (with its own event loop in this thread)
+    open until the end of the run, so they run last, after every asyncio test."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
