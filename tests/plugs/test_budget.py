@@ -57,7 +57,10 @@ def test_the_estimate_of_the_request_itself_counts(priced_mock):
     assert b.with_budget(limit=50.0, estimate=False).execute().cost > 50
 
 
-def test_per_provider_model_and_tag_limits(priced_mock):
+def test_per_provider_model_and_tag_limits(priced_mock, monkeypatch):
+    from llmpipe_nb.plugs import budget
+
+    monkeypatch.setattr(budget, "_warned", set())  # each unmatched table warns once a process
     llm.chat("mock", "spend on the default model")
     spent = llm.ledger().spent()
     assert spent > 0
@@ -66,7 +69,8 @@ def test_per_provider_model_and_tag_limits(priced_mock):
     with pytest.raises(llm.BudgetExceededError, match="model 'mock-1'"):
         llm.build("mock", "hi").with_budget(per_model={"mock-1": spent}).execute()
     other_model = llm.build("mock", "hi").with_model("mock-large")
-    assert other_model.with_budget(per_model={"mock-1": spent}).execute().content
+    with pytest.warns(UserWarning, match="this request's model is 'mock-large'"):
+        assert other_model.with_budget(per_model={"mock-1": spent}).execute().content
     tagged = llm.build("mock", "hi").with_tags("exp").with_budget(per_tag={"exp": 1e9}).execute()
     tag_spent = llm.ledger().spent(tag="exp")
     assert tag_spent == pytest.approx(tagged.cost)
@@ -74,7 +78,8 @@ def test_per_provider_model_and_tag_limits(priced_mock):
         llm.build("mock", "hi").with_tags("exp").with_budget(per_tag={"exp": tag_spent}).execute()
     with llm.tag("exp"), pytest.raises(llm.BudgetExceededError):
         llm.build("mock", "hi").with_budget(per_tag={"exp": tag_spent}).execute()
-    assert llm.build("mock", "hi").with_budget(per_tag={"exp": tag_spent}).execute().content
+    with pytest.warns(UserWarning, match="this request has no tag"):
+        assert llm.build("mock", "hi").with_budget(per_tag={"exp": tag_spent}).execute().content
 
 
 def test_a_custom_spend_source(priced_mock):

@@ -269,19 +269,22 @@ class BrokenStore(CacheStore):
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_failing_store_is_recorded_and_the_request_goes_through(
-    openai_server, openai_opts, mode
+    openai_server, openai_opts, mode, fresh_store_warnings
 ):
     b = llm.build("openai", "hi").with_options(**openai_opts).with_cache(store=BrokenStore())
-    done = b.run() if mode == "sync" else await b.arun()
+    with pytest.warns(UserWarning, match="store is down"):
+        done = b.run() if mode == "sync" else await b.arun()
     assert done.state == "completed" and done.result.content == "Echo: hi"
     errors = [(e.plug, type(e.error).__name__, e.terminal) for e in done.errors]
     assert errors == [("Cache", "StoreError", False), ("CacheWrite", "StoreError", False)]
     assert len(openai_server.requests) == 1
 
 
-def test_redis_down_is_recoverable(openai_server, openai_opts):
+def test_redis_down_is_recoverable(openai_server, openai_opts, fresh_store_warnings):
     b = llm.build("openai", "hi").with_options(**openai_opts)
-    done = b.with_cache(store="redis", url="redis://:secret-pass@127.0.0.1:1/0").run()
+    with pytest.warns(UserWarning, match="Could not read the Redis cache") as warned:
+        done = b.with_cache(store="redis", url="redis://:secret-pass@127.0.0.1:1/0").run()
+    assert all("secret-pass" not in str(w.message) for w in warned)
     assert done.state == "completed"
     assert [type(e.error).__name__ for e in done.errors] == ["StoreError", "StoreError"]
     message = str(done.errors[0].error)
