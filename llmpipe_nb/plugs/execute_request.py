@@ -94,15 +94,7 @@ class _Attempts:
         if self.policy is not None and not self.delivered:
             delay = self.policy.next_delay(error, len(self.log) + 1)
         refusal = None if delay is None else self._refusal(delay)
-        self.log.append(
-            {
-                "attempt": len(self.log) + 1,
-                "outcome": type(error).__name__,
-                "status_code": error.status_code,
-                "duration_ms": (perf_counter() - self.t0) * 1000,
-                "retry_in_s": None if refusal is not None else delay,
-            }
-        )
+        self._log(type(error).__name__, error.status_code, None if refusal is not None else delay)
         self.last_error = error
         if refusal is not None:
             return self.refused(refusal, error)
@@ -132,15 +124,7 @@ class _Attempts:
         self.sending = False
         if self.breaker is not None:
             self.breaker.record_success(self.request)
-        self.log.append(
-            {
-                "attempt": len(self.log) + 1,
-                "outcome": "ok",
-                "status_code": response.status,
-                "duration_ms": (perf_counter() - self.t0) * 1000,
-                "retry_in_s": None,
-            }
-        )
+        self._log("ok", response.status)
         return self.request.evolve(
             response=response, metadata={**self.request.metadata, **self._facts(response)}
         )
@@ -160,17 +144,21 @@ class _Attempts:
         if exc is not None and not isinstance(exc, Exception):  # stopped from outside
             if self.sending:
                 self.sending = False
-                self.log.append(
-                    {
-                        "attempt": len(self.log) + 1,
-                        "outcome": "cancelled",
-                        "status_code": None,
-                        "duration_ms": (perf_counter() - self.t0) * 1000,
-                        "retry_in_s": None,
-                    }
-                )
+                self._log("cancelled", None)
             facts = self._facts(None)
             leave_partial(exc, self.request.evolve(metadata={**self.request.metadata, **facts}))
+
+    def _log(self, outcome: str, status_code: int | None, retry_in_s: float | None = None) -> None:
+        """One entry of `metadata["attempt_log"]`: the attempt that just ended."""
+        self.log.append(
+            {
+                "attempt": len(self.log) + 1,
+                "outcome": outcome,
+                "status_code": status_code,
+                "duration_ms": (perf_counter() - self.t0) * 1000,
+                "retry_in_s": retry_in_s,
+            }
+        )
 
     def _facts(self, response: HttpResponse | None) -> dict[str, Any]:
         facts: dict[str, Any] = {
