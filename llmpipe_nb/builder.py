@@ -18,7 +18,7 @@ from .errors import ConfigError, LLMPipeError
 from .pipeline import Pipeline
 from .plug import Plug, build_pipeline, to_plug
 from .request import Request
-from .responses import ChatResponse, StreamChunk
+from .responses import StreamChunk
 
 #: feature plugs the builder knows by name, imported only when used
 FEATURES = {
@@ -331,4 +331,4 @@ def build(provider: str | None, messages: Any = None, *, kind: str = "chat") -> 
     return Builder(provider, messages, kind=kind)
 
 
-__all__ = ["Builder", "ChatResponse", "PipelineInfo", "PlugInfo", "build"]
+__all__ = ["Builder", "PipelineInfo", "PlugInfo", "build"]
