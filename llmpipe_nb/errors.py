@@ -11,6 +11,7 @@
     │   ├── AuthenticationError      401 / 403
     │   ├── RateLimitError           429 (.retry_after)
     │   ├── BadRequestError          400 / 404 / 422
+    │   │   ├── ModelRetiredError    the model was shut down (.model .replacement)
     │   │   ├── ContextLengthError   the prompt does not fit the model's window
     │   │   └── ContentFilteredError the provider blocked the prompt or the answer
     │   ├── ServerError              5xx, 529
@@ -159,6 +160,17 @@ class RateLimitError(ProviderError):
 
 class BadRequestError(ProviderError):
     """The provider rejected the request as invalid (400, 404, 422)."""
+
+
+class ModelRetiredError(BadRequestError):
+    """The provider no longer serves the model; `replacement` names the model to use instead."""
+
+    def __init__(
+        self, message: str, *, model: str, replacement: str | None = None, **kwargs: Any
+    ) -> None:
+        self.model = model
+        self.replacement = replacement
+        super().__init__(message, **kwargs)
 
 
 class ContextLengthError(BadRequestError):

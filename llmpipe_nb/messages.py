@@ -4,7 +4,8 @@ malformed is ever sent.
 A message is a plain dict in the common chat shape: `{"role", "content"}` where content
 is a string or a list of parts (`{"type": "text", "text"}`, `{"type": "image_url",
 "image_url": {"url"}}`, `{"type": "image", "data"|"url", "media_type"}`). Assistant
-messages may carry `tool_calls`; tool results are `{"role": "tool", "tool_call_id",
+messages may carry `tool_calls` and `reasoning` (a list of `ReasoningPart`s, as
+`ChatResponse.message` gives them, to be sent back unchanged); tool results are `{"role": "tool", "tool_call_id",
 "content"}`. Providers translate this one shape into their wire format.
 """
 
@@ -77,7 +78,7 @@ def _check(index: int, message: Any) -> dict[str, Any]:
         raise ConfigError(f"{where} has unknown role {role!r}: use one of {', '.join(ROLES)}.")
     content = message.get("content")
     if content is None:
-        if not (role == "assistant" and message.get("tool_calls")):
+        if not (role == "assistant" and (message.get("tool_calls") or message.get("reasoning"))):
             raise ConfigError(f"{where} ({role}) has no 'content': add the text of the message.")
     elif isinstance(content, list):
         for j, part in enumerate(content):

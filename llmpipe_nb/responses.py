@@ -32,11 +32,32 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A function the model asks to call; `arguments` is already decoded from JSON."""
+    """A function the model asks to call; `arguments` is already decoded from JSON.
+
+    `signature` is the provider's opaque reasoning token attached to this call (Gemini's
+    `thoughtSignature`); it must go back unmodified when the call is echoed next turn.
+    """
 
     id: str
     name: str
     arguments: Any
+    signature: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """One piece of the model's reasoning, kept verbatim so it can be sent back next turn.
+
+    `kind` is the provider's own name for it: Anthropic's "thinking" (text + signature) and
+    "redacted_thinking" (`data`), Gemini's "thought" (text) or "signature" (a signed part's
+    `signature`, with its `text`), Ollama's "thinking". Models that require their reasoning
+    back (Anthropic thinking in tool loops, Gemini 3 function calls) reject a changed one.
+    """
+
+    kind: str
+    text: str = ""
+    signature: str | None = None
+    data: str | None = None
 
 
 class _Rendered:
@@ -80,9 +101,28 @@ class ChatResponse(_Rendered):
     cost_status: str | None = None
     cache_hit: bool = False
     cost_saved: float | None = None
+    reasoning: tuple[ReasoningPart, ...] = ()
 
     def __str__(self) -> str:
         return self.content
+
+    @property
+    def reasoning_text(self) -> str:
+        """The readable part of the model's reasoning (empty when it was hidden or off)."""
+        return "".join(part.text for part in self.reasoning if part.kind != "signature")
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """This answer as the assistant message that continues the conversation.
+
+        It carries the tool calls and the reasoning, which some models require back unchanged.
+        """
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = list(self.tool_calls)
+        if self.reasoning:
+            message["reasoning"] = list(self.reasoning)
+        return message
 
     def __repr__(self) -> str:
         cost = "None" if self.cost is None else f"${self.cost:.6f}"
@@ -106,6 +146,7 @@ class StreamChunk:
     usage: Usage | None = None
     index: int = 0
     tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: str = ""
 
     def __str__(self) -> str:
         return self.content
