@@ -384,8 +384,9 @@ def _reasoning_refusal(messages: list[Any], thinks: bool) -> str | None:
 
 def _reasoning(body: dict[str, Any], prompt_text: str) -> list[dict[str, Any]]:
     """The turn's signed reasoning blocks: thinking, then a redacted one when triggered."""
-    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
-    shown = "" if thinking.get("display") == "omitted" else f"Considering: {prompt_text}"
+    thinking = body.get("thinking")
+    display = thinking.get("display") if isinstance(thinking, dict) else None
+    shown = "" if display == "omitted" else f"Considering: {prompt_text}"
     kinds = ["thinking"] + (["redacted_thinking"] if REDACTED_TRIGGER in prompt_text else [])
     blocks = []
     for place, kind in enumerate(kinds):
