@@ -19,7 +19,7 @@ from llmpipe_nb.errors import (
     StreamInterruptedError,
 )
 from llmpipe_nb.providers import get
-from llmpipe_nb.providers._sse import SSEEvent
+from llmpipe_nb.providers._sse import SSEEvent, SSEParser
 from llmpipe_nb.providers.anthropic import (
     AnthropicStreamDecoder,
     generations,
@@ -765,6 +765,40 @@ def test_always_thinking_models_think_unasked_and_thinking_can_be_omitted(
     reply = llm.chat("anthropic", "hi", **conn(anthropic_server, model=CURRENT, thinking=hidden))
     (part,) = reply.reasoning
     assert part.text == "" and part.signature and reply.reasoning_text == ""
+
+
+def test_the_fake_streams_thinking_in_the_documented_event_order(
+    anthropic_server: FakeServer,
+) -> None:
+    body = {
+        "model": CURRENT,
+        "max_tokens": 2000,
+        "thinking": ADAPTIVE,
+        "stream": True,
+        "messages": [{"role": "user", "content": f"Hi {REDACTED_TRIGGER}"}],
+    }
+    headers = {"anthropic-version": "2026-10-21", "x-api-key": KEY}
+    with httpx2.stream(
+        "POST", anthropic_server.base_url + "/v1/messages", json=body, headers=headers
+    ) as response:
+        parser = SSEParser()
+        events = [json.loads(e.data) for e in parser.feed(response.read()) + parser.close()]
+    steps = [
+        (e["type"], (e.get("content_block") or e.get("delta") or {}).get("type"))
+        for e in events
+        if e.get("index") in (0, 1)
+    ]
+    pieces = list(echo.pieces(f"Considering: Hi {REDACTED_TRIGGER}"))
+    assert steps == [
+        ("content_block_start", "thinking"),
+        *[("content_block_delta", "thinking_delta")] * (1 + len(pieces)),  # an empty one first
+        ("content_block_delta", "signature_delta"),
+        ("content_block_stop", None),
+        ("content_block_start", "redacted_thinking"),
+        ("content_block_stop", None),
+    ]
+    assert events[1]["content_block"] == {"type": "thinking", "thinking": "", "signature": ""}
+    assert events[2]["delta"]["thinking"] == ""
 
 
 def test_the_stream_decoder_keeps_each_block_apart() -> None:
