@@ -102,7 +102,7 @@ class AnthropicWire(Wire):
         refusal = (
             _sampling_refusal(body, version)
             or _content_refusal(messages, version)
-            or _thinking_refusal(body, thinks)
+            or _thinking_refusal(body)
             or _reasoning_refusal(messages, thinks)
         )
         if refusal:
@@ -328,7 +328,7 @@ def _thinks(body: dict[str, Any]) -> bool:
     return any(model.startswith(always) for always in _ALWAYS_THINKING)
 
 
-def _thinking_refusal(body: dict[str, Any], thinks: bool) -> str | None:
+def _thinking_refusal(body: dict[str, Any]) -> str | None:
     model = body["model"]
     if body["messages"][-1].get("role") == "assistant" and _at_least(model, (4, 6)):
         return (

@@ -52,8 +52,6 @@ def apply(body: dict[str, Any], version: str) -> dict[str, Any]:
 
 def _sampling(body: dict[str, Any], version: str) -> None:
     given = {name: body[name] for name in SAMPLING if body.get(name) is not None}
-    if not given:
-        return
     model = str(body.get("model"))
     strict = version >= STRICT_VERSION
     if strict or default_sampling_only(model):
