@@ -169,7 +169,7 @@ def test_chat_sends_key_version_and_system(anthropic_server: FakeServer) -> None
     reply = llm.chat(
         "anthropic",
         [{"role": "system", "content": "S"}, {"role": "user", "content": "hello"}],
-        **conn(anthropic_server),
+        **conn(anthropic_server, model="claude-sonnet-4-6"),
     )
     recorded = anthropic_server.last_request
     assert (
