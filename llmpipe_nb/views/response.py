@@ -8,6 +8,7 @@ from ..errors import redact
 from ._html import badge, duration, errors_html, esc, facts_html, frame, money, shown, table
 from .answer import answer_html
 from .markdown import parser
+from .reasoning import reasoning_html, reasoning_line
 from .waterfall import trace_html
 
 
@@ -61,7 +62,7 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
     if hasattr(result, "embeddings"):
         body = _embeddings_html(result)
     else:
-        body = answer_html(getattr(result, "content", "") or "", format)
+        body = reasoning_html(result) + answer_html(getattr(result, "content", "") or "", format)
         if getattr(result, "tool_calls", ()):
             calls = "".join(
                 f"<li><code>{esc(c.name)}({esc(shown('', c.arguments, 400))})</code></li>"
@@ -100,6 +101,8 @@ def _body_text(result: Any) -> str:
         dims = len(result.embeddings[0]) if result.embeddings else 0
         return f"{len(result.embeddings)} vectors x {dims} dimensions"
     body = getattr(result, "content", "") or ""
+    if line := reasoning_line(result):
+        body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
         body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
     return body
