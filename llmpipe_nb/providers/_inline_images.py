@@ -161,7 +161,10 @@ def _data_url(url: str) -> tuple[str, str | None]:
     """(base64 data, media type) of a `data:[<type>][;base64],<data>` URL."""
     header, comma, payload = url[5:].partition(",")
     if not comma:
-        raise ConfigError(f"The data URL {shown(url)} has no ',' before its data: {PASS_BYTES}.")
+        raise ConfigError(
+            f"The data URL {shown(url)} has no ',' before its data: write it as "
+            f"data:<type>;base64,<data>, {PASS_BYTES}."
+        )
     params = header.split(";")
     media_type = params[0] or None
     if "base64" in params[1:]:
@@ -201,7 +204,7 @@ def _check_size(size: int, url: str, max_bytes: int) -> None:
     if size > max_bytes:
         raise ConfigError(
             f"The image at {shown(url)} is larger than max_image_bytes ({max_bytes:,} bytes): "
-            f"raise max_image_bytes, {PASS_BYTES}."
+            f"pass a larger max_image_bytes=, {PASS_BYTES}."
         )
 
 
@@ -222,9 +225,12 @@ def _unreachable(url: str, exc: httpx2.HTTPError, timeout: float) -> ConfigError
     if isinstance(exc, httpx2.TimeoutException):
         return ConfigError(
             f"The image at {shown(url)} did not arrive within {timeout:g} s: "
-            f"retry, raise timeout=, {PASS_BYTES}."
+            f"retry with a larger timeout=, {PASS_BYTES}."
+        )
+    if isinstance(exc, httpx2.ConnectError):
+        return ConfigError(
+            f"Could not connect to fetch the image at {shown(url)}: check the URL, {PASS_BYTES}."
         )
     return ConfigError(
-        f"Could not fetch the image at {shown(url)} ({type(exc).__name__}): "
-        f"check the URL, {PASS_BYTES}."
+        f"The connection broke off while fetching the image at {shown(url)}: retry, {PASS_BYTES}."
     )

@@ -86,13 +86,12 @@ def chat_body(
     messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any], *, stream: bool
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/chat`; `stream` is always explicit (Ollama defaults to true)."""
-    messages = list(messages)
-    names = tool_names_by_id(messages)
-    body: dict[str, Any] = {
-        "model": options.get("model"),
-        "messages": [wire_message(m, names) for m in messages],
-        "stream": stream,
-    }
+    wire: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for message in messages:  # a result answers the latest call with its id before it
+        names |= tool_names_by_id([message])
+        wire.append(wire_message(message, names))
+    body: dict[str, Any] = {"model": options.get("model"), "messages": wire, "stream": stream}
     model_options = option_values(options, MODEL_OPTIONS)
     cap = options.get("max_tokens") or options.get("max_completion_tokens")
     if cap is not None:
@@ -114,14 +113,18 @@ def chat_body(
     if options.get("keep_alive") is not None:
         body["keep_alive"] = options["keep_alive"]
     if options.get("think") is not None:
-        body["think"] = check_think(options["think"])
+        body["think"] = options["think"]
     return body | dict(options.get("extra_body") or {})
 
 
-def check_think(value: Any) -> Any:
-    """`think` as given, or ConfigError listing what Ollama accepts."""
-    if isinstance(value, bool) or (isinstance(value, str) and value in THINK_VALUES):
-        return value
+def check_think(value: Any) -> None:
+    """ConfigError listing what Ollama accepts, unless `think` is one of them (or unset)."""
+    if (
+        value is None
+        or isinstance(value, bool)
+        or (isinstance(value, str) and value in THINK_VALUES)
+    ):
+        return
     raise ConfigError(
         f"think={value!r} is not understood: use True, False, 'low', 'medium', 'high' or 'max'."
     )
@@ -316,9 +319,12 @@ class OllamaPrepareRequest(Plug):
 
 
 def _image_fetch(request: Request) -> tuple[list[str], float, int]:
-    """(image URLs to fetch, timeout, size limit) of a chat request; no URLs for other kinds."""
+    """(image URLs to fetch, timeout, size limit) of a chat request; no URLs for other kinds.
+
+    The options are checked first, so nothing is fetched for a request that is refused."""
     if request.kind not in ("chat", "stream"):
         return [], 0.0, 0
+    check_think(request.options.get("think"))
     max_bytes = images.check_max_bytes(request.options.get("max_image_bytes"))
     timeout = (request.config.timeout if request.config else None) or images.DEFAULT_TIMEOUT
     return images.remote_urls(request.messages), timeout, max_bytes

@@ -220,6 +220,18 @@ def test_a_tool_name_given_is_sent_and_an_unknown_call_keeps_its_id(
     ]
 
 
+def test_a_result_takes_the_name_of_the_latest_call_with_its_id() -> None:
+    """Servers that give no call ids get `call_0` on every turn: the nearest call counts."""
+    turns = [{"role": "user", "content": "go"}]
+    for name in ("first", "second"):
+        turns.append(
+            {"role": "assistant", "content": "", "tool_calls": [ToolCall("call_0", name, {})]}
+        )
+        turns.append({"role": "tool", "tool_call_id": "call_0", "content": name})
+    sent = chat_body(turns, {"model": "m"}, stream=False)["messages"]
+    assert [m.get("tool_name") for m in sent] == [None, None, "first", None, "second"]
+
+
 def test_streamed_thinking_arrives_before_the_text_as_reasoning(ollama_server: FakeServer) -> None:
     stream = llm.stream("ollama", "hello there", model="qwen3", base_url=ollama_server.url)
     chunks = [c for c in stream if not c.done]
