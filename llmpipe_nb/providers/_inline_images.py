@@ -85,7 +85,7 @@ def fetch(urls: list[str], *, timeout: float, max_bytes: int) -> dict[str, tuple
     """Fetch each URL's image; ConfigError for the first that fails."""
     if not urls:
         return {}
-    import httpx2  # the HTTP client loads only when an image is fetched
+    import httpx2  # imported where used, as everywhere outside _http
 
     fetched = {}
     with httpx2.Client(**_client_options(timeout)) as client:
