@@ -3,10 +3,8 @@
 from .build import (
     CHAT_OPTIONS,
     COMPLETION_OPTIONS,
-    REASONING_PREFIXES,
     chat_body,
     completion_body,
-    max_tokens_field,
     wire_message,
     wire_tools,
 )
@@ -31,7 +29,6 @@ __all__ = [
     "COMPLETION_OPTIONS",
     "EMBEDDING_OPTIONS",
     "FINISH_REASONS",
-    "REASONING_PREFIXES",
     "CompletionModel",
     "OpenAIParseResponse",
     "OpenAIPrepareRequest",
@@ -40,7 +37,6 @@ __all__ = [
     "chat_body",
     "completion_body",
     "embeddings_body",
-    "max_tokens_field",
     "parse_chat",
     "parse_embeddings",
     "parse_models",

@@ -44,8 +44,6 @@ COMPLETION_OPTIONS = (
     "suffix",
     "echo",
 )
-#: models that refuse `max_tokens` and need `max_completion_tokens`
-REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
 
 def wire_message(message: Mapping[str, Any], *, developer_role: bool = True) -> dict[str, Any]:
@@ -88,24 +86,18 @@ def wire_tools(tools: Iterable[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def max_tokens_field(model: str, override: str | None) -> str:
-    """Which field carries the output cap for this model."""
-    if override:
-        return override
-    return "max_completion_tokens" if model.startswith(REASONING_PREFIXES) else "max_tokens"
-
-
 def chat_body(
     messages: Iterable[Mapping[str, Any]],
     options: Mapping[str, Any],
     *,
     stream: bool = False,
-    max_field: str | None = None,
+    max_field: str = "max_completion_tokens",
     stream_usage: bool = True,
     developer_role: bool = True,
     renames: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of `POST /chat/completions`."""
+    """The JSON body of `POST /chat/completions`; the output cap goes in `max_field`, whichever
+    of `max_tokens` and `max_completion_tokens` the user gave."""
     model = options.get("model")
     if not model:
         raise ConfigError("No model given: pass model=... (this provider has no default model).")
@@ -120,7 +112,7 @@ def chat_body(
         body["tools"] = wire_tools(options["tools"])
     cap = options.get("max_completion_tokens") or options.get("max_tokens")
     if cap is not None:
-        body[max_tokens_field(model, max_field)] = cap
+        body[max_field] = cap
     if stream:
         body["stream"] = True
         if stream_usage:

@@ -23,6 +23,7 @@ from .embeddings import (
     parse_models,
     validation,
 )
+from .options import checked_options
 from .parse import parse_chat
 from .stream import OpenAIStreamDecoder
 
@@ -34,6 +35,7 @@ class OpenAIPrepareRequest(Plug):
         provider: OpenAIProvider = providers.get(request.provider)  # type: ignore[assignment]
         kind, options = request.kind, request.options
         if kind in ("chat", "stream"):
+            options = provider.chat_options(options)
             body = chat_body(
                 request.messages,
                 options,
@@ -43,6 +45,7 @@ class OpenAIPrepareRequest(Plug):
                 developer_role=provider.developer_role,
                 renames=provider.renames,
             )
+            body = provider.adapt_chat_body(body, options)
             call = HttpCall(
                 "POST", "/chat/completions", json=body, stream="sse" if kind == "stream" else None
             )
@@ -64,6 +67,9 @@ class OpenAIParseResponse(Plug):
         result: Any
         if kind in ("chat", "stream", "completion"):
             result = parse_chat(response.body, provider=name, response=response)
+            tier = response.body.get("service_tier")
+            if isinstance(tier, str):  # the tier that served it, which prices it
+                request = request.put_metadata("service_tier", tier)
         elif kind == "embeddings":
             result = parse_embeddings(response.body, provider=name)
         elif kind == "list_models":
@@ -108,8 +114,8 @@ class OpenAIProvider(HttpProvider):
         "completion": frozenset({*COMPLETION_OPTIONS, "extra_body"}),
         "embeddings": frozenset({*EMBEDDING_OPTIONS, "extra_body"}),
     }
-    #: the output-cap field to always use (None: OpenAI's rule, by model)
-    max_tokens_field: ClassVar[str | None] = None
+    #: the field that carries the output cap, whichever of the two the user passed
+    max_tokens_field: ClassVar[str] = "max_completion_tokens"
     #: ask for the final usage chunk with stream_options
     stream_usage: ClassVar[bool] = True
     #: the server knows the `developer` role (else it is sent as `system`)
@@ -122,6 +128,15 @@ class OpenAIProvider(HttpProvider):
         if kind == "completion" and self.default_completion_model:
             specs.insert(1, CompletionModel)
         return specs
+
+    def chat_options(self, options: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The chat options checked against what the model accepts (the capability table)."""
+        model = options.get("model")
+        return checked_options(model, options) if isinstance(model, str) else options
+
+    def adapt_chat_body(self, body: dict[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+        """The chat body in the server's dialect; OpenAI's own needs nothing more."""
+        return body
 
     def stream_decoder(self, request: Request) -> OpenAIStreamDecoder:
         return OpenAIStreamDecoder(self)

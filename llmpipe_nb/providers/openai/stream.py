@@ -39,6 +39,8 @@ class OpenAIStreamDecoder:
         if chunk.get("error"):
             raise self.provider.stream_error(chunk)
         self._head = self._head or {k: chunk[k] for k in ("id", "model") if k in chunk}
+        if isinstance(chunk.get("service_tier"), str):
+            self._head["service_tier"] = chunk["service_tier"]
         usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
         if usage:
             self._raw_usage, self.usage = usage, parse_usage(usage)
