@@ -212,8 +212,8 @@ class OpenAIWire(Wire):
                 "n",
                 "unsupported_parameter",
             )
-        effort = body.get("reasoning_effort")
-        refused = _REFUSED_EFFORTS.get(_line(model), ())
+        effort, line = body.get("reasoning_effort"), _line(model)
+        refused = _REFUSED_EFFORTS.get(line, ()) if line else ()
         if effort in refused:
             supported = [e for e in _EFFORTS if e not in refused]
             return _invalid(
@@ -230,7 +230,7 @@ class OpenAIWire(Wire):
                     key,
                     "unsupported_value",
                 )
-        if _line(model) == "luna" and body.get("tools") and effort != "none":
+        if line == "luna" and body.get("tools") and effort != "none":
             return _invalid(
                 f"Function tools with reasoning_effort are not supported for {model} in "
                 "/v1/chat/completions. To use function tools, use /v1/responses or set "

@@ -32,6 +32,7 @@ from llmpipe_nb.responses import ToolCall
 from llmpipe_nb.testing import FakeServer, echo, faults
 
 KEY = "sk-test-canary-0123456789"
+SOL = "gpt-6.1-sol"  # takes tools with or without reasoning
 WEATHER = {
     "type": "function",
     "function": {
@@ -284,7 +285,7 @@ def test_stream_asks_for_usage_and_yields_pieces(openai_server: FakeServer) -> N
 
 
 def test_tools_round_trip(openai_server: FakeServer) -> None:
-    first = llm.chat("openai", "Paris", **conn(openai_server, tools=[WEATHER]))
+    first = llm.chat("openai", "Paris", **conn(openai_server, model=SOL, tools=[WEATHER]))
     assert first.finish_reason == "tool_calls"
     assert first.tool_calls == (ToolCall("call_0", "get_weather", {"city": "Paris"}),)
     follow_up = [
@@ -292,7 +293,7 @@ def test_tools_round_trip(openai_server: FakeServer) -> None:
         {"role": "assistant", "content": None, "tool_calls": list(first.tool_calls)},
         {"role": "tool", "tool_call_id": "call_0", "content": "18 C"},
     ]
-    second = llm.chat("openai", follow_up, **conn(openai_server, tools=[WEATHER]))
+    second = llm.chat("openai", follow_up, **conn(openai_server, model=SOL, tools=[WEATHER]))
     assert second.content == "Echo: 18 C"
     assert (
         openai_server.last_request.json["messages"][1]["tool_calls"][0]["function"]["arguments"]
@@ -302,7 +303,9 @@ def test_tools_round_trip(openai_server: FakeServer) -> None:
 
 def test_streamed_parallel_tool_calls_are_assembled(openai_server: FakeServer) -> None:
     second_tool = {"type": "function", "function": {"name": "get_time", "parameters": {}}}
-    stream = llm.stream("openai", "Rome", **conn(openai_server, tools=[WEATHER, second_tool]))
+    stream = llm.stream(
+        "openai", "Rome", **conn(openai_server, model=SOL, tools=[WEATHER, second_tool])
+    )
     chunks = list(stream)
     assert chunks[-1].done and chunks[-1].finish_reason == "tool_calls"
     assert stream.response.tool_calls == (
