@@ -13,7 +13,8 @@ from ..request import Request
 class TrackCost(Plug):
     """Sets `result.cost`, `result.cost_status` and metadata `cost_usd` / `cost_status`.
 
-    An unknown model gives cost None with status "unpriced" and one warning per model.
+    An unknown model gives cost None with status "unpriced" and one warning per model. The
+    price is that of the service tier the provider reports (metadata `service_tier`).
     """
 
     def call(self, request: Request) -> Request:
@@ -29,6 +30,7 @@ class TrackCost(Plug):
             usage,
             local=provider.local,
             price_provider=provider.price_provider,
+            service_tier=request.metadata.get("service_tier"),
         )
         result = dataclasses.replace(result, cost=cost, cost_status=status)
         return request.evolve(
