@@ -438,3 +438,31 @@ def test_custom_model_options_reach_the_wire(openai_server: FakeServer) -> None:
     body = openai_server.last_request.json
     assert body["model"] == "o3-mini" and body["max_completion_tokens"] == 9 and body["seed"] == 3
     assert body["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "once upon"}],
+        [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}],
+            }
+        ],
+    ],
+    ids=["system-turn", "two-turns", "image"],
+)
+def test_a_completion_refuses_what_its_one_prompt_text_cannot_carry(openai_server, prompt) -> None:
+    with pytest.raises(llm.ConfigError, match="one prompt text"):
+        llm.complete("openai", prompt, model="davinci-002", **conn(openai_server))
+    assert openai_server.requests == []
+
+
+def test_a_completion_joins_text_parts_into_its_prompt(openai_server) -> None:
+    parts = [{"type": "text", "text": "once "}, {"type": "text", "text": "upon"}]
+    reply = llm.complete(
+        "openai", [{"role": "user", "content": parts}], model="davinci-002", **conn(openai_server)
+    )
+    assert openai_server.last_request.json["prompt"] == "once upon" and reply.content

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...errors import ConfigError
-from .._messages import image_source, tool_call_fields
+from .._messages import image_source, text_of, tool_call_fields
 
 #: chat options sent as they are
 CHAT_OPTIONS = (
@@ -123,8 +123,16 @@ def chat_body(
 def completion_body(
     messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The JSON body of the legacy `POST /completions`: the prompt is the last user text."""
-    prompt = next((m.get("content") for m in reversed(list(messages)) if m["role"] == "user"), "")
+    """The JSON body of the legacy `POST /completions`: one prompt text, so nothing is dropped."""
+    turns = list(messages)
+    content = turns[0].get("content") if len(turns) == 1 and turns[0]["role"] == "user" else None
+    parts = content if isinstance(content, list) else ()
+    if not isinstance(content, str) and (not parts or any(p["type"] != "text" for p in parts)):
+        raise ConfigError(
+            "A legacy completion takes one prompt text, not roles, turns or images: "
+            "pass a string, or use llm.chat for a conversation."
+        )
+    prompt = text_of(content)
     body: dict[str, Any] = {"model": options.get("model"), "prompt": prompt}
     body |= {key: options[key] for key in COMPLETION_OPTIONS if options.get(key) is not None}
     return body | dict(options.get("extra_body") or {})
