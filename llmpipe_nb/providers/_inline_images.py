@@ -12,18 +12,17 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import ConfigError
-from ._messages import image_source
+from ._messages import PASS_BYTES, image_source
 
 if TYPE_CHECKING:
     import httpx2
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0  # seconds, when the provider has no timeout of its own
-PASS_BYTES = "or pass the bytes as {'type': 'image', 'data': <base64>, 'media_type': 'image/png'}"
 #: what a server may call an image's body, besides image/*
 _BINARY_TYPES = ("", "application/octet-stream", "binary/octet-stream")
 
@@ -73,8 +72,6 @@ def image_data(part: Mapping[str, Any], provider: str) -> str:
     _, data, url = image_source(part)
     if data:
         return data
-    if url and url.startswith("data:"):
-        return _data_url(url)[0]
     raise ConfigError(
         f"The image URL {shown(url or '')} cannot be fetched and {provider} takes images only "
         f"as bytes: give an http(s) or data: URL, {PASS_BYTES}."
@@ -129,8 +126,6 @@ async def afetch(
 
 def shown(url: str) -> str:
     """The URL as errors show it: no credentials, no query or fragment, at most 80 characters."""
-    if url.startswith("data:"):
-        return url[: url.find(",") + 1 or 40] + "…"
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
@@ -155,21 +150,6 @@ def _inlined(part: Mapping[str, Any], fetched: Fetched) -> Any:
         return part
     data, media_type = fetched[url]
     return {"type": "image", "data": data, "media_type": media_type or part.get("media_type")}
-
-
-def _data_url(url: str) -> tuple[str, str | None]:
-    """(base64 data, media type) of a `data:[<type>][;base64],<data>` URL."""
-    header, comma, payload = url[5:].partition(",")
-    if not comma:
-        raise ConfigError(
-            f"The data URL {shown(url)} has no ',' before its data: write it as "
-            f"data:<type>;base64,<data>, {PASS_BYTES}."
-        )
-    params = header.split(";")
-    media_type = params[0] or None
-    if "base64" in params[1:]:
-        return payload, media_type
-    return base64.b64encode(unquote_to_bytes(payload)).decode(), media_type
 
 
 def _client_options(timeout: float) -> dict[str, Any]:

@@ -7,8 +7,9 @@ them, so clients must skip them).
 
 The API as of December 2026: versions `2023-06-01` and `2026-10-21` are both accepted,
 and the latter's rules applied (no `temperature`/`top_p`/`top_k`, no `document` in an
-assistant turn, no non-empty `citations` on user text); Claude 4.7 and later refuse
-non-default sampling under any version, and 4.6 and later a final assistant turn.
+assistant turn, no non-empty `citations` on user text); under any version `system`
+takes only text blocks and an image's URL source only an http(s) URL, Claude 4.7 and
+later refuse non-default sampling, and 4.6 and later a final assistant turn.
 Thinking (asked for, or always on for Opus 5.5 and Fable 5.1) answers with a signed
 `thinking` block, plus a `redacted_thinking` block when the prompt holds Anthropic's
 test trigger string. Each signature is an HMAC over the block, its place and the number
@@ -101,6 +102,7 @@ class AnthropicWire(Wire):
         thinks = _thinks(body)
         refusal = (
             _sampling_refusal(body, version)
+            or _block_refusal(body)
             or _content_refusal(messages, version)
             or _thinking_refusal(body)
             or _reasoning_refusal(messages, thinks)
@@ -295,6 +297,31 @@ def _sampling_refusal(body: dict[str, Any], version: str) -> str | None:
     elif both and _at_least(model, (4, 5)):
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
     return None
+
+
+def _block_refusal(body: dict[str, Any]) -> str | None:
+    """`system` takes only text blocks; an image's `url` source must be an http(s) URL."""
+    system = body.get("system")
+    for j, block in enumerate(system if isinstance(system, list) else ()):
+        if not isinstance(block, dict) or block.get("type") != "text":
+            return f"system.{j}.type: Input should be 'text'"
+    for i, message in enumerate(body["messages"]):
+        for where, block in _blocks(message.get("content"), f"messages.{i}.content"):
+            source = block.get("source") if block.get("type") == "image" else None
+            if not isinstance(source, dict) or source.get("type") != "url":
+                continue
+            if not str(source.get("url")).startswith(("http://", "https://")):
+                return f"{where}.source.url: only http and https URLs are supported"
+    return None
+
+
+def _blocks(content: Any, where: str):
+    """(path, block) of each block in a content list, and in the tool results within it."""
+    for j, block in enumerate(content if isinstance(content, list) else ()):
+        if isinstance(block, dict):
+            yield f"{where}.{j}", block
+            if block.get("type") == "tool_result":
+                yield from _blocks(block.get("content"), f"{where}.{j}.content")
 
 
 def _content_refusal(messages: list[Any], version: str) -> str | None:

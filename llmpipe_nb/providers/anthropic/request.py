@@ -1,10 +1,12 @@
 """The body of `POST /v1/messages`, built from the common chat shape (pure functions).
 
-System messages move to the top-level `system`; tool results become `tool_result`
-blocks in a user turn. An assistant message's `reasoning` goes back first in its turn,
-unchanged: models with thinking on refuse a tool loop whose thinking blocks were dropped
-or altered. Only Anthropic's own parts are sent (`thinking` with its signature,
-`redacted_thinking`); other providers' reasoning means nothing to Claude and is left out.
+System messages move to the top-level `system`, which takes only text, so an image
+there is refused rather than dropped; tool results become `tool_result` blocks in a
+user turn, with their images as image blocks inside. An assistant message's
+`reasoning` goes back first in its turn, unchanged: models with thinking on refuse a
+tool loop whose thinking blocks were dropped or altered. Only Anthropic's own parts are
+sent (`thinking` with its signature, `redacted_thinking`); other providers' reasoning
+means nothing to Claude and is left out.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def messages_body(
     version: str = rules.DEFAULT_VERSION,
 ) -> dict[str, Any]:
     """The JSON body of `POST /v1/messages`, as API `version` accepts it."""
-    system = [text_of(m.get("content")) for m in messages if m["role"] in ("system", "developer")]
+    system = _system_texts(messages)
     body: dict[str, Any] = {"model": options.get("model"), **output_fields(options)}
     body["messages"] = wire_turns(messages)
     if system:
@@ -70,6 +72,22 @@ def messages_body(
     return rules.apply(body | dict(options.get("extra_body") or {}), version)
 
 
+def _system_texts(messages: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The text of each system or developer message; ConfigError for one holding an image."""
+    texts = []
+    for index, message in enumerate(messages):
+        if message["role"] not in ("system", "developer"):
+            continue
+        content = message.get("content")
+        if isinstance(content, list) and any(p["type"] != "text" for p in content):
+            raise ConfigError(
+                f"Message {index} ({message['role']}) holds an image, but Anthropic takes only "
+                "text as the system prompt: move the image to a user message."
+            )
+        texts.append(text_of(content))
+    return texts
+
+
 def wire_tool_choice(choice: Any) -> dict[str, Any]:
     name = tool_choice_name(choice)
     if name:
@@ -90,10 +108,11 @@ def wire_turns(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if role in ("system", "developer"):
             continue
         if role == "tool":
+            result = message["content"]
             block = {
                 "type": "tool_result",
                 "tool_use_id": message["tool_call_id"],
-                "content": text_of(message["content"]),
+                "content": [_wire_block(p) for p in result] if isinstance(result, list) else result,
             }
             if turns and turns[-1]["role"] == "user" and _is_tool_turn(turns[-1]):
                 turns[-1]["content"].append(block)
