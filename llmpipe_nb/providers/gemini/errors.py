@@ -1,11 +1,12 @@
-"""How Gemini says no: error bodies and their retry hints, blocked prompts and answers."""
+"""How Gemini says no: error bodies and their retry hints, blocked prompts and answers, and
+a turn refused because a thought signature was not sent back."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from ...errors import ContentFilteredError
+from ...errors import BadRequestError, ContentFilteredError
 from ...plug import Plug
 from ...request import Request
 
@@ -19,6 +20,7 @@ FILTER_REASONS = frozenset(
         "IMAGE_SAFETY",
         "IMAGE_PROHIBITED_CONTENT",
         "IMAGE_RECITATION",
+        "MODEL_ARMOR",
     }
 )
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
@@ -46,11 +48,28 @@ def blocked(body: Mapping[str, Any], provider: str) -> ContentFilteredError | No
     return None
 
 
+def missing_signature(body: Mapping[str, Any], provider: str) -> BadRequestError | None:
+    """The error a MISSING_THOUGHT_SIGNATURE answer stands for, if it is one."""
+    candidates = body.get("candidates") or [{}]
+    if candidates[0].get("finishReason") != "MISSING_THOUGHT_SIGNATURE":
+        return None
+    return BadRequestError(
+        f"{provider} refused the turn because a thought signature of its earlier answer is "
+        "missing (MISSING_THOUGHT_SIGNATURE): send reply.message back unchanged as the "
+        "assistant message, with its tool calls and reasoning.",
+        provider=provider,
+        error_type="MISSING_THOUGHT_SIGNATURE",
+        body=body,
+    )
+
+
 class GeminiContentFilter(Plug):
-    """A blocked prompt or answer is a ContentFilteredError, not an empty answer."""
+    """A blocked prompt or answer is a ContentFilteredError, and a turn refused for a missing
+    thought signature a BadRequestError, not an empty answer."""
 
     def call(self, request: Request) -> Request:
-        error = blocked(request.response.body or {}, request.provider)
+        body = request.response.body or {}
+        error = blocked(body, request.provider) or missing_signature(body, request.provider)
         if error is not None:
             raise error
         return request

@@ -1,4 +1,9 @@
-"""The Gemini provider (Generative Language API): its plugs per kind, credentials and errors."""
+"""The Gemini provider (Generative Language API): its plugs per kind, credentials and errors.
+
+The API version is part of each call's path, so `base_url` may be a bare host
+(`http://host:port`, as Google's SDK takes it: the version is added) or include the
+version (`.../v1beta`: used as given).
+"""
 
 from __future__ import annotations
 
@@ -14,37 +19,51 @@ from ...transport import HttpCall, HttpResponse
 from .._http import HttpProvider
 from ..openai import validation
 from .auth import OAUTH_SCOPES, AuthTransport, GeminiOauth2
+from .continuation import GeminiContinuation, continuation_settings
 from .errors import GeminiContentFilter, retry_delay
-from .request import EMBED_OPTIONS, GENERATION_OPTIONS, embed_body, generate_body, model_path
+from .request import (
+    EMBED_OPTIONS,
+    GENERATION_OPTIONS,
+    THINKING_OPTIONS,
+    api_prefix,
+    embed_body,
+    generate_body,
+    model_path,
+)
 from .response import parse_embeddings, parse_generate, parse_models
 from .stream import GeminiStreamDecoder
 
 
 class GeminiPrepareRequest(Plug):
-    """Builds the call for the request's kind; the model is part of the path."""
+    """Builds the call for the request's kind; the API version and the model are in the path."""
 
     def call(self, request: Request) -> Request:
         kind, options = request.kind, request.options
-        model = model_path(str(options.get("model")))
+        config: ProviderConfig = request.config
+        version = options.get("api_version", dict(config.extra).get("api_version"))
+        prefix = api_prefix(str(config.base_url), version)
+        model = f"{prefix}/{model_path(str(options.get('model')))}"
+        if kind in ("chat", "stream"):
+            continuation_settings(options)  # refused here, before anything is sent
         if kind == "chat":
             call = HttpCall(
-                "POST", f"/{model}:generateContent", json=generate_body(request.messages, options)
+                "POST", f"{model}:generateContent", json=generate_body(request.messages, options)
             )
         elif kind == "stream":
             body = generate_body(request.messages, options)
             call = HttpCall(
                 "POST",
-                f"/{model}:streamGenerateContent",
+                f"{model}:streamGenerateContent",
                 json=body,
                 params={"alt": "sse"},
                 stream="sse",
             )
         elif kind == "embeddings":
             call = HttpCall(
-                "POST", f"/{model}:batchEmbedContents", json=embed_body(request.messages, options)
+                "POST", f"{model}:batchEmbedContents", json=embed_body(request.messages, options)
             )
         else:
-            call = HttpCall("GET", "/models", params={"pageSize": "1000"})
+            call = HttpCall("GET", f"{prefix}/models", params={"pageSize": "1000"})
         return request.evolve(provider_request=call)
 
 
@@ -78,6 +97,11 @@ _CHAT_REQUEST_OPTIONS = frozenset(
         "tool_choice",
         "safety_settings",
         "extra_body",
+        "generation_config",
+        *THINKING_OPTIONS,
+        "continuation",
+        "max_continuation_hops",
+        "api_version",
     }
 )
 
@@ -90,7 +114,7 @@ class GeminiProvider(HttpProvider):
     default_embedding_model = "gemini-embedding-001"
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
-    default_base_url = "https://generativelanguage.googleapis.com/v1beta"
+    default_base_url = "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
     requires_key = False  # GeminiOauth2 asks for the key, or uses OAuth2
     price_provider = "google"
     plugs = {
@@ -100,7 +124,9 @@ class GeminiProvider(HttpProvider):
     request_options = {
         "chat": _CHAT_REQUEST_OPTIONS,
         "stream": _CHAT_REQUEST_OPTIONS,
-        "embeddings": frozenset(EMBED_OPTIONS),
+        "embeddings": frozenset({*EMBED_OPTIONS, "api_version"}),
+        "list_models": frozenset({"api_version"}),
+        "validate": frozenset({"api_version"}),
     }
     auth_header = "x-goog-api-key"
     auth_prefix = ""
@@ -115,7 +141,8 @@ class GeminiProvider(HttpProvider):
         specs = super().pipeline(kind)
         specs.insert(specs.index(FetchConfig) + 1, GeminiOauth2)
         if kind in ("chat", "stream"):
-            specs.insert(specs.index(ExecuteRequest) + 1, GeminiContentFilter)
+            at = specs.index(ExecuteRequest) + 1
+            specs[at:at] = [GeminiContinuation, GeminiContentFilter]
         return specs
 
     def load_credentials(self) -> None:

@@ -6,15 +6,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...errors import ResponseFormatError
-from ...responses import ChatResponse, EmbeddingResponse, ModelInfo, ToolCall, Usage
+from ...responses import ChatResponse, EmbeddingResponse, ModelInfo, ReasoningPart, ToolCall, Usage
 from ...tokens import estimate_tokens
 from ...transport import HttpResponse
 from .._messages import usage_of
 from .errors import FILTER_REASONS
 
-FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length"} | {
+#: Gemini's finish reasons in the common vocabulary; any other (MALFORMED_FUNCTION_CALL,
+#: MALFORMED_RESPONSE, ESCALATION, PUP_LIMITED_DISABLED, OTHER, values added later) is
+#: "error", with Gemini's own word kept in `raw_finish_reason`. CONTINUATION is "length"
+#: only when the answer was not continued (continuation off, or the hop limit reached).
+FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "CONTINUATION": "length"} | {
     r: "content_filter" for r in FILTER_REASONS
 }
+FALLBACK_FINISH_REASON = "error"
 
 
 def parse_usage(usage: Mapping[str, Any] | None) -> Usage:
@@ -44,6 +49,7 @@ def parse_generate(
             p["functionCall"].get("id") or f"call_{i}",
             p["functionCall"]["name"],
             p["functionCall"].get("args") or {},
+            p.get("thoughtSignature"),
         )
         for i, p in enumerate(p for p in parts if "functionCall" in p)
     )
@@ -51,7 +57,7 @@ def parse_generate(
     finish = (
         "tool_calls"
         if calls and raw_finish == "STOP"
-        else FINISH_REASONS.get(raw_finish, "error" if raw_finish else None)
+        else FINISH_REASONS.get(raw_finish, FALLBACK_FINISH_REASON if raw_finish else None)
     )
     return ChatResponse(
         content=text,
@@ -61,11 +67,30 @@ def parse_generate(
         raw_finish_reason=raw_finish,
         usage=parse_usage(body.get("usageMetadata")),
         tool_calls=calls,
+        reasoning=reasoning_parts(parts),
         id=body.get("responseId"),
         request_id=response.request_id if response else None,
         latency_ms=response.elapsed_ms if response else None,
         raw=body,
     )
+
+
+def reasoning_parts(parts: Iterable[Mapping[str, Any]]) -> tuple[ReasoningPart, ...]:
+    """Thought parts ("thought") and signed text parts ("signature", an empty text too),
+    each with its offset among the answer's text, so the turn can go back as it came."""
+    reasoning = []
+    offset = 0
+    for part in parts:
+        if "text" not in part:
+            continue
+        text, signature = part["text"] or "", part.get("thoughtSignature")
+        if part.get("thought"):
+            reasoning.append(ReasoningPart("thought", text, signature, offset=offset))
+            continue
+        if signature:
+            reasoning.append(ReasoningPart("signature", text, signature, offset=offset))
+        offset += len(text)
+    return tuple(reasoning)
 
 
 def parse_embeddings(

@@ -1,4 +1,9 @@
-"""Decoding Gemini's `alt=sse` stream: response fragments to StreamChunks and one whole body."""
+"""Decoding Gemini's `alt=sse` stream: response fragments to StreamChunks and one whole body.
+
+The assembled body keeps the parts as they came, in order: consecutive unsigned pieces
+of text (or of thought) join, while a signed part, even one with empty text in a chunk
+of its own, stays a part of its own where it arrived, as its signature belongs there.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ class GeminiStreamDecoder:
         self.complete = False
         self.usage: Usage | None = None
         self._text = AssembledText()
-        self._calls: list[dict[str, Any]] = []
+        self._chunks = 0
+        self._parts: list[dict[str, Any]] = []
         self._last: dict[str, Any] = {}
         self._candidate: dict[str, Any] | None = None
 
@@ -36,25 +42,49 @@ class GeminiStreamDecoder:
             code = (data["error"] or {}).get("code")
             raise self.provider.map_error(code if isinstance(code, int) else 500, {}, data)
         self._last |= {k: v for k, v in data.items() if k != "candidates"}
-        if data.get("usageMetadata"):
+        if data.get("usageMetadata"):  # a running total within the answer: the latest counts
             self.usage = parse_usage(data["usageMetadata"])
         if (data.get("promptFeedback") or {}).get("blockReason"):
             self.complete = True
         out = []
-        for candidate in data.get("candidates") or ()[:1]:
+        for candidate in (data.get("candidates") or ())[:1]:
             self._candidate = {k: v for k, v in candidate.items() if k != "content"}
             for part in (candidate.get("content") or {}).get("parts") or ():
-                if "functionCall" in part:
-                    self._calls.append(part)
-                elif part.get("text") and not part.get("thought"):
-                    out.append(self._text.add(part["text"]))
+                self._keep(part)
+                text = part.get("text")
+                if "functionCall" in part or not text:
+                    continue
+                if part.get("thought"):
+                    out.append(StreamChunk(reasoning=text, index=self._chunks))
+                else:
+                    out.append(
+                        StreamChunk(content=self._text.add(text).content, index=self._chunks)
+                    )
+                self._chunks += 1
             if candidate.get("finishReason"):
                 self.complete = True
         return out
 
+    def _keep(self, part: dict[str, Any]) -> None:
+        last = self._parts[-1] if self._parts else None
+        if (
+            last is not None
+            and _plain(last)
+            and _plain(part)
+            and last.get("thought") == part.get("thought")
+        ):
+            last["text"] += part["text"]
+        else:
+            self._parts.append(dict(part))
+
     def result(self) -> dict[str, Any]:
         body = dict(self._last)
         if self._candidate is not None:
-            parts = ([{"text": self.partial_text}] if self._text.count else []) + self._calls
-            body["candidates"] = [self._candidate | {"content": {"role": "model", "parts": parts}}]
+            content = {"role": "model", "parts": self._parts}
+            body["candidates"] = [self._candidate | {"content": content}]
         return body
+
+
+def _plain(part: dict[str, Any]) -> bool:
+    """A piece of text (or thought) with nothing else on it, which may join its neighbour."""
+    return isinstance(part.get("text"), str) and set(part) <= {"text", "thought"}
