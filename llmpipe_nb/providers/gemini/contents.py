@@ -20,8 +20,16 @@ from ...errors import ConfigError
 from ...responses import ReasoningPart, ToolCall
 from .._messages import image_source, text_of, tool_call_fields, tool_names_by_id
 
-#: media types Gemini reads that Python's own table does not know
-_SUFFIX_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".jpg": "image/jpeg"}
+#: the image types Gemini reads (not every Python knows them all); others from Python's table
+_SUFFIX_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".gif": "image/gif",
+}
 _BUILTIN_TYPES = mimetypes.MimeTypes(filenames=())  # no system files: the same on every machine
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
-from contextlib import aclosing, closing
+from contextlib import aclosing, closing, suppress
 from dataclasses import replace
 from time import perf_counter
 from typing import Any, cast
 
 from ...errors import ConfigError
+from ...pipeline import leave_partial
 from ...plug import Plug
 from ...plugs.execute_request import ExecuteRequest
 from ...request import Request
@@ -113,6 +114,24 @@ class _Hops:
         self.responses.append(done.response)
         return None
 
+    def stopped(self, stop: BaseException) -> None:
+        """Stopped from outside during a later hop: the run records that hop's call too."""
+        hop = len(self.responses) + 1
+        took = (perf_counter() - self.started) * 1000 - sum(self.durations[1:])
+        self.log.append(
+            {
+                "attempt": 1,  # the call in flight; a retry before it is not seen from here
+                "outcome": "cancelled",
+                "status_code": None,
+                "duration_ms": took,
+                "retry_in_s": None,
+                "hop": hop,
+            }
+        )
+        facts = self._facts(None)
+        facts["hops"] += ({"hop": hop, "error": "cancelled", "duration_ms": took},)
+        leave_partial(stop, self.first.evolve(metadata={**self.first.metadata, **facts}))
+
     def finish(self) -> Request:
         if len(self.responses) == 1:
             return self.first
@@ -190,10 +209,16 @@ class GeminiContinuation(Plug):
             hop = cast(Generator[StreamChunk | Request], ExecuteRequest().stream(follow))
             with closing(hop) as items:  # closed with this stream, so is its connection
                 for item in items:
-                    if isinstance(item, StreamChunk):
-                        yield item
-                    else:
+                    if not isinstance(item, StreamChunk):
                         done = item
+                        continue
+                    try:
+                        yield item
+                    except BaseException as stop:  # closed or interrupted: the hop hears it too
+                        with suppress(StopIteration, type(stop)):
+                            items.throw(stop)
+                        hops.stopped(stop)
+                        raise
             if (failed := hops.add(done)) is not None:
                 yield failed
                 return
@@ -206,10 +231,16 @@ class GeminiContinuation(Plug):
             ahop = cast(AsyncGenerator[StreamChunk | Request], ExecuteRequest().astream(follow))
             async with aclosing(ahop) as items:
                 async for item in items:
-                    if isinstance(item, StreamChunk):
-                        yield item
-                    else:
+                    if not isinstance(item, StreamChunk):
                         done = item
+                        continue
+                    try:
+                        yield item
+                    except BaseException as stop:
+                        with suppress(StopAsyncIteration, type(stop)):
+                            await items.athrow(stop)
+                        hops.stopped(stop)
+                        raise
             if (failed := hops.add(done)) is not None:
                 yield failed
                 return
