@@ -52,12 +52,15 @@ class ReasoningPart:
     "redacted_thinking" (`data`), Gemini's "thought" (text) or "signature" (a signed part's
     `signature`, with its `text`), Ollama's "thinking". Models that require their reasoning
     back (Anthropic thinking in tool loops, Gemini 3 function calls) reject a changed one.
+    `offset` is where the part sat among the answer's text (the number of answer characters
+    before it), for formats that interleave reasoning and text, so the turn goes back in order.
     """
 
     kind: str
     text: str = ""
     signature: str | None = None
     data: str | None = None
+    offset: int | None = None
 
 
 class _Rendered:
