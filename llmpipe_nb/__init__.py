@@ -14,7 +14,8 @@ import importlib
 import sys
 from typing import Any
 
-from . import providers
+from . import providers, rendering
+from ._version import __version__ as __version__
 from .api import (
     ChatStream,
     achat,
@@ -37,10 +38,10 @@ from .errors import (
     ConfigError,
     ContentFilteredError,
     ContextLengthError,
-    ModelRetiredError,
     LLMPipeError,
     MissingDependencyError,
     MissingKeyError,
+    ModelRetiredError,
     PipelineError,
     PlugContractError,
     ProviderConnectionError,
@@ -69,8 +70,6 @@ from .responses import (
     ValidationResult,
 )
 
-__version__ = "0.1.0"
-
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
     "nb": ("llmpipe_nb.nb", None),
@@ -97,6 +96,13 @@ if "pandas" in sys.modules:  # pandas came first: df.llm works at once (else on 
     importlib.import_module("llmpipe_nb.batch")
 
 
+def _load_views() -> None:
+    from . import views  # noqa: F401 - importing the views registers them with the core
+
+
+rendering.add_loader(_load_views)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext llmpipe_nb`: registers the %%llm and %llm magics."""
     from .nb import load_ipython_extension as load
@@ -115,13 +121,13 @@ __all__ = [
     "ConfigError",
     "ContentFilteredError",
     "ContextLengthError",
-    "ModelRetiredError",
     "EmbeddingResponse",
     "LLMPipeError",
     "Ledger",
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelRetiredError",
     "Pipeline",
     "PipelineError",
     "PipelineInfo",
@@ -132,8 +138,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitError",
-    "Request",
     "ReasoningPart",
+    "Request",
     "ResponseFormatError",
     "Secret",
     "ServerError",

@@ -545,7 +545,7 @@ class _AuthTransport:
         timeout: float | None = None,
         **kwargs: Any,
     ) -> _AuthResponse:
-        from ._http import httpx2
+        import httpx2
 
         return _AuthResponse(
             httpx2.request(method, url, content=body, headers=headers, timeout=timeout or 30)
