@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ..stores.ledger_sqlite import SQLiteLedgerStore
+    from .store import SQLiteLedgerStore
 
 
 class Ledger:
@@ -40,7 +40,7 @@ class Ledger:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Ledger:
         """The rows of a persisted ledger file, as they are now (open it again for later rows)."""
-        from ..stores.ledger_sqlite import SQLiteLedgerStore
+        from .store import SQLiteLedgerStore
 
         store = SQLiteLedgerStore(path, create=False)
         try:
@@ -100,7 +100,7 @@ class Ledger:
 
     def persist(self, path: str | os.PathLike[str] | None) -> Ledger:
         """Write the rows so far and every later row to the SQLite file at `path`; None stops."""
-        from ..stores.ledger_sqlite import SQLiteLedgerStore
+        from .store import SQLiteLedgerStore
 
         store = None if path is None else SQLiteLedgerStore(path)
         with self._lock:
