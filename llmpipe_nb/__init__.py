@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import providers, rendering
 from ._version import __version__ as __version__
@@ -57,7 +57,6 @@ from .errors import (
 from .ledger import Ledger, costs, ledger, tag, traces
 from .pipeline import Pipeline, Step
 from .plug import Plug
-from .pricing import set_price
 from .request import Request
 from .responses import (
     ChatResponse,
@@ -70,6 +69,9 @@ from .responses import (
     ValidationResult,
 )
 
+if TYPE_CHECKING:
+    from .pricing import set_price
+
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
     "nb": ("llmpipe_nb.nb", None),
@@ -79,6 +81,7 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
 }
 
 
