@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import providers
+from . import providers, rendering
+from ._version import __version__ as __version__
 from .api import (
     ChatStream,
     achat,
@@ -56,7 +57,6 @@ from .errors import (
 from .ledger import Ledger, costs, ledger, tag, traces
 from .pipeline import Pipeline, Step
 from .plug import Plug
-from .pricing import set_price
 from .request import Request
 from .responses import (
     ChatResponse,
@@ -69,7 +69,8 @@ from .responses import (
     ValidationResult,
 )
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
@@ -80,6 +81,7 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
 }
 
 
@@ -95,6 +97,13 @@ def __getattr__(name: str) -> Any:
 
 if "pandas" in sys.modules:  # pandas came first: df.llm works at once (else on first llm.map)
     importlib.import_module("llmpipe_nb.batch")
+
+
+def _load_views() -> None:
+    from . import views  # noqa: F401 - importing the views registers them with the core
+
+
+rendering.add_loader(_load_views)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rendering
+
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
 
@@ -64,24 +66,18 @@ class ReasoningPart:
 
 
 class _Rendered:
-    """Rich display for result types; the views module is imported only when shown."""
+    """Rich display for result types, through the views registered in `rendering`."""
 
     __slots__ = ()
 
-    def _repr_html_(self) -> str:
-        from .views import response_html
-
-        return response_html(self)
+    def _repr_html_(self) -> str | None:
+        return rendering.render("response_html", self)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from .views import response_text
-
-        printer.text(response_text(self))
+        printer.text(rendering.render("response_text", self) or repr(self))
 
     def __rich__(self) -> Any:
-        from .views import response_rich
-
-        return response_rich(self)
+        return rendering.render("response_rich", self) or repr(self)
 
 
 @dataclass(slots=True, eq=False)

@@ -18,21 +18,10 @@ from typing import Any
 from ..errors import ConfigError
 from . import background
 from .engine import Tally
-from .job import DEFAULT_CONCURRENCY, Job, Spec
+from .job import DEFAULT_CONCURRENCY, BatchInterrupted, Job, Spec
 from .progress import TICK_S, Display, make_display
 
 ENGINES = ("local", "dask")
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """The batch was interrupted; `partial` is the result table with the rows that finished."""
-
-    def __init__(self, partial: Any, finished: int, total: int) -> None:
-        self.partial = partial
-        super().__init__(
-            f"The batch was interrupted after {finished} of {total} rows; the finished rows are "
-            "in this exception's .partial, and with the cache on a rerun sends only the rest."
-        )
 
 
 def map(

@@ -21,7 +21,7 @@ from . import background
 from .engine import Tally
 from .estimate import input_tokens, make_estimate
 from .frame import Outcome, outcome, portable, to_frame
-from .job import Job, Spec
+from .job import BatchInterrupted, Job, Spec
 from .progress import make_display
 from .rows import Renderer, Rows, render_all, to_rows
 
@@ -192,7 +192,6 @@ def _collect(
     from distributed import as_completed
 
     from ..ledger import ledger
-    from .api import BatchInterrupted
 
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[PartitionResult | None] = [None] * len(futures)

@@ -1,4 +1,5 @@
-"""A batch call made concrete: the `Spec` (everything but the data) and the `Job` over some rows.
+"""A batch call made concrete: the `Spec` (everything but the data), the `Job` over some
+rows, and `BatchInterrupted`, which either engine raises with the rows that finished.
 
 The spec is plain data, so the Dask engine sends it to every worker, where a Job
 over the worker's partition runs exactly as a local Job over the whole input does.
@@ -23,6 +24,17 @@ from .rows import Prompt, Renderer, Rows, render_all, to_rows
 from .schema import Schema
 
 DEFAULT_CONCURRENCY = 8
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """The batch was interrupted; `partial` is the result table with the rows that finished."""
+
+    def __init__(self, partial: Any, finished: int, total: int) -> None:
+        self.partial = partial
+        super().__init__(
+            f"The batch was interrupted after {finished} of {total} rows; the finished rows are "
+            "in this exception's .partial, and with the cache on a rerun sends only the rest."
+        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any
 
-from .. import providers
+from .. import registry as providers
 from ..errors import (
     CircuitOpenError,
     PipelineError,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import providers
+from .. import registry
 from ..plug import Plug
 from ..request import Request
 from .validate_provider import CONFIG_OPTIONS
@@ -16,7 +16,7 @@ class FetchConfig(Plug):
     """
 
     def call(self, request: Request) -> Request:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         opts = request.options
         explicit = {k: opts[k] for k in CONFIG_OPTIONS if k in opts}
         config = provider.resolve_config(explicit)

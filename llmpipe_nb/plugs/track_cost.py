@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import providers
+from .. import registry
 from ..plug import Plug
 from ..pricing import cost_for
 from ..request import Request
@@ -22,7 +22,7 @@ class TrackCost(Plug):
         usage = getattr(result, "usage", None)
         if usage is None or getattr(result, "cache_hit", False):
             return request
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         model = getattr(result, "model", None) or request.model
         cost, status = cost_for(
             request.provider,

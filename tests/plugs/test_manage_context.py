@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import llmpipe_nb as llm
+from llmpipe_nb.context_windows import context_window
 from llmpipe_nb.testing import faults
-from llmpipe_nb.tokens import context_window, estimate_message_tokens
+from llmpipe_nb.tokens import estimate_message_tokens
 
 SYSTEM = {"role": "system", "content": "You are a careful assistant."}
 

@@ -47,7 +47,7 @@ class AuthTransport:
         timeout: float | None = None,
         **kwargs: Any,
     ) -> AuthResponse:
-        from .._http import httpx2
+        import httpx2
 
         return AuthResponse(
             httpx2.request(method, url, content=body, headers=headers, timeout=timeout or 30)
