@@ -12,7 +12,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any
 
-from .. import registry as providers
+from .. import registry
 from ..errors import (
     CircuitOpenError,
     PipelineError,
@@ -232,7 +232,7 @@ class ExecuteRequest(Plug):
 
     def stream(self, request: Request) -> Iterator[StreamChunk | Request]:
         """Yield chunks as they arrive; finally the request whose response is the assembled body."""
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         with _Attempts(request) as attempts:
             while True:
                 decoder = provider.stream_decoder(request)
@@ -260,7 +260,7 @@ class ExecuteRequest(Plug):
                     return
 
     async def astream(self, request: Request) -> AsyncIterator[StreamChunk | Request]:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         with _Attempts(request) as attempts:
             while True:
                 decoder = provider.stream_decoder(request)

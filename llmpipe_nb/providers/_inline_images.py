@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError
 from ._messages import PASS_BYTES, image_source
 

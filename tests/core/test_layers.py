@@ -24,8 +24,6 @@ TOP = "llmpipe_nb"
 MAX_LINES = 400
 #: past MAX_LINES by design: the loopback wire servers, one provider's whole protocol each
 LONG_BY_DESIGN = re.compile(r"llmpipe_nb\.testing\.\w+_wire$")
-#: still past MAX_LINES, to be split; the test fails as soon as one of them is not
-TO_SPLIT = {"llmpipe_nb.providers.gemini", "llmpipe_nb.providers.openai"}
 
 
 def load_toml(path: Path) -> dict:
@@ -273,10 +271,7 @@ def test_no_module_is_over_400_lines():
         for m, path in modules().items()
         if len(path.read_text().splitlines()) > MAX_LINES and not LONG_BY_DESIGN.match(m)
     }
-    assert long <= TO_SPLIT, (
-        f"split by concept (none over {MAX_LINES} lines): {sorted(long - TO_SPLIT)}"
-    )
-    assert long == TO_SPLIT, f"now short enough, drop from TO_SPLIT: {sorted(TO_SPLIT - long)}"
+    assert not long, f"split by concept (none over {MAX_LINES} lines): {sorted(long)}"
 
 
 @pytest.mark.parametrize(
