@@ -30,6 +30,8 @@ FIELDS = (
     "tool_name",
     "thinking",
 )
+#: values of an unknown field that say nothing (an SDK's message dump has `refusal: None`)
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def normalize_messages(messages: Any) -> tuple[dict[str, Any], ...]:
@@ -111,10 +113,6 @@ def _check(index: int, message: Any) -> dict[str, Any]:
             f"{where} is a tool result without 'tool_call_id': add the id of the call it answers."
         )
     return dict(message)
-
-
-#: values of an unknown field that say nothing (an SDK's message dump has `refusal: None`)
-_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def _check_part(where: str, part: Any) -> None:

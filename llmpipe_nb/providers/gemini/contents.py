@@ -2,9 +2,10 @@
 
 Assistant turns become `model` turns, tool results `functionResponse` parts of one user
 turn. The system instruction and a function response take only text, so an image in
-either is refused rather than dropped. A model turn that came from a `ChatResponse` goes back as it was received: thought
-parts, signed text parts and function calls in their order, each with its
-`thoughtSignature` (Gemini 3 refuses a function call echoed without it).
+either is refused rather than dropped. A model turn that came from a `ChatResponse` goes
+back as it was received: thought parts, signed text parts and function calls in their
+order, each with its `thoughtSignature` (Gemini 3 refuses a function call echoed
+without it).
 """
 
 from __future__ import annotations
