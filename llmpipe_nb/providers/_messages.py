@@ -106,6 +106,17 @@ def data_url(url: str) -> tuple[str, str | None]:
     return base64.b64encode(unquote_to_bytes(payload)).decode(), media_type
 
 
+def refuse_names(messages: Iterable[Mapping[str, Any]], provider: str) -> None:
+    """ConfigError for a `name` on a message other than a tool result (whose call names it):
+    `provider` has no field for who is speaking."""
+    for index, message in enumerate(messages):
+        if message.get("name") and message["role"] != "tool":
+            raise ConfigError(
+                f"Message {index} ({message['role']}) has a name, which {provider} has no "
+                "field for: say who is speaking in the text, or leave the name out."
+            )
+
+
 def tool_names_by_id(messages: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Tool call id -> function name, from the assistant turns, for formats that answer by name."""
     names = {}

@@ -38,6 +38,7 @@ from ._messages import (
     AssembledText,
     function_specs,
     option_values,
+    refuse_names,
     text_of,
     tool_call_fields,
     tool_names_by_id,
@@ -86,6 +87,8 @@ def chat_body(
     messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any], *, stream: bool
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/chat`; `stream` is always explicit (Ollama defaults to true)."""
+    messages = list(messages)
+    refuse_names(messages, "Ollama")
     wire: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     for message in messages:  # a result answers the latest call with its id before it

@@ -8,7 +8,8 @@ them, so clients must skip them).
 The API as of December 2026: versions `2023-06-01` and `2026-10-21` are both accepted,
 and the latter's rules applied (no `temperature`/`top_p`/`top_k`, no `document` in an
 assistant turn, no non-empty `citations` on user text); under any version `system`
-takes only text blocks and an image's URL source only an http(s) URL, Claude 4.7 and
+takes only text blocks, a block only its type's fields (`cache_control` among them),
+and an image's URL source only an http(s) URL, Claude 4.7 and
 later refuse non-default sampling, and 4.6 and later a final assistant turn.
 Thinking (asked for, or always on for Opus 5.5 and Fable 5.1) answers with a signed
 `thinking` block, plus a `redacted_thinking` block when the prompt holds Anthropic's
@@ -64,6 +65,17 @@ _MISSING_THINKING = (
     "We recommend you include thinking blocks from previous turns. To avoid this "
     "requirement, disable `thinking`."
 )
+
+#: the fields each block type takes (a block of a type not listed is not checked)
+_BLOCK_FIELDS = {
+    "text": ("type", "text", "citations", "cache_control"),
+    "image": ("type", "source", "cache_control"),
+    "document": ("type", "source", "title", "context", "citations", "cache_control"),
+    "tool_use": ("type", "id", "name", "input", "cache_control"),
+    "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+}
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -300,18 +312,36 @@ def _sampling_refusal(body: dict[str, Any], version: str) -> str | None:
 
 
 def _block_refusal(body: dict[str, Any]) -> str | None:
-    """`system` takes only text blocks; an image's `url` source must be an http(s) URL."""
+    """`system` takes only text blocks; an image's `url` source must be an http(s) URL; a
+    block has only its type's fields, and `cache_control` only the ephemeral type."""
     system = body.get("system")
     for j, block in enumerate(system if isinstance(system, list) else ()):
         if not isinstance(block, dict) or block.get("type") != "text":
             return f"system.{j}.type: Input should be 'text'"
+        refusal = _field_refusal(f"system.{j}", block)
+        if refusal:
+            return refusal
     for i, message in enumerate(body["messages"]):
         for where, block in _blocks(message.get("content"), f"messages.{i}.content"):
+            refusal = _field_refusal(where, block)
+            if refusal:
+                return refusal
             source = block.get("source") if block.get("type") == "image" else None
             if not isinstance(source, dict) or source.get("type") != "url":
                 continue
             if not str(source.get("url")).startswith(("http://", "https://")):
                 return f"{where}.source.url: only http and https URLs are supported"
+    return None
+
+
+def _field_refusal(where: str, block: dict[str, Any]) -> str | None:
+    fields = _BLOCK_FIELDS.get(str(block.get("type")))
+    extra = next((k for k in block if fields is not None and k not in fields), None)
+    if extra is not None:
+        return f"{where}.{extra}: Extra inputs are not permitted"
+    cache = block.get("cache_control")
+    if cache is not None and (not isinstance(cache, dict) or cache.get("type") != "ephemeral"):
+        return f"{where}.cache_control.type: Input should be 'ephemeral'"
     return None
 
 

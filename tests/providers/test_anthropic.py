@@ -977,3 +977,101 @@ def test_a_data_url_without_data_is_refused_before_sending(anthropic_server: Fak
     with pytest.raises(ConfigError, match=r"has no ',' before its data: .*pass the bytes as"):
         llm.chat("anthropic", look, **conn(anthropic_server))
     assert anthropic_server.requests == []
+
+
+# -- A part's own fields (cache_control) reach the wire; a tool's strict too; names refused --
+
+CACHED = {"type": "ephemeral"}
+
+
+def test_cache_control_on_parts_goes_on_their_blocks(anthropic_server: FakeServer) -> None:
+    first = llm.chat("anthropic", "Oslo", **conn(anthropic_server, tools=[WEATHER]))
+    call = first.tool_calls[0]
+    png = {"type": "image", "data": "iVBORw0KGgo=", "media_type": "image/png"}
+    messages = [
+        {
+            "role": "system",
+            "content": [
+                {"type": "text", "text": "Long house style.", "cache_control": CACHED},
+                {"type": "text", "text": " Be brief."},
+            ],
+        },
+        {"role": "developer", "content": "Use metres."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Oslo", "cache_control": CACHED},
+                {**png, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+            ],
+        },
+        {"role": "assistant", "content": first.content, "tool_calls": [call]},
+        {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": [{"type": "text", "text": "Sunny", "cache_control": CACHED}],
+        },
+    ]
+    llm.chat("anthropic", messages, **conn(anthropic_server, tools=[WEATHER]))
+    sent = anthropic_server.last_request.json
+    assert sent["system"] == [
+        {"type": "text", "text": "Long house style.", "cache_control": CACHED},
+        {"type": "text", "text": " Be brief."},
+        {"type": "text", "text": "Use metres."},
+    ]
+    assert sent["messages"][0]["content"] == [
+        {"type": "text", "text": "Oslo", "cache_control": CACHED},
+        {
+            "type": "image",
+            "source": PNG_SOURCE,
+            "cache_control": {"type": "ephemeral", "ttl": "1h"},
+        },
+    ]
+    assert sent["messages"][2]["content"][0]["content"] == [
+        {"type": "text", "text": "Sunny", "cache_control": CACHED}
+    ]
+
+
+def test_a_part_field_anthropic_does_not_know_is_sent_and_refused_by_the_api(
+    anthropic_server: FakeServer,
+) -> None:
+    look = [{"role": "user", "content": [{"type": "text", "text": "Look", "colour": "red"}]}]
+    with pytest.raises(BadRequestError, match=r"messages\.0\.content\.0\.colour: Extra inputs"):
+        llm.chat("anthropic", look, **conn(anthropic_server))
+    bad_cache = [{"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {}}]}]
+    with pytest.raises(BadRequestError, match=r"cache_control\.type: Input should be 'ephemeral'"):
+        llm.chat("anthropic", bad_cache, **conn(anthropic_server))
+
+
+def test_a_tools_strict_and_cache_control_are_sent(anthropic_server: FakeServer) -> None:
+    strict = {"type": "function", "function": {**WEATHER, "strict": True}}
+    cached = {"name": "now", "parameters": WEATHER["parameters"], "cache_control": CACHED}
+    llm.chat("anthropic", "Oslo", **conn(anthropic_server, tools=[strict, cached]))
+    assert anthropic_server.last_request.json["tools"] == [
+        {
+            "name": "get_weather",
+            "description": "Weather",
+            "input_schema": WEATHER["parameters"],
+            "strict": True,
+        },
+        {
+            "name": "now",
+            "description": "",
+            "input_schema": WEATHER["parameters"],
+            "cache_control": CACHED,
+        },
+    ]
+
+
+def test_a_speaker_name_is_refused_before_sending(anthropic_server: FakeServer) -> None:
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello", "name": "bot"},
+        "go on",
+    ]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("anthropic", messages, **conn(anthropic_server))
+    assert str(caught.value) == (
+        "Message 1 (assistant) has a name, which Anthropic has no field for: say who is "
+        "speaking in the text, or leave the name out."
+    )
+    assert anthropic_server.requests == []

@@ -427,6 +427,83 @@ def test_unknown_media_type_is_refused_before_sending(
     assert gemini_server.requests == []
 
 
+# -- nothing the user sent is dropped: images where Gemini takes only text, names ----------
+
+PNG_PART = {"type": "image", "data": PNG, "media_type": "image/png"}
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_an_image_in_a_system_message_is_refused_before_sending(
+    gemini_server: FakeServer, role: str
+) -> None:
+    messages = [
+        {"role": role, "content": [{"type": "text", "text": "House style:"}, PNG_PART]},
+        {"role": "user", "content": "hi"},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("gemini", messages, **conn(gemini_server))
+    assert str(caught.value) == (
+        f"Message 0 ({role}) holds an image, but Gemini takes only text in the system "
+        "instruction: move the image to a user message."
+    )
+    assert gemini_server.requests == []
+    text_only = [{"role": role, "content": [{"type": "text", "text": "House style."}]}, "hi"]
+    llm.chat("gemini", text_only, **conn(gemini_server))
+    assert gemini_server.last_request.json["systemInstruction"] == {
+        "parts": [{"text": "House style."}]
+    }
+
+
+def tool_round(content) -> list[dict]:
+    return [
+        {"role": "user", "content": "Paris"},
+        {"role": "assistant", "content": None, "tool_calls": [ToolCall("c1", "get_weather", {})]},
+        {"role": "tool", "tool_call_id": "c1", "content": content},
+    ]
+
+
+def test_an_image_in_a_tool_result_is_refused_before_sending(gemini_server: FakeServer) -> None:
+    result = [{"type": "text", "text": "Radar:"}, PNG_PART]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("gemini", tool_round(result), **conn(gemini_server, tools=[WEATHER]))
+    assert str(caught.value) == (
+        "Message 2 (tool) holds an image, but Gemini takes only text in a tool result: "
+        "move the image to a user message."
+    )
+    assert gemini_server.requests == []
+    text_parts = [{"type": "text", "text": '{"temp_c": '}, {"type": "text", "text": "18}"}]
+    llm.chat("gemini", tool_round(text_parts), **conn(gemini_server, tools=[WEATHER]))
+    assert gemini_server.last_request.json["contents"][-1] == {
+        "role": "user",
+        "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp_c": 18}}}],
+    }
+
+
+def test_a_tool_result_without_its_call_answers_by_its_own_name(
+    gemini_server: FakeServer,
+) -> None:
+    messages = [
+        {"role": "user", "content": "Paris"},
+        {"role": "tool", "tool_call_id": "c9", "name": "get_weather", "content": "18 C"},
+    ]
+    llm.chat("gemini", messages, **conn(gemini_server))
+    assert gemini_server.last_request.json["contents"][-1]["parts"] == [
+        {"functionResponse": {"name": "get_weather", "response": {"result": "18 C"}}}
+    ]
+
+
+def test_a_speaker_name_is_refused_before_sending(gemini_server: FakeServer) -> None:
+    with pytest.raises(ConfigError) as caught:
+        llm.chat(
+            "gemini", [{"role": "user", "content": "hi", "name": "ada"}], **conn(gemini_server)
+        )
+    assert str(caught.value) == (
+        "Message 0 (user) has a name, which Gemini has no field for: say who is speaking "
+        "in the text, or leave the name out."
+    )
+    assert gemini_server.requests == []
+
+
 # -- base_url and API version ----------------------------------------------------------------
 
 

@@ -281,3 +281,20 @@ def test_a_think_value_ollama_does_not_take_is_refused_before_sending(
 def test_thinking_on_a_model_without_it_is_the_servers_error(ollama_server: FakeServer) -> None:
     with pytest.raises(BadRequestError, match=r'"llama3\.2" does not support thinking'):
         llm.chat("ollama", "hi", think=True, base_url=ollama_server.url)
+
+
+def test_fields_ollama_has_no_place_for_are_refused_before_sending(
+    ollama_server: FakeServer,
+) -> None:
+    native = [{"role": "user", "content": "What is this?", "images": ["iVBORw0KGgo="]}]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("ollama", native, base_url=ollama_server.url)
+    assert str(caught.value) == (
+        "Message 0 (user) has a field 'images', which is sent to no provider: keep to role, "
+        "content, name, tool_calls, tool_call_id, reasoning, tool_name, thinking, and put "
+        "images in the content as parts."
+    )
+    named = [{"role": "system", "content": "Be brief.", "name": "house"}, "hi"]
+    with pytest.raises(ConfigError, match=r"^Message 0 \(system\) has a name, which Ollama"):
+        llm.chat("ollama", named, base_url=ollama_server.url)
+    assert ollama_server.requests == []

@@ -1,9 +1,11 @@
 """The conversation as Gemini's `contents`: turns, parts, media types, and model turns echoed.
 
 Assistant turns become `model` turns, tool results `functionResponse` parts of one user
-turn. A model turn that came from a `ChatResponse` goes back as it was received: thought
-parts, signed text parts and function calls in their order, each with its
-`thoughtSignature` (Gemini 3 refuses a function call echoed without it).
+turn. The system instruction and a function response take only text, so an image in
+either is refused rather than dropped. A model turn that came from a `ChatResponse` goes
+back as it was received: thought parts, signed text parts and function calls in their
+order, each with its `thoughtSignature` (Gemini 3 refuses a function call echoed
+without it).
 """
 
 from __future__ import annotations
@@ -40,21 +42,28 @@ _MAGIC = (
 )
 
 
+def system_instruction(messages: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """`systemInstruction` from the system and developer messages, which must be text."""
+    texts = []
+    for index, message in enumerate(messages):
+        if message["role"] in ("system", "developer"):
+            _refuse_images(index, message, "the system instruction")
+            texts.append(text_of(message.get("content")))
+    return {"parts": [{"text": "\n\n".join(texts)}]} if texts else None
+
+
 def wire_contents(messages: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """`contents` turns: assistant -> model, tool results -> functionResponse parts of one user turn."""
     names = tool_names_by_id(messages)
     contents: list[dict[str, Any]] = []
-    for message in messages:
+    for index, message in enumerate(messages):
         role = message["role"]
         if role in ("system", "developer"):
             continue
         if role == "tool":
-            part = {
-                "functionResponse": {
-                    "name": names.get(message["tool_call_id"], ""),
-                    "response": _tool_result(message),
-                }
-            }
+            _refuse_images(index, message, "a tool result")
+            name = names.get(message["tool_call_id"]) or message.get("name") or ""
+            part = {"functionResponse": {"name": name, "response": _tool_result(message)}}
             if (
                 contents
                 and contents[-1]["role"] == "user"
@@ -137,6 +146,15 @@ def _call_part(call: Any) -> dict[str, Any]:
     if signature:
         part["thoughtSignature"] = signature
     return part
+
+
+def _refuse_images(index: int, message: Mapping[str, Any], where: str) -> None:
+    content = message.get("content")
+    if isinstance(content, list) and any(p["type"] != "text" for p in content):
+        raise ConfigError(
+            f"Message {index} ({message['role']}) holds an image, but Gemini takes only text "
+            f"in {where}: move the image to a user message."
+        )
 
 
 def _tool_result(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import ConfigError
-from .._messages import function_specs, option_values, text_of, tool_choice_name
-from .contents import wire_contents
+from .._messages import function_specs, option_values, refuse_names, tool_choice_name
+from .contents import system_instruction, wire_contents
 
 GENERATION_OPTIONS = {
     "temperature": "temperature",
@@ -67,10 +67,11 @@ def generate_body(
 ) -> dict[str, Any]:
     """The JSON body of `generateContent` / `streamGenerateContent`."""
     messages = list(messages)
-    system = [text_of(m.get("content")) for m in messages if m["role"] in ("system", "developer")]
+    refuse_names(messages, "Gemini")
     body: dict[str, Any] = {"contents": wire_contents(messages)}
+    system = system_instruction(messages)
     if system:
-        body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+        body["systemInstruction"] = system
     config = option_values(options, GENERATION_OPTIONS)
     cap = options.get("max_tokens") or options.get("max_completion_tokens")
     if cap is not None:
