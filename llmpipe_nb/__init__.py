@@ -37,10 +37,10 @@ from .errors import (
     ConfigError,
     ContentFilteredError,
     ContextLengthError,
-    ModelRetiredError,
     LLMPipeError,
     MissingDependencyError,
     MissingKeyError,
+    ModelRetiredError,
     PipelineError,
     PlugContractError,
     ProviderConnectionError,
@@ -54,6 +54,7 @@ from .errors import (
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
+from .lifecycle import ModelLifecycleWarning
 from .pipeline import Pipeline, Step
 from .plug import Plug
 from .pricing import set_price
@@ -115,13 +116,14 @@ __all__ = [
     "ConfigError",
     "ContentFilteredError",
     "ContextLengthError",
-    "ModelRetiredError",
     "EmbeddingResponse",
     "LLMPipeError",
     "Ledger",
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelLifecycleWarning",
+    "ModelRetiredError",
     "Pipeline",
     "PipelineError",
     "PipelineInfo",
@@ -132,8 +134,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitError",
-    "Request",
     "ReasoningPart",
+    "Request",
     "ResponseFormatError",
     "Secret",
     "ServerError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import providers
+from .. import lifecycle, providers
 from ..plug import Plug
 from ..pricing import cost_for
 from ..request import Request
@@ -13,7 +13,9 @@ from ..request import Request
 class TrackCost(Plug):
     """Sets `result.cost`, `result.cost_status` and metadata `cost_usd` / `cost_status`.
 
-    An unknown model gives cost None with status "unpriced" and one warning per model.
+    An unknown model gives cost None with status "unpriced" and one warning per model. A
+    retired model the provider re-routes is priced as the model that answered, which the
+    result then names.
     """
 
     def call(self, request: Request) -> Request:
@@ -22,7 +24,8 @@ class TrackCost(Plug):
         if usage is None or getattr(result, "cache_hit", False):
             return request
         provider = providers.get(request.provider)
-        model = getattr(result, "model", None) or request.model
+        answered = getattr(result, "model", None) or request.model
+        model = lifecycle.answered_by(request.provider, request.model, answered)
         cost, status = cost_for(
             request.provider,
             model,
@@ -30,7 +33,10 @@ class TrackCost(Plug):
             local=provider.local,
             price_provider=provider.price_provider,
         )
-        result = dataclasses.replace(result, cost=cost, cost_status=status)
+        changes = {"cost": cost, "cost_status": status}
+        if model != answered:
+            changes["model"] = model
+        result = dataclasses.replace(result, **changes)
         return request.evolve(
             result=result,
             metadata={**request.metadata, "cost_usd": cost, "cost_status": status},

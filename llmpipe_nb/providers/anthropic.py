@@ -14,6 +14,7 @@ from ..plug import Plug
 from ..request import Request
 from ..responses import ChatResponse, ModelInfo, StreamChunk, ToolCall, Usage
 from ..transport import HttpCall, HttpResponse
+from . import defaults
 from ._http import HttpProvider
 from ._messages import (
     AssembledText,
@@ -320,7 +321,7 @@ class AnthropicProvider(HttpProvider):
     """Anthropic (Claude). No embeddings or legacy completions: the API has none."""
 
     name = "anthropic"
-    default_model = "claude-sonnet-4-20250514"
+    default_model = defaults.CHAT["anthropic"]
     key_env = ("ANTHROPIC_API_KEY",)
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"

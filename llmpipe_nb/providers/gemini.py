@@ -29,6 +29,7 @@ from ..request import Request
 from ..responses import ChatResponse, EmbeddingResponse, ModelInfo, StreamChunk, ToolCall, Usage
 from ..tokens import estimate_tokens
 from ..transport import HttpCall, HttpResponse
+from . import defaults
 from ._http import HttpProvider
 from ._messages import (
     AssembledText,
@@ -451,8 +452,8 @@ class GeminiProvider(HttpProvider):
     """Gemini through the Generative Language API (AI Studio keys, or OAuth2)."""
 
     name = "gemini"
-    default_model = "gemini-2.5-flash"
-    default_embedding_model = "gemini-embedding-001"
+    default_model = defaults.CHAT["gemini"]
+    default_embedding_model = defaults.EMBEDDINGS["gemini"]
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = "https://generativelanguage.googleapis.com/v1beta"

@@ -26,6 +26,7 @@ from ..responses import (
     ValidationResult,
 )
 from ..transport import HttpCall, HttpResponse
+from . import defaults
 from ._http import HttpProvider
 from ._messages import (
     AssembledText,
@@ -401,12 +402,15 @@ class OpenAIParseResponse(Plug):
 
 
 class CompletionModel(Plug):
-    """Chat models cannot do legacy completions: without a model, use a completion model."""
+    """Chat models cannot do legacy completions: without a model, use a completion model,
+    or refuse when the provider has none left."""
 
     def call(self, request: Request) -> Request:
         if request.options.get("model"):
             return request
         provider: OpenAIProvider = providers.get(request.provider)  # type: ignore[assignment]
+        if provider.default_completion_model is None:
+            raise ConfigError(defaults.NO_COMPLETION_MODEL)
         return request.put_options(model=provider.default_completion_model)
 
 
@@ -419,9 +423,12 @@ class OpenAIProvider(HttpProvider):
     """OpenAI, and the base of every OpenAI-compatible preset."""
 
     name = "openai"
-    default_model: ClassVar[str | None] = "gpt-4o-mini"
-    default_embedding_model: ClassVar[str | None] = "text-embedding-3-small"
-    default_completion_model: ClassVar[str | None] = "gpt-3.5-turbo-instruct"
+    default_model: ClassVar[str | None] = defaults.CHAT["openai"]
+    default_embedding_model: ClassVar[str | None] = defaults.EMBEDDINGS["openai"]
+    default_completion_model: ClassVar[str | None] = None
+    #: legacy completions without model= use default_completion_model (else a ConfigError),
+    #: not the chat default
+    completion_needs_own_model: ClassVar[bool] = True
     key_env = ("OPENAI_API_KEY",)
     base_url_env = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
@@ -446,7 +453,7 @@ class OpenAIProvider(HttpProvider):
 
     def pipeline(self, kind: str) -> list[Any]:
         specs = super().pipeline(kind)
-        if kind == "completion" and self.default_completion_model:
+        if kind == "completion" and self.completion_needs_own_model:
             specs.insert(1, CompletionModel)
         return specs
 

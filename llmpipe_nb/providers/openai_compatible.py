@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from . import defaults
 from .openai import OpenAIParseResponse, OpenAIPrepareRequest, OpenAIProvider
 
 _ALL = ("chat", "stream", "embeddings", "completion", "list_models", "validate")
@@ -23,6 +24,7 @@ class CompatibleProvider(OpenAIProvider):
 
     default_embedding_model: ClassVar[str | None] = None
     default_completion_model: ClassVar[str | None] = None
+    completion_needs_own_model = False
     max_tokens_field = "max_tokens"
     developer_role = False
     plugs = _plugs(*_ALL)
@@ -32,7 +34,7 @@ class GroqProvider(CompatibleProvider):
     """Groq; streamed usage arrives in `x_groq.usage` (read as well as `usage`)."""
 
     name = "groq"
-    default_model = "llama-3.3-70b-versatile"
+    default_model = defaults.CHAT["groq"]
     key_env = ("GROQ_API_KEY",)
     base_url_env = "GROQ_BASE_URL"
     default_base_url = "https://api.groq.com/openai/v1"
@@ -43,8 +45,8 @@ class MistralProvider(CompatibleProvider):
     """Mistral: the seed is `random_seed`, and `stream_options` is not accepted."""
 
     name = "mistral"
-    default_model = "mistral-small-latest"
-    default_embedding_model = "mistral-embed"
+    default_model = defaults.CHAT["mistral"]
+    default_embedding_model = defaults.EMBEDDINGS["mistral"]
     key_env = ("MISTRAL_API_KEY",)
     base_url_env = "MISTRAL_BASE_URL"
     default_base_url = "https://api.mistral.ai/v1"
@@ -57,7 +59,7 @@ class OpenRouterProvider(CompatibleProvider):
     """OpenRouter: keep-alive comment lines in streams, integer error codes."""
 
     name = "openrouter"
-    default_model = "openai/gpt-4o-mini"
+    default_model = defaults.CHAT["openrouter"]
     key_env = ("OPENROUTER_API_KEY",)
     base_url_env = "OPENROUTER_BASE_URL"
     default_base_url = "https://openrouter.ai/api/v1"
@@ -66,7 +68,7 @@ class OpenRouterProvider(CompatibleProvider):
 
 class XAIProvider(CompatibleProvider):
     name = "xai"
-    default_model = "grok-3-mini"
+    default_model = defaults.CHAT["xai"]
     key_env = ("XAI_API_KEY",)
     base_url_env = "XAI_BASE_URL"
     default_base_url = "https://api.x.ai/v1"
@@ -76,7 +78,7 @@ class XAIProvider(CompatibleProvider):
 
 class DeepSeekProvider(CompatibleProvider):
     name = "deepseek"
-    default_model = "deepseek-chat"
+    default_model = defaults.CHAT["deepseek"]
     key_env = ("DEEPSEEK_API_KEY",)
     base_url_env = "DEEPSEEK_BASE_URL"
     default_base_url = "https://api.deepseek.com/v1"
@@ -85,8 +87,8 @@ class DeepSeekProvider(CompatibleProvider):
 
 class TogetherProvider(CompatibleProvider):
     name = "together"
-    default_model = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-    default_embedding_model = "BAAI/bge-base-en-v1.5"
+    default_model = defaults.CHAT["together"]
+    default_embedding_model = defaults.EMBEDDINGS["together"]
     key_env = ("TOGETHER_API_KEY",)
     base_url_env = "TOGETHER_BASE_URL"
     default_base_url = "https://api.together.xyz/v1"

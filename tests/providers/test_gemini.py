@@ -166,7 +166,7 @@ def test_chat_sends_key_header_not_query(gemini_server: FakeServer) -> None:
         **conn(gemini_server),
     )
     recorded = gemini_server.last_request
-    assert recorded.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert recorded.path == "/v1beta/models/gemini-3.5-flash-lite:generateContent"
     assert recorded.headers["x-goog-api-key"] == KEY and "key" not in recorded.query
     assert recorded.json["systemInstruction"] == {"parts": [{"text": "S"}]}
     assert (

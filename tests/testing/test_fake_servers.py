@@ -128,7 +128,7 @@ def test_openai_tool_calls_then_tool_result_gets_text(openai_server: FakeServer)
 
 
 def test_openai_legacy_completion_plain_and_streamed(openai_server: FakeServer) -> None:
-    body = {"model": "gpt-3.5-turbo-instruct", "prompt": "once upon"}
+    body = {"model": "my-completer", "prompt": "once upon"}
     plain = post(openai_server, "/completions", body).json()
     assert plain["object"] == "text_completion"
     assert plain["choices"][0]["text"] == "Echo: once upon"
