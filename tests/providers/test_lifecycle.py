@@ -116,7 +116,8 @@ def test_a_deprecated_model_warns_once_with_its_date_and_replacement(openai_serv
         "Model 'gpt-4o-mini' of openai is deprecated and retires on 2027-01-14: use "
         "'gpt-6-luna' instead (one gateway lists gpt-6.1-sol for gpt-4o and gpt-4.1)."
     ]
-    assert record[0].filename == __file__  # it names the caller's line, not a plug's
+    (warned,) = [w for w in record if w.category is llm.ModelLifecycleWarning]
+    assert warned.filename == __file__  # it names the caller's line, not a plug's
 
 
 def test_an_overdue_model_warns_that_it_may_be_gone(anthropic_server) -> None:
