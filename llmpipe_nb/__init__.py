@@ -55,6 +55,7 @@ from .errors import (
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
+from .lifecycle import ModelLifecycleWarning
 from .pipeline import Pipeline, Step
 from .plug import Plug
 from .request import Request
@@ -130,6 +131,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelLifecycleWarning",
     "ModelRetiredError",
     "Pipeline",
     "PipelineError",

@@ -179,13 +179,17 @@ class EmbeddingResponse(_Rendered):
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """A model a provider offers."""
+    """A model a provider offers; `status` (active, legacy, deprecated, retired), `retires`
+    (ISO date) and `replacement` come from the provider's listing or the lifecycle table."""
 
     id: str
     provider: str
     context_window: int | None = None
     owned_by: str | None = None
     raw: Any = None
+    status: str | None = None
+    retires: str | None = None
+    replacement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

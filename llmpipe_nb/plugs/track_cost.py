@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .. import registry
+from .. import lifecycle, registry
 from ..plug import Plug
 from ..pricing import cost_for
 from ..request import Request
@@ -14,7 +14,9 @@ class TrackCost(Plug):
     """Sets `result.cost`, `result.cost_status` and metadata `cost_usd` / `cost_status`.
 
     An unknown model gives cost None with status "unpriced" and one warning per model. The
-    price is that of the service tier the provider reports (metadata `service_tier`).
+    price is that of the service tier the provider reports (metadata `service_tier`). A
+    retired model the provider re-routes is priced as the model that answered, which the
+    result then names.
     """
 
     def call(self, request: Request) -> Request:
@@ -23,7 +25,8 @@ class TrackCost(Plug):
         if usage is None or getattr(result, "cache_hit", False):
             return request
         provider = registry.get(request.provider)
-        model = getattr(result, "model", None) or request.model
+        answered = getattr(result, "model", None) or request.model
+        model = lifecycle.answered_by(request.provider, request.model, answered)
         cost, status = cost_for(
             request.provider,
             model,
@@ -32,7 +35,10 @@ class TrackCost(Plug):
             price_provider=provider.price_provider,
             service_tier=request.metadata.get("service_tier"),
         )
-        result = dataclasses.replace(result, cost=cost, cost_status=status)
+        changes = {"cost": cost, "cost_status": status}
+        if model != answered:
+            changes["model"] = model
+        result = dataclasses.replace(result, **changes)
         return request.evolve(
             result=result,
             metadata={**request.metadata, "cost_usd": cost, "cost_status": status},

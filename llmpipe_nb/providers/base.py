@@ -25,7 +25,7 @@ class Provider:
 
     The default pipeline for a kind is the seed's: ValidateProvider, FetchConfig,
     BuildHttpClient, <Provider>PrepareRequest, ExecuteRequest, <Provider>ParseResponse,
-    TrackCost (the last only for kinds that cost money).
+    then TrackCost for kinds that cost money, or ModelStatus for list_models.
     """
 
     #: the name it is registered under (register() sets it on the instance)
@@ -56,6 +56,7 @@ class Provider:
             BuildHttpClient,
             ExecuteRequest,
             FetchConfig,
+            ModelStatus,
             TrackCost,
             ValidateProvider,
         )
@@ -76,6 +77,8 @@ class Provider:
         ]
         if kind in ("chat", "stream", "embeddings", "completion"):
             specs.append(TrackCost)
+        elif kind == "list_models":
+            specs.append(ModelStatus)
         return specs
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:

@@ -33,6 +33,7 @@ from ..responses import (
 )
 from ..transport import HttpCall, HttpResponse
 from . import _inline_images as images
+from . import defaults
 from ._http import HttpProvider, HttpTransport
 from ._messages import (
     AssembledText,
@@ -354,8 +355,8 @@ class OllamaProvider(HttpProvider):
     """A local (or ollama.com) Ollama server, priced at $0 when local."""
 
     name = "ollama"
-    default_model = "llama3.2"
-    default_embedding_model = "nomic-embed-text"
+    default_model = defaults.CHAT["ollama"]
+    default_embedding_model = defaults.EMBEDDINGS["ollama"]
     key_env = ("OLLAMA_API_KEY",)
     base_url_env = "OLLAMA_HOST"
     default_base_url = f"http://127.0.0.1:{DEFAULT_PORT}"

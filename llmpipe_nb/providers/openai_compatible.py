@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..errors import ConfigError
+from . import defaults
 from .openai import OpenAIParseResponse, OpenAIPrepareRequest, OpenAIProvider
 
 #: a JSON-schema response format any JSON object satisfies (LM Studio's json_object)
@@ -51,6 +52,7 @@ class CompatibleProvider(OpenAIProvider):
 
     default_embedding_model: ClassVar[str | None] = None
     default_completion_model: ClassVar[str | None] = None
+    completion_needs_own_model = False
     max_tokens_field = "max_tokens"
     developer_role = False
     plugs = _plugs(*_ALL)
@@ -66,7 +68,7 @@ class GroqProvider(CompatibleProvider):
     """
 
     name = "groq"
-    default_model = "llama-3.3-70b-versatile"
+    default_model = defaults.CHAT["groq"]
     key_env = ("GROQ_API_KEY",)
     base_url_env = "GROQ_BASE_URL"
     default_base_url = "https://api.groq.com/openai/v1"
@@ -79,8 +81,8 @@ class MistralProvider(CompatibleProvider):
     is its only output cap."""
 
     name = "mistral"
-    default_model = "mistral-small-latest"
-    default_embedding_model = "mistral-embed"
+    default_model = defaults.CHAT["mistral"]
+    default_embedding_model = defaults.EMBEDDINGS["mistral"]
     key_env = ("MISTRAL_API_KEY",)
     base_url_env = "MISTRAL_BASE_URL"
     default_base_url = "https://api.mistral.ai/v1"
@@ -94,7 +96,7 @@ class OpenRouterProvider(CompatibleProvider):
     which it maps to each upstream model's own field."""
 
     name = "openrouter"
-    default_model = "openai/gpt-4o-mini"
+    default_model = defaults.CHAT["openrouter"]
     key_env = ("OPENROUTER_API_KEY",)
     base_url_env = "OPENROUTER_BASE_URL"
     default_base_url = "https://openrouter.ai/api/v1"
@@ -105,7 +107,7 @@ class XAIProvider(CompatibleProvider):
     """xAI: `max_completion_tokens`, which its reasoning models (grok-4 and later) expect."""
 
     name = "xai"
-    default_model = "grok-3-mini"
+    default_model = defaults.CHAT["xai"]
     key_env = ("XAI_API_KEY",)
     base_url_env = "XAI_BASE_URL"
     default_base_url = "https://api.x.ai/v1"
@@ -118,7 +120,7 @@ class DeepSeekProvider(CompatibleProvider):
     """DeepSeek: `max_tokens`, the only output cap its API documents."""
 
     name = "deepseek"
-    default_model = "deepseek-chat"
+    default_model = defaults.CHAT["deepseek"]
     key_env = ("DEEPSEEK_API_KEY",)
     base_url_env = "DEEPSEEK_BASE_URL"
     default_base_url = "https://api.deepseek.com/v1"
@@ -129,8 +131,8 @@ class TogetherProvider(CompatibleProvider):
     """Together: `max_tokens`, the output cap its API documents."""
 
     name = "together"
-    default_model = "meta-llama/Llama-3.3-70B-Instruct-Turbo"
-    default_embedding_model = "BAAI/bge-base-en-v1.5"
+    default_model = defaults.CHAT["together"]
+    default_embedding_model = defaults.EMBEDDINGS["together"]
     key_env = ("TOGETHER_API_KEY",)
     base_url_env = "TOGETHER_BASE_URL"
     default_base_url = "https://api.together.xyz/v1"

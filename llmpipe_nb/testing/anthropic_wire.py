@@ -88,6 +88,29 @@ _ERROR_TYPES = {
     529: "overloaded_error",
 }
 
+# -- model lifecycle (December 2026): listed with their lifecycle, retired ones not found --
+LIFECYCLE = {  # model -> (lifecycle, retires_at)
+    "claude-sonnet-4-20250514": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-sonnet-4-0": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-20250514": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-0": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-1-20250805": ("retired", "2026-08-05T00:00:00Z"),
+    "claude-opus-4-5": ("deprecated", "2027-01-22T00:00:00Z"),
+}
+
+
+def _lifecycle(model: str) -> dict[str, Any]:
+    """The lifecycle fields of a /v1/models entry (`null` dates while active)."""
+    status, retires_at = LIFECYCLE.get(model, ("active", None))
+    return {"lifecycle": status, "retires_at": retires_at}
+
+
+def _retired(wire: Wire, model: str) -> Reply | None:
+    """Anthropic's answer for a retired model: a 404 that names it."""
+    if LIFECYCLE.get(model, ("active",))[0] != "retired":
+        return None
+    return wire.error(404, f"model: {model}")
+
 
 class AnthropicWire(Wire):
     name = "anthropic"
@@ -108,6 +131,8 @@ class AnthropicWire(Wire):
         for field_name in ("model", "max_tokens", "messages"):
             if field_name not in body:
                 return self.error(400, f"{field_name}: Field required")
+        if (gone := _retired(self, body["model"])) is not None:
+            return gone
         messages = body["messages"]
         if not messages or any(m.get("role") not in ("user", "assistant") for m in messages):
             return self.error(400, "messages: roles must be 'user' or 'assistant'")
@@ -215,6 +240,7 @@ class AnthropicWire(Wire):
                 "display_name": name,
                 "created_at": "2025-05-22T00:00:00Z",
             }
+            | _lifecycle(model_id)
             for model_id, name in page
         ]
         return Reply(

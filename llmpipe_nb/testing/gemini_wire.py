@@ -44,7 +44,17 @@ MODELS = {
     "gemini-2.5-pro": ("Gemini 2.5 Pro", ["generateContent", "countTokens"]),
     "gemini-embedding-001": ("Gemini Embedding 001", ["embedContent", "batchEmbedContents"]),
     "text-embedding-004": ("Text Embedding 004", ["embedContent", "batchEmbedContents"]),
+    "gemini-3.5-flash-lite": ("Gemini 3.5 Flash-Lite", ["generateContent", "countTokens"]),
 }
+
+# -- model lifecycle (December 2026): retired models are answered by their routing target --
+REROUTED = {"gemini-2.5-flash": "gemini-3.5-flash-lite", "gemini-2.5-pro": "gemini-3.8-flash"}
+
+
+def _answering(model: str) -> str:
+    """The model that answers a request for `model` (its `modelVersion`)."""
+    return REROUTED.get(model, model)
+
 
 _STATUSES = {
     400: "INVALID_ARGUMENT",
@@ -100,7 +110,7 @@ class GeminiWire(Wire):
         refusal = _thinking_refusal(body) or _hop_refusal(body) or _signature_refusal(model, body)
         if refusal is not None:
             return self.error(400, refusal)
-        chunks = self._chunks(model, body, chunk_count)
+        chunks = self._chunks(_answering(model), body, chunk_count)
         if action == "generateContent":
             return Reply(_merge(chunks))
         if request.query.get("alt") != "sse":

@@ -35,7 +35,26 @@ from llmpipe_nb.testing.wire import (
 
 __all__ = ["OpenAIWire"]
 
-MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-3.5-turbo-instruct")
+MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-6-luna")
+
+# -- model lifecycle (December 2026): shutdown dates listed, shut-down models not found --
+SHUTDOWN_DATES = {"gpt-4o-mini": "2027-01-14", "gpt-4o": "2027-01-14"}
+SHUT_DOWN = frozenset(
+    {
+        *("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"),
+        *("gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4.1-nano", "o1", "o3-mini", "o4-mini"),
+        "gpt-4o-2024-05-13",
+    }
+)
+
+
+def _shut_down(wire: Wire, model: str) -> Reply | None:
+    """OpenAI's answer for a model that was shut down (the flavors keep their own models)."""
+    if wire.flavor is not None or model not in SHUT_DOWN:
+        return None
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return wire.error(404, message)
+
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -75,6 +94,8 @@ class OpenAIWire(Wire):
             return self.error(404, f"Unknown request URL: {request.method} {request.path}.")
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return self.error(400, "The request body must be a JSON object with a 'model'.")
+        if (gone := _shut_down(self, body["model"])) is not None:
+            return gone
         if route[1] == "/embeddings":
             return self._embeddings(body)
         if route[1] == "/completions":
@@ -372,7 +393,13 @@ def _constrained(constraint: dict[str, Any] | None, user: str) -> str | None:
 
 
 def _model(model_id: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "system"}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": CREATED,
+        "owned_by": "system",
+        "shutdown_date": SHUTDOWN_DATES.get(model_id),
+    }
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def test_chat_sends_key_header_not_query(gemini_server: FakeServer) -> None:
         **conn(gemini_server),
     )
     recorded = gemini_server.last_request
-    assert recorded.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert recorded.path == "/v1beta/models/gemini-3.5-flash-lite:generateContent"
     assert recorded.headers["x-goog-api-key"] == KEY and "key" not in recorded.query
     assert recorded.json["systemInstruction"] == {"parts": [{"text": "S"}]}
     assert (
@@ -187,7 +187,9 @@ def test_stream_uses_alt_sse_and_crlf_frames(gemini_server: FakeServer) -> None:
 
 def test_function_call_round_trip(gemini_server: FakeServer) -> None:
     first = llm.chat("gemini", "Paris", **conn(gemini_server, tools=[WEATHER]))
-    assert first.tool_calls == (ToolCall("call_0", "get_weather", {"city": "Paris"}),)
+    (call,) = first.tool_calls  # the default model (Gemini 3) signs its calls
+    assert (call.id, call.name, call.arguments) == ("call_0", "get_weather", {"city": "Paris"})
+    assert call.signature
     follow_up = [
         {"role": "user", "content": "Paris"},
         {"role": "assistant", "content": None, "tool_calls": list(first.tool_calls)},
@@ -510,16 +512,20 @@ def test_a_speaker_name_is_refused_before_sending(gemini_server: FakeServer) -> 
 @pytest.mark.parametrize(
     "base, options, path",
     [
-        ("{url}", {}, "/v1/models/gemini-2.5-flash:generateContent"),
-        ("{url}/", {}, "/v1/models/gemini-2.5-flash:generateContent"),
-        ("{url}", {"api_version": "v1beta"}, "/v1beta/models/gemini-2.5-flash:generateContent"),
-        ("{url}/v1beta", {}, "/v1beta/models/gemini-2.5-flash:generateContent"),
+        ("{url}", {}, "/v1/models/gemini-3.5-flash-lite:generateContent"),
+        ("{url}/", {}, "/v1/models/gemini-3.5-flash-lite:generateContent"),
+        (
+            "{url}",
+            {"api_version": "v1beta"},
+            "/v1beta/models/gemini-3.5-flash-lite:generateContent",
+        ),
+        ("{url}/v1beta", {}, "/v1beta/models/gemini-3.5-flash-lite:generateContent"),
         (
             "{url}/v1beta",
             {"api_version": "v1beta"},
-            "/v1beta/models/gemini-2.5-flash:generateContent",
+            "/v1beta/models/gemini-3.5-flash-lite:generateContent",
         ),
-        ("{url}/v1", {}, "/v1/models/gemini-2.5-flash:generateContent"),
+        ("{url}/v1", {}, "/v1/models/gemini-3.5-flash-lite:generateContent"),
     ],
     ids=["bare-host", "trailing-slash", "bare-host-v1beta", "versioned", "same-version", "v1"],
 )
@@ -543,7 +549,9 @@ def test_bare_host_serves_every_kind_and_api_version_can_be_configured(
     llm.embeddings("gemini", ["a"])
     assert gemini_server.last_request.path.startswith("/v1beta/models/gemini-embedding-001:")
     assert llm.stream("gemini", "s", api_version="v1").text() == "Echo: s"
-    assert gemini_server.last_request.path == "/v1/models/gemini-2.5-flash:streamGenerateContent"
+    assert (
+        gemini_server.last_request.path == "/v1/models/gemini-3.5-flash-lite:streamGenerateContent"
+    )
     assert llm.validate("gemini").ok
 
 

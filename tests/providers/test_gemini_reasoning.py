@@ -103,7 +103,7 @@ def test_earlier_turns_are_not_checked_and_older_models_sign_nothing(
     gemini_server: FakeServer,
 ) -> None:
     old = llm.chat(
-        "gemini", "Paris", **conn(gemini_server, tools=[WEATHER], model="gemini-2.5-flash")
+        "gemini", "Paris", **conn(gemini_server, tools=[WEATHER], model="gemini-2.5-flash-lite")
     )
     assert old.tool_calls[0].signature is None and old.reasoning == ()
     conversation = [

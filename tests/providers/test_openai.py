@@ -320,9 +320,9 @@ def test_embeddings_completion_models_and_validate(openai_server: FakeServer) ->
         vectors.embeddings == [echo.vector("a"), echo.vector("b")]
         and vectors.model == "text-embedding-3-small"
     )
-    completion = llm.complete("openai", "once upon", **conn(openai_server))
+    completion = llm.complete("openai", "once upon", **conn(openai_server, model="my-completer"))
     assert completion.content == "Echo: once upon"
-    assert openai_server.last_request.json["model"] == "gpt-3.5-turbo-instruct"
+    assert openai_server.last_request.json["model"] == "my-completer"
     models = llm.list_models("openai", **conn(openai_server))
     assert "gpt-4o" in [m.id for m in models]
     assert llm.validate("openai", **conn(openai_server)).ok
@@ -429,14 +429,14 @@ def test_custom_model_options_reach_the_wire(openai_server: FakeServer) -> None:
         "x",
         **conn(
             openai_server,
-            model="o3-mini",
+            model="o3",
             max_tokens=9,
             response_format={"type": "json_object"},
             seed=3,
         ),
     )
     body = openai_server.last_request.json
-    assert body["model"] == "o3-mini" and body["max_completion_tokens"] == 9 and body["seed"] == 3
+    assert body["model"] == "o3" and body["max_completion_tokens"] == 9 and body["seed"] == 3
     assert body["response_format"] == {"type": "json_object"}
 
 
@@ -456,13 +456,13 @@ def test_custom_model_options_reach_the_wire(openai_server: FakeServer) -> None:
 )
 def test_a_completion_refuses_what_its_one_prompt_text_cannot_carry(openai_server, prompt) -> None:
     with pytest.raises(llm.ConfigError, match="one prompt text"):
-        llm.complete("openai", prompt, model="davinci-002", **conn(openai_server))
+        llm.complete("openai", prompt, model="my-completer", **conn(openai_server))
     assert openai_server.requests == []
 
 
 def test_a_completion_joins_text_parts_into_its_prompt(openai_server) -> None:
     parts = [{"type": "text", "text": "once "}, {"type": "text", "text": "upon"}]
     reply = llm.complete(
-        "openai", [{"role": "user", "content": parts}], model="davinci-002", **conn(openai_server)
+        "openai", [{"role": "user", "content": parts}], model="my-completer", **conn(openai_server)
     )
     assert openai_server.last_request.json["prompt"] == "once upon" and reply.content

@@ -198,7 +198,11 @@ TOOL_TURNS = [
         ("stream", [{"role": "user", "content": "Weather?"}], {"tools": [WEATHER]}),
         ("embeddings", ["a", "b"], {}),
         ("embeddings", ["a"], {"dimensions": 256}),
-        ("completion", "Once upon a time", {"max_tokens": 16, "temperature": 0.5}),
+        (
+            "completion",
+            "Once upon a time",
+            {"model": "gpt-3.5-turbo-instruct", "max_tokens": 16, "temperature": 0.5},
+        ),
         ("list_models", (), {}),
         ("validate", (), {}),
     ],

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
+from ... import lifecycle
 from ..._version import __version__
 from ...config import ProviderConfig
 from ...errors import (
@@ -226,13 +227,15 @@ class HttpTransport:
         return HttpResponse(response.status_code, headers, body, elapsed)
 
     def _status_error(self, response: httpx2.Response) -> ProviderError:
-        """The provider's typed error; an echoed key is masked in the body it keeps."""
+        """The provider's typed error; an echoed key is masked in the body it keeps. A
+        not-found answer for a retired model becomes a ModelRetiredError."""
         text = redact(response.text)
         try:
             body: Any = json.loads(text)
         except ValueError:
             body = text
-        return self.provider.map_error(response.status_code, dict(response.headers), body)
+        error = self.provider.map_error(response.status_code, dict(response.headers), body)
+        return lifecycle.retired_error(error, response.request.url.path, response.request.content)
 
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
         name, where = self.provider.name, self.config.base_url

@@ -16,6 +16,7 @@ from ...errors import AuthenticationError, MissingDependencyError, ProviderError
 from ...plug import Plug
 from ...request import Request
 from ...transport import HttpCall, HttpResponse
+from .. import defaults
 from .._http import HttpProvider
 from ..openai import validation
 from .auth import OAUTH_SCOPES, AuthTransport, GeminiOauth2
@@ -110,8 +111,8 @@ class GeminiProvider(HttpProvider):
     """Gemini through the Generative Language API (AI Studio keys, or OAuth2)."""
 
     name = "gemini"
-    default_model = "gemini-2.5-flash"
-    default_embedding_model = "gemini-embedding-001"
+    default_model = defaults.CHAT["gemini"]
+    default_embedding_model = defaults.EMBEDDINGS["gemini"]
     key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ... import providers
-from ...errors import ProviderError
+from ...errors import ConfigError, ProviderError
 from ...plug import Plug
 from ...request import Request
 from ...transport import HttpCall, HttpResponse
+from .. import defaults
 from .._http import HttpProvider
 from . import errors
 from .build import CHAT_OPTIONS, COMPLETION_OPTIONS, chat_body, completion_body
@@ -80,12 +81,15 @@ class OpenAIParseResponse(Plug):
 
 
 class CompletionModel(Plug):
-    """Chat models cannot do legacy completions: without a model, use a completion model."""
+    """Chat models cannot do legacy completions: without a model, use a completion model,
+    or refuse when the provider has none left."""
 
     def call(self, request: Request) -> Request:
         if request.options.get("model"):
             return request
         provider: OpenAIProvider = providers.get(request.provider)  # type: ignore[assignment]
+        if provider.default_completion_model is None:
+            raise ConfigError(defaults.NO_COMPLETION_MODEL)
         return request.put_options(model=provider.default_completion_model)
 
 
@@ -98,9 +102,12 @@ class OpenAIProvider(HttpProvider):
     """OpenAI, and the base of every OpenAI-compatible preset."""
 
     name = "openai"
-    default_model: ClassVar[str | None] = "gpt-4o-mini"
-    default_embedding_model: ClassVar[str | None] = "text-embedding-3-small"
-    default_completion_model: ClassVar[str | None] = "gpt-3.5-turbo-instruct"
+    default_model: ClassVar[str | None] = defaults.CHAT["openai"]
+    default_embedding_model: ClassVar[str | None] = defaults.EMBEDDINGS["openai"]
+    default_completion_model: ClassVar[str | None] = None
+    #: legacy completions without model= use default_completion_model (else a ConfigError),
+    #: not the chat default
+    completion_needs_own_model: ClassVar[bool] = True
     key_env = ("OPENAI_API_KEY",)
     base_url_env = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
@@ -125,7 +132,7 @@ class OpenAIProvider(HttpProvider):
 
     def pipeline(self, kind: str) -> list[Any]:
         specs = super().pipeline(kind)
-        if kind == "completion" and self.default_completion_model:
+        if kind == "completion" and self.completion_needs_own_model:
             specs.insert(1, CompletionModel)
         return specs
 
