@@ -467,14 +467,22 @@ def tool_round(content) -> list[dict]:
 def test_an_image_in_a_tool_result_is_refused_before_sending(gemini_server: FakeServer) -> None:
     result = [{"type": "text", "text": "Radar:"}, PNG_PART]
     with pytest.raises(ConfigError) as caught:
-        llm.chat("gemini", tool_round(result), **conn(gemini_server, tools=[WEATHER]))
+        llm.chat(
+            "gemini",
+            tool_round(result),
+            **conn(gemini_server, tools=[WEATHER], model="gemini-2.5-flash-lite"),
+        )
     assert str(caught.value) == (
         "Message 2 (tool) holds an image, but Gemini takes only text in a tool result: "
         "move the image to a user message."
     )
     assert gemini_server.requests == []
     text_parts = [{"type": "text", "text": '{"temp_c": '}, {"type": "text", "text": "18}"}]
-    llm.chat("gemini", tool_round(text_parts), **conn(gemini_server, tools=[WEATHER]))
+    llm.chat(
+        "gemini",
+        tool_round(text_parts),
+        **conn(gemini_server, tools=[WEATHER], model="gemini-2.5-flash-lite"),
+    )
     assert gemini_server.last_request.json["contents"][-1] == {
         "role": "user",
         "parts": [{"functionResponse": {"name": "get_weather", "response": {"temp_c": 18}}}],

@@ -202,7 +202,7 @@ def test_reasoning_of_another_provider_and_bad_reasoning() -> None:
 def test_thoughts_are_reasoning_and_their_tokens_are_counted(
     gemini_server: FakeServer, kind
 ) -> None:
-    options = conn(gemini_server, model="gemini-2.5-flash", include_thoughts=True)
+    options = conn(gemini_server, model="gemini-2.5-flash-lite", include_thoughts=True)
     if kind == "stream":
         stream = llm.stream("gemini", "hi", **options)
         chunks = list(stream)
