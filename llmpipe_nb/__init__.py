@@ -2,7 +2,7 @@
 
     import llmpipe_nb as llm
     llm.chat("mock", "Hello!").content
-    llm.build("openai", msgs).with_model("gpt-4o-mini").with_cache().execute()
+    llm.build("openai", msgs).with_model("gpt-6-luna").with_cache().execute()
 
 Importing this package is cheap: pandas, IPython, ipywidgets and the HTTP client are
 imported only when a feature that needs them is first used.

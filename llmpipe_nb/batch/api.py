@@ -1,6 +1,6 @@
 """`llm.map`, `llm.amap` and `llm.estimate`: one prompt over every row of a DataFrame, Series or list.
 
-    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-4o-mini",
+    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-6-luna",
                   concurrency=16, cache="sqlite", max_cost=2.0)
 
 Every row runs through the provider's usual pipeline (cache, retry, rate limiter,
