@@ -16,10 +16,12 @@ from typing import Any
 
 from . import providers
 from .api import (
-    ChatStream,
     achat,
+    acomplete,
     aembeddings,
+    alist_models,
     astream,
+    avalidate,
     chat,
     complete,
     embeddings,
@@ -37,11 +39,12 @@ from .errors import (
     ConfigError,
     ContentFilteredError,
     ContextLengthError,
-    ModelRetiredError,
     LLMPipeError,
     MissingDependencyError,
     MissingKeyError,
+    ModelRetiredError,
     PipelineError,
+    PipelineHalted,
     PlugContractError,
     ProviderConnectionError,
     ProviderError,
@@ -68,6 +71,7 @@ from .responses import (
     Usage,
     ValidationResult,
 )
+from .streams import AsyncChatStream, ChatStream
 
 __version__ = "0.1.0"
 
@@ -105,6 +109,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 __all__ = [
+    "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
@@ -115,15 +120,16 @@ __all__ = [
     "ConfigError",
     "ContentFilteredError",
     "ContextLengthError",
-    "ModelRetiredError",
     "EmbeddingResponse",
     "LLMPipeError",
     "Ledger",
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelRetiredError",
     "Pipeline",
     "PipelineError",
+    "PipelineHalted",
     "PipelineInfo",
     "Plug",
     "PlugContractError",
@@ -132,8 +138,8 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitError",
-    "Request",
     "ReasoningPart",
+    "Request",
     "ResponseFormatError",
     "Secret",
     "ServerError",
@@ -146,8 +152,11 @@ __all__ = [
     "Usage",
     "ValidationResult",
     "achat",
+    "acomplete",
     "aembeddings",
+    "alist_models",
     "astream",
+    "avalidate",
     "build",
     "chat",
     "complete",

@@ -39,7 +39,7 @@ LAYERS = {
         "plugs.budget",
         "stores",
     ],
-    "api": ["api", "builder"],
+    "api": ["api", "builder", "outcome", "streams"],
 }
 ORDER = ["core", "providers", "features", "api", "analysis", "notebook"]
 # The core's provider-facing plugs look providers up by name through the registry (and
