@@ -85,9 +85,9 @@ def test_a_with_block_closes_the_stream_it_leaves(openai):
 
 
 def test_an_exception_in_a_with_block_closes_the_stream(openai):
-    with pytest.raises(ZeroDivisionError), llm.stream("openai", "story", **openai) as stream:
+    with pytest.raises(RuntimeError), llm.stream("openai", "story", **openai) as stream:
         next(stream)
-        1 / 0
+        raise RuntimeError("the consumer failed")
     assert_cancelled_once(stream)
 
 
@@ -171,10 +171,13 @@ async def test_async_with_closes_the_stream_it_leaves(openai):
 async def test_async_break_pauses_a_kept_stream(mock):
     mock.configure(chunk_size=4)
     stream = llm.astream("mock", "a question long enough to stream in many small chunks")
-    async for first in stream:
+    seen = []
+    async for chunk in stream:
+        seen.append(chunk.content)
         break
+    assert stream.request is None  # still open: nothing recorded yet
     text = await stream.atext()
-    assert text.startswith(first.content) and stream.request.state == "completed"
+    assert text.startswith(seen[0]) and stream.request.state == "completed"
 
 
 async def test_a_cancelled_task_records_its_stream(openai):

@@ -82,7 +82,9 @@ async def test_builder_async_streams_are_timed(served):
 
 @pytest.mark.parametrize("run", ["stream", "astream"])
 async def test_mock_streams_are_timed(mock, run):
-    mock.configure(reply="one, two, three, four, five", chunk_size=6, latency=0.06, chunk_latency=0.04)
+    mock.configure(
+        reply="one, two, three, four, five", chunk_size=6, latency=0.06, chunk_latency=0.04
+    )
     stream = llm.stream("mock", "time me") if run == "stream" else llm.astream("mock", "time me")
     if run == "stream":
         stream.text()
