@@ -136,33 +136,34 @@ def _chars(rule: Any) -> tuple[float, float | None]:
     if not isinstance(rule, Mapping):
         return _SIZES["string"]
     if rule.get("enum"):
-        sizes = [len(json.dumps(v)) for v in rule["enum"]]
-        return sum(sizes) / len(sizes), max(sizes)
+        lengths = [len(json.dumps(v)) for v in rule["enum"]]
+        return sum(lengths) / len(lengths), max(lengths)
     options = rule.get("anyOf") or rule.get("oneOf")
     kinds = rule.get("type")
     if options is None and isinstance(kinds, list):
         options = [{**rule, "type": k} for k in kinds]
     if options:
-        sizes = [_chars(o) for o in options]
-        bounded = [m for _, m in sizes if m is not None]
-        return max(t for t, _ in sizes), max(bounded) if len(bounded) == len(sizes) else None
+        each = [_chars(o) for o in options]
+        bounded = [m for _, m in each if m is not None]
+        return max(t for t, _ in each), max(bounded) if len(bounded) == len(each) else None
     if kinds == "object" or "properties" in rule:
         props = rule.get("properties")
         if not isinstance(props, Mapping) or not props:
             return 20, None
-        typical, most = 2.0, 4.0  # braces, and their line breaks when pretty-printed
+        typical = 2.0  # braces, and their line breaks when pretty-printed
+        most_of: float | None = 4.0
         for name, sub in props.items():
             t, m = _chars(sub)
             key = len(json.dumps(name)) + 4  # "name": value,
             typical += key + t
-            most = None if most is None or m is None else most + key + _LINE + m
-        return typical, most
+            most_of = None if most_of is None or m is None else most_of + key + _LINE + m
+        return typical, most_of
     if kinds == "array":
         t, m = _chars(rule.get("items", {}))
         limit = rule.get("maxItems")
         items = min(_TYPICAL_ITEMS, limit) if isinstance(limit, int) else _TYPICAL_ITEMS
-        most = None if m is None or not isinstance(limit, int) else 4 + limit * (m + 2 + _LINE)
-        return 2 + items * (t + 2), most
+        longest = None if m is None or not isinstance(limit, int) else 4 + limit * (m + 2 + _LINE)
+        return 2 + items * (t + 2), longest
     if kinds == "string":
         limit = rule.get("maxLength")
         if isinstance(limit, int):
