@@ -137,8 +137,9 @@ def stream_request(
     chat_stream = ChatStream(Pipeline.stream(request, pipeline))
     if callback is None:
         return chat_stream
-    for chunk in chat_stream:
-        callback(chunk)
+    with chat_stream:  # a callback that raises closes the stream
+        for chunk in chat_stream:
+            callback(chunk)
     return chat_stream.response
 
 

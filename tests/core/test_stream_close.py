@@ -70,8 +70,7 @@ def test_close_records_the_run_at_once_and_only_once(openai):
     with pytest.raises(llm.PipelineError, match="closed before it finished: start a new one"):
         stream.text()
     stream.close()  # again: nothing more
-    del stream
-    gc.collect()  # nor when the collector finds it
+    del stream  # nor when it is finalised
     assert llm.costs().status.tolist() == ["cancelled"]
 
 
@@ -89,6 +88,16 @@ def test_an_exception_in_a_with_block_closes_the_stream(openai):
         next(stream)
         raise RuntimeError("the consumer failed")
     assert_cancelled_once(stream)
+
+
+def test_a_callback_that_raises_closes_its_stream(openai):
+    def fail(chunk):
+        raise RuntimeError("the callback failed")
+
+    with pytest.raises(RuntimeError):
+        llm.stream("openai", "a long story", callback=fail, **openai)
+    row = llm.costs().iloc[-1]
+    assert (row.status, row.kind) == ("cancelled", "stream") and row.output_tokens > 0
 
 
 def test_break_pauses_a_stream_that_is_kept_and_text_reads_on(mock):
