@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any
 from . import providers, rendering
 from ._version import __version__ as __version__
 from .api import (
-    ChatStream,
     achat,
+    acomplete,
     aembeddings,
+    alist_models,
     astream,
+    avalidate,
     chat,
     complete,
     embeddings,
@@ -43,6 +45,7 @@ from .errors import (
     MissingKeyError,
     ModelRetiredError,
     PipelineError,
+    PipelineHalted,
     PlugContractError,
     ProviderConnectionError,
     ProviderError,
@@ -69,6 +72,7 @@ from .responses import (
     Usage,
     ValidationResult,
 )
+from .streams import AsyncChatStream, ChatStream
 
 if TYPE_CHECKING:
     from .pricing import set_price
@@ -115,6 +119,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 __all__ = [
+    "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
@@ -135,6 +140,7 @@ __all__ = [
     "ModelRetiredError",
     "Pipeline",
     "PipelineError",
+    "PipelineHalted",
     "PipelineInfo",
     "Plug",
     "PlugContractError",
@@ -157,8 +163,11 @@ __all__ = [
     "Usage",
     "ValidationResult",
     "achat",
+    "acomplete",
     "aembeddings",
+    "alist_models",
     "astream",
+    "avalidate",
     "build",
     "chat",
     "complete",

@@ -101,6 +101,8 @@ class ChatResponse(_Rendered):
     cache_hit: bool = False
     cost_saved: float | None = None
     reasoning: tuple[ReasoningPart, ...] = ()
+    #: a stream's time to its first chunk (`latency_ms` is its total time); None unstreamed
+    ttft_ms: float | None = None
 
     def __str__(self) -> str:
         return self.content

@@ -161,7 +161,7 @@ def _run_collection(spec: Spec, data: Any, client: Any, dry_run: bool, progress:
     parts = data.to_delayed()
     if dry_run:
         tokens = client.gather(client.compute([delayed(partition_tokens)(spec, p) for p in parts]))
-        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.per_row_out)
+        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.output)
     spec.plan.config()
     if spec.max_cost is not None:
         spec.priced_rates()

@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..request import Request
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
-from .estimate import Estimate, Rates, input_tokens, make_estimate, output_prior
+from .estimate import Estimate, OutputPrior, Rates, input_tokens, make_estimate, output_prior
 from .frame import Outcome, interrupted, outcome, to_frame, unsent
 from .plan import Plan
 from .rows import Prompt, Renderer, Rows, render_all, to_rows
@@ -47,7 +47,7 @@ class Spec:
     schema: Schema | None
     concurrency: int
     max_cost: float | None
-    per_row_out: float
+    output: OutputPrior
     batch_id: str
 
     @classmethod
@@ -88,8 +88,13 @@ class Spec:
             merge((*tag_list, *active_tags()), (f"batch:{batch_id}",)),
             **(features or {}),
         )
-        per_row_out = output_prior(options, expected_output_tokens)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id)
+        output = output_prior(options, expected_output_tokens, parsed)
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id)
+
+    @property
+    def per_row_out(self) -> float:
+        """Expected output tokens per row."""
+        return self.output.expected
 
     def rates(self) -> Rates:
         return Rates.lookup(self.plan.provider, self.plan.options.get("model"))
@@ -116,8 +121,25 @@ class Job:
         self.tally = Tally(len(self.rows))
         self.batch: Batch | None = None
 
-    def estimate(self) -> Estimate:
-        return make_estimate(self.spec.rates(), input_tokens(self.messages), self.spec.per_row_out)
+    def estimate(
+        self, output: OutputPrior | None = None, pilot_rows: int = 0, pilot_cost: float = 0.0
+    ) -> Estimate:
+        return make_estimate(
+            self.spec.rates(),
+            input_tokens(self.messages),
+            output or self.spec.output,
+            pilot_rows,
+            pilot_cost,
+        )
+
+    def pilot(self, rows: int) -> Batch:
+        """The first `rows` rows that can be sent, as a Batch of their own (MissingKeyError
+        here means nothing was sent)."""
+        plan = self.spec.plan
+        plan.config()
+        sendable = [m for m in self.messages if not isinstance(m, ConfigError)][:rows]
+        requests = [plan.request(m) for m in sendable]
+        return Batch(requests, plan.pipeline(), self.spec.concurrency, keep=outcome)
 
     def prepare(self, keep: Callable[[Request], Outcome] = outcome) -> Batch:
         """The Batch to run, keeping `keep(request)` per row; ConfigError here (no key, or

@@ -36,6 +36,8 @@ def rows_for(done: Request) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     error = done.terminal_error
     if usage is None and error is not None:
         usage = getattr(error, "usage", None)  # an interrupted stream was billed for its part
+    if usage is None:
+        usage = meta.get("usage_so_far")  # so was a stream closed before its end
     if not isinstance(usage, Usage):
         usage = None
     if "cost_usd" in meta:

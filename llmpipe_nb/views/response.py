@@ -33,8 +33,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
     )
     if getattr(result, "latency_ms", None) is not None:
         facts.append(("latency", duration(result.latency_ms * 1e6)))
-    if meta.get("ttft_ms") is not None:
-        facts.append(("first token", duration(meta["ttft_ms"] * 1e6)))
+    if getattr(result, "ttft_ms", None) is not None:
+        facts.append(("first token", duration(result.ttft_ms * 1e6)))
     if meta.get("attempts", 1) > 1:
         facts.append(("attempts", str(meta["attempts"])))
     if getattr(result, "finish_reason", None):
