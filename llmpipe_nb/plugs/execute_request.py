@@ -174,7 +174,7 @@ class _Attempts:
             usage = Usage(input_tokens=prompt, output_tokens=output)
         else:
             usage = reported
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         cost, status = cost_for(
             request.provider,
             request.model,

@@ -62,7 +62,7 @@ async def test_avalidate_reports_a_missing_key_and_sends_nothing(openai_server):
 
 
 async def test_acomplete_completes_over_http(openai_server):
-    options = {"api_key": KEY, "base_url": openai_server.base_url}
+    options = {"api_key": KEY, "base_url": openai_server.base_url, "model": "my-completer"}
     answer = await llm.acomplete("openai", "Once upon a time", **options)
     assert answer.content == llm.complete("openai", "Once upon a time", **options).content
     assert openai_server.last_request.path.endswith("/completions")

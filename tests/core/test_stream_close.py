@@ -150,7 +150,7 @@ def test_a_finished_stream_closes_without_a_second_row(mock):
 
 
 def test_a_priced_model_prices_the_tokens_so_far(openai):
-    llm.set_price("gpt-4o-mini", input_per_mtok=1.0, output_per_mtok=2.0, provider="openai")
+    llm.set_price("gpt-6-luna", input_per_mtok=1.0, output_per_mtok=2.0, provider="openai")
     with llm.stream("openai", "a long story", **openai) as stream:
         next(stream)
         next(stream)
