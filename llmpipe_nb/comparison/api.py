@@ -1,7 +1,7 @@
 """`llm.compare` and `llm.acompare`: the same prompts on several models, side by side.
 
     cmp = llm.compare(["Summarise: {text}"], df.head(5),
-                      models=["openai:gpt-4o-mini", "anthropic:claude-3-5-haiku-latest"])
+                      models=["openai:gpt-6-luna", "anthropic:claude-haiku-5-5"])
 
 Everything that can be wrong (a model string, a provider, an option, a template field, a
 missing key, max_cost for a model without a price) raises before anything is sent.

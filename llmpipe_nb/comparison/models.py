@@ -16,7 +16,7 @@ from .. import providers
 from ..errors import ConfigError
 from ..views import shown
 
-_EXAMPLE = "'openai:gpt-4o-mini'"
+_EXAMPLE = "'openai:gpt-6-luna'"
 _LABEL_VALUE_CHARS = 32
 
 
@@ -43,7 +43,7 @@ def parse_models(models: Any) -> list[Column]:
     """The columns of `models=`, labelled; ConfigError says what is wrong with the first bad one."""
     if isinstance(models, (str, bytes)) or not isinstance(models, Sequence):
         raise ConfigError(
-            f"models= takes a list of models such as [{_EXAMPLE}, 'anthropic:claude-3-5-haiku-latest'], "
+            f"models= takes a list of models such as [{_EXAMPLE}, 'anthropic:claude-haiku-5-5'], "
             f"not {type(models).__name__}."
         )
     if not models:
@@ -70,7 +70,7 @@ def parse_model(spec: Any) -> Column:
         if not isinstance(provider, str) or not isinstance(model, str) or not provider or not model:
             raise ConfigError(
                 f"Model {spec!r} must start with the provider and the model as strings, "
-                "such as ('openai', 'gpt-4o-mini', {'temperature': 0})."
+                "such as ('openai', 'gpt-6-luna', {'temperature': 0})."
             )
         if not isinstance(options, Mapping):
             raise ConfigError(
@@ -113,7 +113,7 @@ def label(columns: list[Column]) -> list[Column]:
         if len(twins) > 1 and not differing:
             raise ConfigError(
                 f"Model '{column.name}' is listed twice with the same settings: drop one, or give "
-                "each its own options, as in ('openai', 'gpt-4o-mini', {'temperature': 1})."
+                "each its own options, as in ('openai', 'gpt-6-luna', {'temperature': 1})."
             )
         parts = [_setting(k, mine.get(k, _UNSET)) for k in differing]
         text = column.name + (" · " + ", ".join(parts) if parts else "")
@@ -143,4 +143,7 @@ _UNSET = _Unset()
 def _setting(key: str, value: Any) -> str:
     if value is _UNSET:
         return f"{key} default"
-    return f"{key}={shown(key, value, _LABEL_VALUE_CHARS)}"
+    text = shown(key, value, 1000)
+    if len(text) > _LABEL_VALUE_CHARS:
+        text = text[: _LABEL_VALUE_CHARS - 1] + "…"
+    return f"{key}={text}"

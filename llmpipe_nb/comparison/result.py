@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..batch.schema import Schema
-from ..views import money
+from ..views import duration, money
 from ..views.compare import Grid, GridRow, grid_html, grid_rich, grid_text
 from . import summary as _summary
 from .cells import FAILED, Cell, Row
@@ -112,7 +112,7 @@ class Comparison:
         latencies = [f["latency_ms"] for f in facts if f["latency_ms"] is not None]
         parts = []
         if latencies:
-            parts.append(f"mean {sum(latencies) / len(latencies):,.0f} ms")
+            parts.append(f"mean {duration(sum(latencies) / len(latencies) * 1e6)}")
         parts.append(money(sum(f["cost_usd"] or 0.0 for f in facts)))
         failed = sum(c.state in FAILED for c in cells)
         if failed:

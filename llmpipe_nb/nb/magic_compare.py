@@ -35,7 +35,7 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
         if value:
             raise UsageError(
                 f"{flag} does not go with --compare: name every model after --compare, "
-                "as in %%llm --compare openai:gpt-4o-mini anthropic:claude-3-5-haiku-latest"
+                "as in %%llm --compare openai:gpt-6-luna anthropic:claude-haiku-5-5"
             )
     if args.output is not None and (
         not args.output.isidentifier() or keyword.iskeyword(args.output)

@@ -27,8 +27,8 @@ padding:4px 8px;vertical-align:top;text-align:left}
 overflow-wrap:anywhere}
 #R table.lp-grid th.lp-prompt{font-weight:normal;width:22%;overflow-wrap:anywhere}
 #R .lp-key{display:block;font-size:11px;color:var(--jp-ui-font-color2,#57606a)}
-#R .lp-answer{max-height:20em;overflow:auto;overflow-wrap:anywhere}
-#R .lp-answer p{margin:.3em 0}
+#R .lp-answer{max-height:20em;overflow:auto;margin:0}
+#R .lp-answer h1,#R .lp-answer h2,#R .lp-answer h3,#R .lp-answer h4{font-size:1.05em;margin:.4em 0}
 #R td.lp-cell-error{background:#fff8f7}
 #R table.lp-fields{border-collapse:collapse;margin:4px 0;font-size:12px}
 #R table.lp-fields td{border:none;padding:1px 8px 1px 0}
@@ -122,7 +122,7 @@ def _cell_html(cell: GridCell, fmt: str, diff: set[str]) -> str:
         parts.append('<span class="lp-note">waiting…</span>')
     elif cell.text:
         shown_as = _STREAMING_FORMAT.get(fmt, "text") if cell.state == "streaming" else fmt
-        parts.append(f'<div class="lp-answer">{answer_html(cell.text, shown_as)}</div>')
+        parts.append(f'<div class="lp-body lp-answer">{answer_html(cell.text, shown_as)}</div>')
     if cell.state == "streaming":
         parts.append(badge("streaming", "streaming"))
     if cell.fields is not None:
