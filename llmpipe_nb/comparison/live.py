@@ -43,7 +43,8 @@ class NotebookGrid:
         self._version = comparison.version
         self._cost = 0.0  # seconds the last redraw took
         self._last = clock()
-        self._handle = display(*self._bundle("streaming"), raw=True, display_id=True)
+        bundle, metadata = self._bundle("streaming")
+        self._handle = display(bundle, raw=True, metadata=metadata, display_id=True)
 
     def update(self) -> None:
         version = self.comparison.version
@@ -51,13 +52,15 @@ class NotebookGrid:
         if version == self._version or now - self._last < max(self.interval, 4 * self._cost):
             return
         self._version = version
-        self._handle.update(*self._bundle("streaming"), raw=True)
+        bundle, metadata = self._bundle("streaming")
+        self._handle.update(bundle, raw=True, metadata=metadata)
         self.updates += 1
         self._last = self.clock()
         self._cost = self._last - now
 
     def close(self) -> None:
-        self._handle.update(*self._bundle("final"), raw=True)
+        bundle, metadata = self._bundle("final")
+        self._handle.update(bundle, raw=True, metadata=metadata)
 
     def _bundle(self, stage: str) -> tuple[dict[str, str], dict[str, Any]]:
         cmp = self.comparison
