@@ -85,7 +85,7 @@ class Comparison:
         finished = sum(c.finished for c in cells)
         failed = sum(c.state in FAILED for c in cells)
         spent = sum(c.facts()["cost_usd"] or 0.0 for c in cells)
-        progress = f"{finished} of {len(cells)} answers · {money(spent)}"
+        progress = f"{finished} of {len(cells)} done · {money(spent)}"
         if failed:
             progress += f" · {failed} failed"
         rows = tuple(

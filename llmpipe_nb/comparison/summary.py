@@ -58,14 +58,16 @@ def per_model(frame: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
 
 
 def plot(summary: pd.DataFrame, axes: Any = None) -> Any:
-    """Total cost per model beside mean and p95 latency per model; returns the two Axes."""
+    """Total cost per model above mean and p95 latency per model; returns the two Axes."""
     if axes is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, 2, figsize=(11, 0.6 * len(summary) + 1.8))
+        height = 0.5 * len(summary) + 1.4
+        _, axes = plt.subplots(2, 1, figsize=(9, 2 * height), layout="constrained")
     cost_ax, latency_ax = axes
     summary.cost_usd.plot(kind="barh", ax=cost_ax, title="Cost per model (USD)")
     cost_ax.set_xlabel("USD")
+    cost_ax.set_ylabel("")
     cost_ax.invert_yaxis()  # the first model on top, as in the grid
     latency = summary[["mean_latency_ms", "p95_latency_ms"]].astype(float).fillna(0.0)
     latency.columns = ["mean", "p95"]

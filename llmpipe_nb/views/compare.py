@@ -68,7 +68,7 @@ class Grid:
     rows: tuple[GridRow, ...]
     totals: tuple[str, ...]  # one summary line per column
     status: str  # "running" or "done"
-    progress: str  # "4 of 6 answers · $0.000120 · 1 failed"
+    progress: str  # "4 of 6 done · $0.000120 · 1 failed"
     format: str = "markdown"
 
 

@@ -69,7 +69,7 @@ def test_the_grid_streams_from_loopback_servers_into_one_output(ip):
     assert any("lp-badge lp-streaming" in o.data["text/html"] for o in outs[1:-1])
     final = outs[-1]
     assert final.metadata["llmpipe"]["comparison_id"] == cmp.id
-    assert "▌" not in final.data["text/plain"] and "2 of 2 answers" in final.data["text/plain"]
+    assert "▌" not in final.data["text/plain"] and "2 of 2 done" in final.data["text/plain"]
     answers = [c.text for c in cmp.flat()]
     assert all(a.startswith("Echo: Tell me") for a in answers)
     assert all(a in final.data["text/plain"] for a in answers)
@@ -121,7 +121,7 @@ def test_no_stream_shows_the_finished_grid_once(ip, mock):
     result, cap = run(ip, f"%%llm --compare {TWO} --no-stream\nHi")
     result.raise_error()
     assert len(cap.outputs) == 1 and cap.outputs[0].update is False
-    assert "2 of 2 answers" in cap.outputs[0].data["text/plain"]
+    assert "2 of 2 done" in cap.outputs[0].data["text/plain"]
 
 
 def test_a_failing_model_shows_in_its_cells_and_the_cell_does_not_fail(ip, mock):
@@ -195,4 +195,3 @@ def test_terminal_ipython_draws_a_rich_table(ip, mock, capsys):
     out = capsys.readouterr().out
     assert "mock:mock-1" in out and "mock-large says: Hi" in out
     assert "<div" not in out
-
