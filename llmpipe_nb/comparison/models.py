@@ -9,7 +9,7 @@ column alone (`temperature`, `max_tokens`, ...), plus `system` for its system me
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import providers
@@ -97,47 +97,37 @@ def _column(provider: str, model: str, options: Mapping[str, Any], spec: Any) ->
     return Column(provider, model, opts, system)
 
 
+class _Unset:
+    """A setting a column leaves at the provider's default."""
+
+
+_UNSET = _Unset()
+
+
 def label(columns: list[Column]) -> list[Column]:
     """Each column headed `provider:model`, plus the settings that differ from the other
     columns of the same model; the same model with the same settings twice is refused."""
-    out = []
-    for column in columns:
-        twins = [c for c in columns if c.name == column.name]
+    out: list[Column] = []
+    seen: dict[str, int] = {}
+    for position, column in enumerate(columns):
         mine = column.settings()
+        if any(c.name == column.name and c.settings() == mine for c in columns[:position]):
+            raise ConfigError(
+                f"Model '{column.name}' is listed twice with the same settings: drop one, or give "
+                "each its own options, as in ('openai', 'gpt-6-luna', {'temperature': 1})."
+            )
+        twins = [c for c in columns if c.name == column.name]
         keys = sorted({k for t in twins for k in t.settings()})
         differing = [
             k
             for k in keys
             if any(t.settings().get(k, _UNSET) != mine.get(k, _UNSET) for t in twins)
         ]
-        if len(twins) > 1 and not differing:
-            raise ConfigError(
-                f"Model '{column.name}' is listed twice with the same settings: drop one, or give "
-                "each its own options, as in ('openai', 'gpt-6-luna', {'temperature': 1})."
-            )
         parts = [_setting(k, mine.get(k, _UNSET)) for k in differing]
         text = column.name + (" · " + ", ".join(parts) if parts else "")
-        out.append(Column(column.provider, column.model, column.options, column.system, text))
-    seen: dict[str, int] = {}
-    for i, column in enumerate(out):  # settings that only differ in a masked value
-        seen[column.label] = seen.get(column.label, 0) + 1
-        if seen[column.label] > 1:
-            out[i] = Column(
-                column.provider,
-                column.model,
-                column.options,
-                column.system,
-                f"{column.label} #{seen[column.label]}",
-            )
+        seen[text] = seen.get(text, 0) + 1  # settings that differ only in a masked value
+        out.append(replace(column, label=f"{text} #{seen[text]}" if seen[text] > 1 else text))
     return out
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "default"
-
-
-_UNSET = _Unset()
 
 
 def _setting(key: str, value: Any) -> str:

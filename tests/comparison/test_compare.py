@@ -131,11 +131,21 @@ def test_the_same_model_with_different_settings_is_headed_by_what_differs(mock):
 
 
 def test_settings_that_differ_only_in_a_secret_never_show_it(mock):
-    models = [("mock", "mock-1", {"api_key": "sk-one-0123456789abcdef"}), "mock:mock-1"]
+    one, two = "sk-one-0123456789abcdef", "sk-two-0123456789abcdef"
+    models = [
+        ("mock", "mock-1", {"api_key": one}),
+        ("mock", "mock-1", {"api_key": two}),
+        "mock:mock-1",
+    ]
     cmp = llm.compare("Hi", models=models, live=False)
-    assert cmp.models == ["mock:mock-1 · api_key='***'", "mock:mock-1 · api_key default"]
+    assert cmp.models == [
+        "mock:mock-1 · api_key='***'",
+        "mock:mock-1 · api_key='***' #2",
+        "mock:mock-1 · api_key default",
+    ]
+    assert cmp.cell(0, "mock:mock-1 · api_key='***' #2").state == "done"
     shown = repr(cmp) + cmp._repr_html_() + cmp.to_frame().to_csv()
-    assert "sk-one-0123456789abcdef" not in shown
+    assert one not in shown and two not in shown
 
 
 # -- refused before anything is sent --------------------------------------------------------
@@ -174,6 +184,11 @@ def test_settings_that_differ_only_in_a_secret_never_show_it(mock):
         ([("mock", "mock-1", {"system": 3})], llm.ConfigError, "must be a string"),
         ([42], llm.ConfigError, "Model 42 is neither"),
         (["mock:mock-1", "mock:mock-1"], llm.ConfigError, "listed twice with the same settings"),
+        (
+            ["mock:mock-1", ("mock", "mock-1", {"seed": 1}), ("mock", "mock-1", {})],
+            llm.ConfigError,
+            "Model 'mock:mock-1' is listed twice with the same settings",
+        ),
         ([("mock", "mock-1", {"temperature": 5})], llm.ConfigError, "temperature"),
         ([("mock", "mock-1", {"bogus": 1})], llm.ConfigError, "has no option 'bogus'"),
     ],

@@ -96,6 +96,32 @@ def test_the_magic_streams_one_grid_and_keeps_the_comparison(ip, mock):
     assert re.search(r'<div id="llmpipe-[0-9a-f]{12}" class="llmpipe', html)
 
 
+def test_the_magic_compares_providers_over_http(ip):
+    with FakeServer("openai") as openai, FakeServer("anthropic") as anthropic:
+        llm.configure("openai", base_url=openai.base_url, api_key="sk-magic-0123456789abcdef")
+        llm.configure("anthropic", base_url=anthropic.base_url, api_key="sk-magic-0123456789abcdef")
+        anthropic.inject(faults.http_error(500))
+        try:
+            result, cap = run(
+                ip,
+                "%%llm --compare openai:gpt-6-luna anthropic:claude-haiku-5-5 --max-tokens 20\n"
+                "Tell me about sharks",
+            )
+        finally:
+            close_transports()
+    result.raise_error()
+    assert_one_output_updated_in_place(cap)
+    cmp = ip.user_ns["_"]
+    fine, failed = cmp.cells[0]
+    assert fine.text == "Echo: Tell me about sharks"
+    assert isinstance(failed.error, llm.ServerError)
+    assert openai.requests[0].json["max_completion_tokens"] == 20
+    assert anthropic.requests[0].json["max_tokens"] == 20
+    final = cap.outputs[-1].data
+    assert "ServerError: anthropic 500" in final["text/plain"]
+    assert "sk-magic-0123456789abcdef" not in str(final)
+
+
 def test_the_cells_options_and_defaults_go_to_every_model(ip, mock):
     ip.run_line_magic("llm", "config max_tokens=40")
     ip.user_ns["animal"] = "sharks"
