@@ -86,6 +86,10 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "compare": ("llmpipe_nb.comparison", "compare"),
+    "acompare": ("llmpipe_nb.comparison", "acompare"),
+    "Comparison": ("llmpipe_nb.comparison", "Comparison"),
+    "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
 }
 

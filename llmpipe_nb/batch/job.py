@@ -37,6 +37,16 @@ class BatchInterrupted(KeyboardInterrupt):
         )
 
 
+def check_limits(concurrency: Any, max_cost: Any) -> None:
+    """ConfigError for a concurrency that is not a whole number >= 1 or a negative max_cost."""
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
+    if max_cost is not None and (
+        not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
+    ):
+        raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+
+
 @dataclass(frozen=True)
 class Spec:
     """What to send for each row and under which limits; picklable."""
@@ -67,12 +77,7 @@ class Spec:
         options: dict[str, Any] | None = None,
     ) -> Spec:
         """Check every argument; anything wrong raises ConfigError before a row is read."""
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
-        if max_cost is not None and (
-            not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
-        ):
-            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+        check_limits(concurrency, max_cost)
         options = dict(options or {})
         parsed = None if schema is None else Schema(schema)
         if parsed is not None:

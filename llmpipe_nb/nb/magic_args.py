@@ -59,6 +59,14 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
     (("--no-interpolate",), {"action": "store_true", "help": "send {braces} as written"}),
     (("--tag",), {"action": "append", "default": [], "help": "label the ledger row (repeatable)"}),
+    (
+        ("--compare",),
+        {
+            "nargs": "+",
+            "metavar": "PROVIDER:MODEL",
+            "help": "send the cell to each model, side by side in one grid",
+        },
+    ),
 ]
 _TAKES_VALUE = {
     flag
@@ -72,6 +80,7 @@ USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
     f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
     "[--pipeline NAME] [--chat NAME] [--output VAR] [--no-interpolate] [--tag TAG]"
+    " [--compare PROVIDER:MODEL ...]"
 )
 
 

@@ -32,13 +32,20 @@ class LLMMagics(Magics):
     def llm(self, line: str, cell: str | None = None) -> Any:
         """%%llm PROVIDER[:MODEL] [options]: the cell is the prompt.  %llm help: every command."""
         if cell is not None:
-            return ask(self.shell, self.session, parse(line), cell, live=True)
+            args = parse(line)
+            if args.compare:  # loaded on first use: it brings the batch engine and pandas
+                from .magic_compare import compare_cell
+
+                return compare_cell(self.shell, self.session, args, cell)
+            return ask(self.shell, self.session, args, cell, live=True)
         command, _, rest = line.strip().partition(" ")
         handler = COMMANDS.get(command)
         if handler is not None:
             return handler(self.shell, self.session, rest.strip())
         head, prompt = split_line(line)
         args = parse(head)
+        if args.compare:
+            raise UsageError("--compare streams one grid from a cell: use %%llm --compare a b.")
         if args.stream:
             raise UsageError(
                 "%llm one-liners return the response without streaming: use %%llm to stream."
