@@ -211,7 +211,7 @@ def prepare(
     messages = [_with_system(rendered[c.row], columns[c.column].system or system) for c in cells]
     budget = None
     if max_cost is not None:
-        per_cell_out = output_prior(options or {}, expected_output_tokens)
+        per_cell_out = output_prior(options or {}, expected_output_tokens, parsed).expected
         budget = budget_for(max_cost, cells, plans, messages, per_cell_out)
     return comparison, Run(cells, plans, messages, concurrency, parsed, budget)
 
