@@ -25,6 +25,7 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
 from llmpipe_nb.testing.anthropic_wire import AnthropicWire
+from llmpipe_nb.testing.azure_wire import AzureWire
 from llmpipe_nb.testing.faults import Fault
 from llmpipe_nb.testing.gemini_wire import GeminiWire
 from llmpipe_nb.testing.ollama_wire import OllamaWire
@@ -38,6 +39,7 @@ WIRES: dict[str, type[Wire]] = {
     "anthropic": AnthropicWire,
     "gemini": GeminiWire,
     "ollama": OllamaWire,
+    "azure": AzureWire,
 }
 _NO_FAULT = Fault()
 
