@@ -30,6 +30,7 @@ from llmpipe_nb.testing.faults import Fault
 from llmpipe_nb.testing.gemini_wire import GeminiWire
 from llmpipe_nb.testing.ollama_wire import OllamaWire
 from llmpipe_nb.testing.openai_wire import OpenAIWire
+from llmpipe_nb.testing.vertex_wire import VertexWire
 from llmpipe_nb.testing.wire import RecordedRequest, Reply, Stream, Wire, dumps
 
 __all__ = ["WIRES", "FakeServer", "main"]
@@ -40,6 +41,7 @@ WIRES: dict[str, type[Wire]] = {
     "gemini": GeminiWire,
     "ollama": OllamaWire,
     "azure": AzureWire,
+    "vertex": VertexWire,
 }
 _NO_FAULT = Fault()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ...config import ProviderConfig
 from ...errors import AuthenticationError, MissingDependencyError, ProviderError
@@ -87,7 +87,7 @@ class GeminiParseResponse(Plug):
         return request.put_result(result)
 
 
-_CHAT_REQUEST_OPTIONS = frozenset(
+CHAT_REQUEST_OPTIONS = frozenset(
     {
         *GENERATION_OPTIONS,
         "max_tokens",
@@ -123,8 +123,8 @@ class GeminiProvider(HttpProvider):
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
     }
     request_options = {
-        "chat": _CHAT_REQUEST_OPTIONS,
-        "stream": _CHAT_REQUEST_OPTIONS,
+        "chat": CHAT_REQUEST_OPTIONS,
+        "stream": CHAT_REQUEST_OPTIONS,
         "embeddings": frozenset({*EMBED_OPTIONS, "api_version"}),
         "list_models": frozenset({"api_version"}),
         "validate": frozenset({"api_version"}),
@@ -132,8 +132,13 @@ class GeminiProvider(HttpProvider):
     auth_header = "x-goog-api-key"
     auth_prefix = ""
 
+    #: the OAuth2 scopes asked of application default credentials
+    oauth_scopes: ClassVar[tuple[str, ...]] = OAUTH_SCOPES
+
     def __init__(self) -> None:
         self._credentials: Any = None
+        #: the project application default credentials name, once loaded
+        self.adc_project: str | None = None
         self._lock = threading.Lock()
 
     def pipeline(self, kind: str) -> list[Any]:
@@ -146,6 +151,10 @@ class GeminiProvider(HttpProvider):
             specs[at:at] = [GeminiContinuation, GeminiContentFilter]
         return specs
 
+    def uses_oauth2(self, config: ProviderConfig) -> bool:
+        """Whether a configuration without a key authenticates with OAuth2."""
+        return dict(config.extra).get("auth") == "oauth2"
+
     def load_credentials(self) -> None:
         """Application default credentials, loaded once (google-auth, the `google` extra)."""
         with self._lock:
@@ -155,7 +164,9 @@ class GeminiProvider(HttpProvider):
                 import google.auth
             except ImportError:
                 raise MissingDependencyError("google-auth", "google") from None
-            self._credentials, _ = google.auth.default(scopes=list(OAUTH_SCOPES))
+            self._credentials, self.adc_project = google.auth.default(
+                scopes=list(self.oauth_scopes)
+            )
 
     def auth_headers(self, config: ProviderConfig) -> dict[str, str]:
         if config.api_key is not None or self._credentials is None:
