@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from llmpipe_nb.testing.anthropic_wire import AnthropicWire
 from llmpipe_nb.testing.azure_wire import AzureWire
+from llmpipe_nb.testing.bedrock_wire import BedrockWire
 from llmpipe_nb.testing.faults import Fault
 from llmpipe_nb.testing.gemini_wire import GeminiWire
 from llmpipe_nb.testing.ollama_wire import OllamaWire
@@ -42,6 +43,7 @@ WIRES: dict[str, type[Wire]] = {
     "ollama": OllamaWire,
     "azure": AzureWire,
     "vertex": VertexWire,
+    "bedrock": BedrockWire,
 }
 _NO_FAULT = Fault()
 
