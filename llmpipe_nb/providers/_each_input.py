@@ -46,7 +46,9 @@ class _Calls:
 
     def finish(self) -> Request:
         response = replace(self.first.response, body=self.bodies)
-        return self.first.evolve(response=response, metadata={**self.first.metadata, **self._facts()})
+        return self.first.evolve(
+            response=response, metadata={**self.first.metadata, **self._facts()}
+        )
 
     def _facts(self) -> dict[str, Any]:
         first = self.first.metadata.get("latency_ms", 0.0)

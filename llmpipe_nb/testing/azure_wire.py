@@ -30,7 +30,9 @@ DEPLOYMENTS = {
     "embed": "text-embedding-3-small",
     "instruct": "gpt-35-turbo-instruct-0914",
 }
-_DEPLOYMENT = re.compile(r"^/openai/deployments/([^/]+)(/chat/completions|/completions|/embeddings)$")
+_DEPLOYMENT = re.compile(
+    r"^/openai/deployments/([^/]+)(/chat/completions|/completions|/embeddings)$"
+)
 _V1 = re.compile(r"^/openai/v1(/chat/completions|/completions|/embeddings)$")
 _SAFE = {"filtered": False, "severity": "safe"}
 _CATEGORIES = ("hate", "self_harm", "sexual", "violence")
@@ -43,7 +45,7 @@ def _verdicts(*fired: str) -> dict[str, Any]:
 class AzureWire(OpenAIWire):
     name = "azure"
     base_path = ""
-    flavors = ()
+    flavors: tuple[str, ...] = ()
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         path, version = request.path, request.query.get("api-version")
@@ -140,7 +142,14 @@ class AzureWire(OpenAIWire):
 def _prompt_chunk() -> dict[str, Any]:
     """The first chunk of an Azure stream: the prompt's filter verdicts, nothing else."""
     verdicts = [{"prompt_index": 0, "content_filter_results": _verdicts()}]
-    return {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": verdicts}
+    return {
+        "choices": [],
+        "created": 0,
+        "id": "",
+        "model": "",
+        "object": "",
+        "prompt_filter_results": verdicts,
+    }
 
 
 def _prompt_filtered() -> Reply:
@@ -166,6 +175,8 @@ def _model(deployment: str) -> dict[str, Any]:
         "object": "model",
         "created_at": CREATED,
         "lifecycle_status": "generally-available",
-        "capabilities": {"chat_completion": deployment != "embed", "embeddings": deployment == "embed"},
+        "capabilities": {
+            "chat_completion": deployment != "embed",
+            "embeddings": deployment == "embed",
+        },
     }
-

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
 from datetime import datetime, timezone
@@ -120,7 +121,9 @@ class BedrockWire(Wire):
                 "You don't have access to the model with the specified model ID.",
             )
         if _PROFILE.sub("", model) not in MODELS:
-            return self._error(400, "ValidationException", "The provided model identifier is invalid.")
+            return self._error(
+                400, "ValidationException", "The provided model identifier is invalid."
+            )
         body = request.json
         if not isinstance(body, dict):
             return self._error(400, "SerializationException", "The request body is not valid JSON.")
@@ -133,7 +136,11 @@ class BedrockWire(Wire):
         if authorization.startswith("Bearer "):
             if self.api_key is None or authorization == f"Bearer {self.api_key}":
                 return None
-            return self._error(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+            return self._error(
+                403,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
         problem = signature_problem(request, self.api_key or SECRET_KEY)
         if problem is None:
             return None
@@ -141,13 +148,24 @@ class BedrockWire(Wire):
 
     # -- Converse ---------------------------------------------------------------------
 
-    def _converse(self, body: dict[str, Any], stream: bool, chunk_count: int | None) -> Reply | Stream:
+    def _converse(
+        self, body: dict[str, Any], stream: bool, chunk_count: int | None
+    ) -> Reply | Stream:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages or messages[0].get("role") != "user":
-            return self._error(400, "ValidationException", "A conversation must start with a user message.")
+            return self._error(
+                400, "ValidationException", "A conversation must start with a user message."
+            )
         roles = [m.get("role") for m in messages]
-        if any(a == b for a, b in zip(roles, roles[1:])) or not set(roles) <= {"user", "assistant"}:
-            return self._error(400, "ValidationException", "A conversation must alternate between user and assistant roles.")
+        if any(a == b for a, b in itertools.pairwise(roles)) or not set(roles) <= {
+            "user",
+            "assistant",
+        }:
+            return self._error(
+                400,
+                "ValidationException",
+                "A conversation must alternate between user and assistant roles.",
+            )
         last = messages[-1].get("content") or []
         text = " ".join(
             content_text(b["toolResult"]["content"]) if "toolResult" in b else b.get("text", "")
@@ -156,7 +174,11 @@ class BedrockWire(Wire):
         ).strip()
         if "[too-long]" in text:
             return self._error(400, "ValidationException", "Input is too long for requested model.")
-        tools = [] if any("toolResult" in b for b in last) else ((body.get("toolConfig") or {}).get("tools") or [])[:2]
+        tools = (
+            []
+            if any("toolResult" in b for b in last)
+            else ((body.get("toolConfig") or {}).get("tools") or [])[:2]
+        )
         calls = [_tool_use(i, t["toolSpec"], text) for i, t in enumerate(tools)]
         answer = echo.echo(text)
         prompt = echo.token_count(dumps(messages))
@@ -177,7 +199,9 @@ class BedrockWire(Wire):
         if calls:
             for index, call in enumerate(calls):
                 start = {"toolUseId": call["toolUseId"], "name": call["name"]}
-                events.append(("contentBlockStart", {"contentBlockIndex": index, "start": {"toolUse": start}}))
+                events.append(
+                    ("contentBlockStart", {"contentBlockIndex": index, "start": {"toolUse": start}})
+                )
                 arguments = json.dumps(call["input"])
                 for piece in (arguments[: len(arguments) // 2], arguments[len(arguments) // 2 :]):
                     delta = {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}}
@@ -185,7 +209,9 @@ class BedrockWire(Wire):
                 events.append(("contentBlockStop", {"contentBlockIndex": index}))
         else:
             for piece in echo.pieces(answer, chunk_count):
-                events.append(("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}}))
+                events.append(
+                    ("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}})
+                )
             events.append(("contentBlockStop", {"contentBlockIndex": 0}))
         events.append(("messageStop", {"stopReason": stop}))
         events.append(("metadata", {"usage": usage, "metrics": {"latencyMs": 12}}))
@@ -203,31 +229,52 @@ class BedrockWire(Wire):
         if "titan-embed" in model:
             text = body.get("inputText")
             if not isinstance(text, str) or not text:
-                return self._error(400, "ValidationException", "Malformed input request: inputText is required.")
+                return self._error(
+                    400, "ValidationException", "Malformed input request: inputText is required."
+                )
             vector = echo.vector(text, int(body.get("dimensions", 8)))
             return Reply({"embedding": vector, "inputTextTokenCount": echo.token_count(text)})
         texts = body.get("texts")
         if not isinstance(texts, list) or not texts or not body.get("input_type"):
-            return self._error(400, "ValidationException", "Malformed input request: texts and input_type are required.")
+            return self._error(
+                400,
+                "ValidationException",
+                "Malformed input request: texts and input_type are required.",
+            )
         count = str(echo.token_count(*texts))
-        reply = {"id": "emb-fake", "embeddings": [echo.vector(t) for t in texts], "response_type": "embeddings_floats", "texts": texts}
+        reply = {
+            "id": "emb-fake",
+            "embeddings": [echo.vector(t) for t in texts],
+            "response_type": "embeddings_floats",
+            "texts": texts,
+        }
         return Reply(reply, headers={"x-amzn-bedrock-input-token-count": count})
 
     # -- errors -------------------------------------------------------------------------
 
     def _error(self, status: int, kind: str, message: str) -> Reply:
-        headers = {"x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
+        headers = {
+            "x-amzn-ErrorType": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"
+        }
         return Reply({"message": message}, status, headers)
 
     def error_body(self, status: int, message: str) -> object:
         return {"message": message}
 
     def stream_error_frame(self) -> bytes:
-        headers = {":message-type": "exception", ":exception-type": "serviceUnavailableException", ":content-type": "application/json"}
-        return encode(headers, dumps({"message": "Bedrock is unable to process your request."}).encode())
+        headers = {
+            ":message-type": "exception",
+            ":exception-type": "serviceUnavailableException",
+            ":content-type": "application/json",
+        }
+        return encode(
+            headers, dumps({"message": "Bedrock is unable to process your request."}).encode()
+        )
 
     def malformed_frame(self) -> bytes:
-        frame = bytearray(_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}}))
+        frame = bytearray(
+            _event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}})
+        )
         frame[-1] ^= 0xFF  # a message CRC that does not match
         return bytes(frame)
 
@@ -243,7 +290,11 @@ def _event(name: str, payload: dict[str, Any]) -> bytes:
 def _tool_use(index: int, spec: dict[str, Any], text: str) -> dict[str, Any]:
     properties = ((spec.get("inputSchema") or {}).get("json") or {}).get("properties") or {}
     key = next(iter(properties), None)
-    return {"toolUseId": f"tooluse_{index}", "name": spec["name"], "input": {key: text} if key else {}}
+    return {
+        "toolUseId": f"tooluse_{index}",
+        "name": spec["name"],
+        "input": {key: text} if key else {},
+    }
 
 
 def _summary(model: str) -> dict[str, Any]:

@@ -30,7 +30,12 @@ _ROUTE = re.compile(
 )
 _LIST = re.compile(r"^/v1beta1/publishers/(google|anthropic)/models$")
 PUBLISHED = {
-    "google": ("gemini-3.5-flash-lite", "gemini-2.5-flash", "gemini-embedding-001", "text-embedding-005"),
+    "google": (
+        "gemini-3.5-flash-lite",
+        "gemini-2.5-flash",
+        "gemini-embedding-001",
+        "text-embedding-005",
+    ),
     "anthropic": ("claude-haiku-5-5", "claude-sonnet-5-5", "claude-opus-5-5"),
 }
 _VERTEX_VERSION = "vertex-2023-10-16"
@@ -85,7 +90,9 @@ class VertexWire(Wire):
         if version is None:
             return self.claude.error(400, "anthropic_version: Field required")
         if bool(body.get("stream")) != (action == "streamRawPredict"):
-            return self.claude.error(400, f"stream must be {action == 'streamRawPredict'} for {action}")
+            return self.claude.error(
+                400, f"stream must be {action == 'streamRawPredict'} for {action}"
+            )
         header = "2023-06-01" if version == _VERTEX_VERSION else version
         messages = dataclasses.replace(
             request,
@@ -101,7 +108,8 @@ class VertexWire(Wire):
             return self.error(400, "instances: a non-empty list is required.")
         if model.startswith("gemini-embedding") and len(instances) > 1:
             return self.error(
-                400, f"Unable to submit request because {model} only supports one instance per request."
+                400,
+                f"Unable to submit request because {model} only supports one instance per request.",
             )
         dimensions = (body.get("parameters") or {}).get("outputDimensionality", 8)
         predictions = []
@@ -111,7 +119,9 @@ class VertexWire(Wire):
             values = echo.vector(text, dimensions)
             predictions.append({"embeddings": {"values": values, "statistics": statistics}})
         characters = sum(len(str(i.get("content", ""))) for i in instances)
-        return Reply({"predictions": predictions, "metadata": {"billableCharacterCount": characters}})
+        return Reply(
+            {"predictions": predictions, "metadata": {"billableCharacterCount": characters}}
+        )
 
     def error_body(self, status: int, message: str) -> object:
         return self.gemini.error_body(status, message)
@@ -138,4 +148,3 @@ def _published(owner: str, model: str) -> dict[str, Any]:
         "openSourceCategory": "PROPRIETARY" if owner == "google" else "THIRD_PARTY_OWNED_OSS",
         "launchStage": "GA",
     }
-

@@ -23,7 +23,7 @@ from llmpipe_nb.errors import (
 from llmpipe_nb.providers._eventstream import EventStreamParser, encode
 from llmpipe_nb.providers.bedrock import AwsCredentials, converse_body, signature_headers
 from llmpipe_nb.responses import ToolCall
-from llmpipe_nb.testing import FakeServer, faults
+from llmpipe_nb.testing import faults
 from llmpipe_nb.testing.bedrock_wire import ACCESS_KEY, SECRET_KEY
 
 SESSION = "FwoGZXIvYXdzEXAMPLE-session-canary-0123456789"
@@ -33,7 +33,12 @@ WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties":
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch):
     """Static test credentials in the environment; no profile, no instance metadata."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_BEARER_TOKEN_BEDROCK",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
@@ -61,7 +66,10 @@ def test_signature_matches_botocore_for_the_same_request_credentials_and_time(mo
     when = datetime(2026, 12, 6, 12, 30, 45, tzinfo=timezone.utc)
     url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-haiku-5-5%3A0/converse?a=b%20c"
     body = b'{"messages":[{"role":"user","content":[{"text":"hi"}]}]}'
-    headers = {"host": "bedrock-runtime.us-east-1.amazonaws.com", "content-type": "application/json"}
+    headers = {
+        "host": "bedrock-runtime.us-east-1.amazonaws.com",
+        "content-type": "application/json",
+    }
     ours = signature_headers(
         "POST",
         url,
@@ -102,25 +110,57 @@ def test_event_stream_messages_join_across_reads_and_crcs_are_checked() -> None:
 def test_converse_body_maps_system_tools_images_and_tool_turns() -> None:
     messages = [
         {"role": "system", "content": "Be terse."},
-        {"role": "user", "content": [{"type": "text", "text": "What?"}, {"type": "image", "data": "iVBO", "media_type": "image/png"}]},
-        {"role": "assistant", "content": None, "tool_calls": [ToolCall("t1", "get_weather", {"city": "Oslo"})]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What?"},
+                {"type": "image", "data": "iVBO", "media_type": "image/png"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [ToolCall("t1", "get_weather", {"city": "Oslo"})],
+        },
         {"role": "tool", "tool_call_id": "t1", "content": "3 C"},
         {"role": "user", "content": "And tomorrow?"},
     ]
     body = converse_body(
-        messages, {"max_tokens": 9, "temperature": 0.5, "stop": "\n", "tools": [WEATHER], "tool_choice": "required"}
+        messages,
+        {
+            "max_tokens": 9,
+            "temperature": 0.5,
+            "stop": "\n",
+            "tools": [WEATHER],
+            "tool_choice": "required",
+        },
     )
     assert body["system"] == [{"text": "Be terse."}]
-    assert body["messages"][0]["content"][1] == {"image": {"format": "png", "source": {"bytes": "iVBO"}}}
-    assert body["messages"][1]["content"] == [{"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Oslo"}}}]
+    assert body["messages"][0]["content"][1] == {
+        "image": {"format": "png", "source": {"bytes": "iVBO"}}
+    }
+    assert body["messages"][1]["content"] == [
+        {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Oslo"}}}
+    ]
     assert body["messages"][2] == {
         "role": "user",
-        "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "3 C"}]}}, {"text": "And tomorrow?"}],
+        "content": [
+            {"toolResult": {"toolUseId": "t1", "content": [{"text": "3 C"}]}},
+            {"text": "And tomorrow?"},
+        ],
     }
     assert body["inferenceConfig"] == {"temperature": 0.5, "maxTokens": 9, "stopSequences": ["\n"]}
     assert body["toolConfig"]["toolChoice"] == {"any": {}}
     with pytest.raises(ConfigError, match="as bytes"):
-        converse_body([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://x/a.png"}}]}], {})
+        converse_body(
+            [
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": "https://x/a.png"}}],
+                }
+            ],
+            {},
+        )
 
 
 # -- over loopback HTTP, every call signature-checked --------------------------------------------
@@ -200,17 +240,27 @@ def test_list_models_reads_the_live_lifecycle_and_validate(bedrock) -> None:
     "fault, error_class, check",
     [
         (
-            faults.http_error(429, {"message": "Too many requests"}, {"x-amzn-ErrorType": "ThrottlingException:http://x/"}),
+            faults.http_error(
+                429,
+                {"message": "Too many requests"},
+                {"x-amzn-ErrorType": "ThrottlingException:http://x/"},
+            ),
             RateLimitError,
             lambda e: e.retryable and e.error_type == "ThrottlingException",
         ),
         (
-            faults.http_error(429, {"message": "Model is not ready"}, {"x-amzn-ErrorType": "ModelNotReadyException"}),
+            faults.http_error(
+                429,
+                {"message": "Model is not ready"},
+                {"x-amzn-ErrorType": "ModelNotReadyException"},
+            ),
             RateLimitError,
             lambda e: e.retryable,
         ),
         (
-            faults.http_error(503, {"message": "Unavailable"}, {"x-amzn-ErrorType": "ServiceUnavailableException"}),
+            faults.http_error(
+                503, {"message": "Unavailable"}, {"x-amzn-ErrorType": "ServiceUnavailableException"}
+            ),
             ServerError,
             lambda e: e.retryable,
         ),
@@ -252,19 +302,25 @@ def test_stream_faults(bedrock) -> None:
 
 
 def test_retries_re_sign_each_attempt(bedrock) -> None:
-    bedrock.inject(faults.http_error(500, {"message": "boom"}, {"x-amzn-ErrorType": "InternalServerException"}))
+    bedrock.inject(
+        faults.http_error(500, {"message": "boom"}, {"x-amzn-ErrorType": "InternalServerException"})
+    )
     reply = llm.build("bedrock", "hi").with_retry(max_attempts=2, base_delay=0.01).execute()
     assert reply.content == "Echo: hi" and len(bedrock.requests) == 2
 
 
 @pytest.mark.parametrize("missing", ["AWS_REGION", "credentials"])
-def test_missing_region_or_credentials_is_a_config_error_and_nothing_is_sent(bedrock, monkeypatch, missing) -> None:
+def test_missing_region_or_credentials_is_a_config_error_and_nothing_is_sent(
+    bedrock, monkeypatch, missing
+) -> None:
     if missing == "AWS_REGION":
         monkeypatch.delenv("AWS_REGION")
     else:
         monkeypatch.delenv("AWS_ACCESS_KEY_ID")
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(ConfigError, match="AWS_REGION" if missing == "AWS_REGION" else "AWS_ACCESS_KEY_ID"):
+    with pytest.raises(
+        ConfigError, match="AWS_REGION" if missing == "AWS_REGION" else "AWS_ACCESS_KEY_ID"
+    ):
         llm.chat("bedrock", "hi")
     assert bedrock.requests == []
 

@@ -20,7 +20,12 @@ ROOT = "/v1/projects/proj-1/locations/us-east5/publishers"
 
 @pytest.fixture(autouse=True)
 def no_cloud_env(monkeypatch):
-    for name in ("GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION", "ANTHROPIC_VERTEX_PROJECT_ID", "CLOUD_ML_REGION"):
+    for name in (
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_CLOUD_LOCATION",
+        "ANTHROPIC_VERTEX_PROJECT_ID",
+        "CLOUD_ML_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -76,7 +81,9 @@ def test_claude_goes_to_the_anthropic_publisher_without_model_in_the_body(vertex
     assert sent.path == f"{ROOT}/anthropic/models/claude-haiku-5-5:rawPredict"
     assert sent.json["anthropic_version"] == "vertex-2023-10-16" and "model" not in sent.json
     assert reply.content == "Echo: hello there" and reply.cost is not None
-    stream = llm.stream("vertex", "hello there", model="claude-haiku-5-5", anthropic_version="2026-10-21")
+    stream = llm.stream(
+        "vertex", "hello there", model="claude-haiku-5-5", anthropic_version="2026-10-21"
+    )
     assert [c.content for c in stream if not c.done] == list(echo.pieces("Echo: hello there"))
     assert vertex.last_request.path.endswith(":streamRawPredict")
     assert vertex.last_request.json["anthropic_version"] == "2026-10-21"
@@ -85,12 +92,24 @@ def test_claude_goes_to_the_anthropic_publisher_without_model_in_the_body(vertex
 def test_the_same_claude_request_as_anthropic_vertex(vertex) -> None:
     anthropic = pytest.importorskip("anthropic")
     client = anthropic.AnthropicVertex(
-        region="us-east5", project_id="proj-1", access_token=TOKEN, base_url=vertex.url + "/v1", max_retries=0
+        region="us-east5",
+        project_id="proj-1",
+        access_token=TOKEN,
+        base_url=vertex.url + "/v1",
+        max_retries=0,
     )
     with client:
-        client.messages.create(model="claude-haiku-5-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
+        client.messages.create(
+            model="claude-haiku-5-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+        )
     theirs = vertex.last_request
-    llm.chat("vertex", "hi", model="claude-haiku-5-5", max_tokens=50, anthropic_version=theirs.json["anthropic_version"])
+    llm.chat(
+        "vertex",
+        "hi",
+        model="claude-haiku-5-5",
+        max_tokens=50,
+        anthropic_version=theirs.json["anthropic_version"],
+    )
     ours = vertex.last_request
     assert (ours.path, ours.json) == (theirs.path, theirs.json)
 
@@ -106,17 +125,28 @@ def test_options_of_the_other_publisher_are_refused_before_sending(vertex) -> No
 def test_embeddings_by_predict_one_instance_per_call_for_gemini_models(vertex) -> None:
     result = llm.embeddings("vertex", ["a b", "c"], dimensions=4)
     assert result.embeddings == [echo.vector("a b", 4), echo.vector("c", 4)]
-    assert [r.json["instances"] for r in vertex.requests] == [[{"content": "a b"}], [{"content": "c"}]]
+    assert [r.json["instances"] for r in vertex.requests] == [
+        [{"content": "a b"}],
+        [{"content": "c"}],
+    ]
     assert result.usage.input_tokens == 3
-    batch = llm.embeddings("vertex", ["a", "b"], model="text-embedding-005", task_type="RETRIEVAL_QUERY")
+    batch = llm.embeddings(
+        "vertex", ["a", "b"], model="text-embedding-005", task_type="RETRIEVAL_QUERY"
+    )
     assert len(batch.embeddings) == 2
-    assert vertex.last_request.json["instances"][1] == {"content": "b", "task_type": "RETRIEVAL_QUERY"}
+    assert vertex.last_request.json["instances"][1] == {
+        "content": "b",
+        "task_type": "RETRIEVAL_QUERY",
+    }
 
 
 def test_list_models_per_publisher_and_validate(vertex) -> None:
     assert "gemini-3.5-flash-lite" in [m.id for m in llm.list_models("vertex")]
     claude = [m.id for m in llm.list_models("vertex", publisher="anthropic")]
-    assert claude[0].startswith("claude") and vertex.last_request.path == "/v1beta1/publishers/anthropic/models"
+    assert (
+        claude[0].startswith("claude")
+        and vertex.last_request.path == "/v1beta1/publishers/anthropic/models"
+    )
     assert llm.validate("vertex").ok
 
 
@@ -148,4 +178,7 @@ def test_errors_and_stream_faults_in_each_publishers_format(vertex) -> None:
 
 def test_the_token_never_shows(vertex) -> None:
     reply = llm.chat("vertex", "hi", model="claude-haiku-5-5")
-    assert TOKEN not in repr(reply) + repr(reply.request) + str(reply.request.metadata) + reply._repr_html_()
+    assert (
+        TOKEN
+        not in repr(reply) + repr(reply.request) + str(reply.request.metadata) + reply._repr_html_()
+    )

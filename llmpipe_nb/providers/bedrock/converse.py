@@ -38,7 +38,9 @@ FIELDS = {
 _FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
 
 
-def converse_body(messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any]) -> dict[str, Any]:
+def converse_body(
+    messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any]
+) -> dict[str, Any]:
     """The JSON body of `converse` / `converse-stream` (the model is in the address)."""
     messages = list(messages)
     refuse_names(messages, "Bedrock")
@@ -144,7 +146,7 @@ def _block(part: Mapping[str, Any]) -> dict[str, Any]:
 
 def _reasoning(parts: Any) -> list[dict[str, Any]]:
     """A model's own signed reasoning, sent back first in its turn; others' left out."""
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for part in parts or ():
         if isinstance(part, ReasoningPart) and part.kind == "reasoning" and part.signature:
             text = {"text": part.text, "signature": part.signature}

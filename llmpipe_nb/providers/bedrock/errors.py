@@ -25,7 +25,9 @@ _TOO_LONG = ("too long", "too many input tokens", "context window", "maximum con
 
 def exception_name(headers: Mapping[str, str], body: Any) -> str | None:
     """`ThrottlingException` from `ThrottlingException:http://internal.amazon.com/...`."""
-    raw = headers.get("x-amzn-errortype") or (body.get("__type") if isinstance(body, Mapping) else None)
+    raw = headers.get("x-amzn-errortype") or (
+        body.get("__type") if isinstance(body, Mapping) else None
+    )
     if not raw:
         return None
     return str(raw).split(":", 1)[0].rsplit("#", 1)[-1]

@@ -39,7 +39,9 @@ def parse_usage(usage: Mapping[str, Any] | None) -> Usage:
     usage = usage or {}
     cached = usage.get("cacheReadInputTokens") or 0
     written = usage.get("cacheWriteInputTokens") or 0
-    return usage_of((usage.get("inputTokens") or 0) + cached + written, usage.get("outputTokens"), cached)
+    return usage_of(
+        (usage.get("inputTokens") or 0) + cached + written, usage.get("outputTokens"), cached
+    )
 
 
 def parse_converse(
@@ -47,9 +49,11 @@ def parse_converse(
 ) -> ChatResponse:
     """A Converse answer as a ChatResponse; the model is the one asked for (Converse does not
     name it)."""
-    message = ((body.get("output") or {}).get("message") if isinstance(body, Mapping) else None)
+    message = (body.get("output") or {}).get("message") if isinstance(body, Mapping) else None
     if not isinstance(message, Mapping):
-        raise ResponseFormatError(f"{provider} answered without an output message.", provider=provider)
+        raise ResponseFormatError(
+            f"{provider} answered without an output message.", provider=provider
+        )
     texts, calls, reasoning = [], [], []
     for block in message.get("content") or ():
         if "text" in block:
@@ -146,7 +150,7 @@ class BedrockStreamDecoder:
         return []
 
     def result(self) -> dict[str, Any]:
-        content = []
+        content: list[dict[str, Any]] = []
         for index, block in sorted(self._blocks.items()):
             joined = "".join(self._pieces.get(index, []))
             if "text" in block:
@@ -164,13 +168,17 @@ class BedrockStreamDecoder:
         }
 
 
-def parse_embeddings(body: Any, *, provider: str, model: str | None, headers: Mapping[str, str]) -> EmbeddingResponse:
+def parse_embeddings(
+    body: Any, *, provider: str, model: str | None, headers: Mapping[str, str]
+) -> EmbeddingResponse:
     """Titan's answers (one per input, as a list) or Cohere's (one for all), in input order."""
     vectors: list[list[float]] = []
     tokens = 0
     for answer in body if isinstance(body, list) else [body]:
         if not isinstance(answer, Mapping):
-            raise ResponseFormatError(f"{provider} answered the embeddings call with no object.", provider=provider)
+            raise ResponseFormatError(
+                f"{provider} answered the embeddings call with no object.", provider=provider
+            )
         if "embedding" in answer:  # Titan
             vectors.append(answer["embedding"])
             tokens += int(answer.get("inputTextTokenCount") or 0)
@@ -186,7 +194,11 @@ def parse_embeddings(body: Any, *, provider: str, model: str | None, headers: Ma
     if not tokens:
         tokens = int(headers.get("x-amzn-bedrock-input-token-count") or 0)
     return EmbeddingResponse(
-        embeddings=vectors, model=model, provider=provider, usage=Usage(input_tokens=tokens), raw=body
+        embeddings=vectors,
+        model=model,
+        provider=provider,
+        usage=Usage(input_tokens=tokens),
+        raw=body,
     )
 
 
@@ -196,4 +208,6 @@ def parse_models(body: Any, *, provider: str) -> list[ModelInfo]:
         raise ResponseFormatError(
             f"{provider} answered the model list without 'modelSummaries'.", provider=provider
         )
-    return [ModelInfo(m["modelId"], provider, owned_by=m.get("providerName"), raw=m) for m in summaries]
+    return [
+        ModelInfo(m["modelId"], provider, owned_by=m.get("providerName"), raw=m) for m in summaries
+    ]

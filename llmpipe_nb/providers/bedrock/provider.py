@@ -91,9 +91,13 @@ class BedrockParseResponse(Plug):
         name, kind = request.provider, request.kind
         result: Any
         if kind in ("chat", "stream"):
-            result = parse_converse(response.body, provider=name, model=request.model, response=response)
+            result = parse_converse(
+                response.body, provider=name, model=request.model, response=response
+            )
         elif kind == "embeddings":
-            result = parse_embeddings(response.body, provider=name, model=request.model, headers=response.headers)
+            result = parse_embeddings(
+                response.body, provider=name, model=request.model, headers=response.headers
+            )
         else:
             models = parse_models(response.body, provider=name)
             result = models if kind == "list_models" else validation(name, len(models))
@@ -109,7 +113,16 @@ class BedrockSetup(Plug):
 
 
 _CHAT = frozenset(
-    {*INFERENCE_OPTIONS, *FIELDS, "max_tokens", "max_completion_tokens", "stop", "tools", "tool_choice", "extra_body"}
+    {
+        *INFERENCE_OPTIONS,
+        *FIELDS,
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "tools",
+        "tool_choice",
+        "extra_body",
+    }
 )
 
 
@@ -151,7 +164,9 @@ class BedrockProvider(HttpProvider):
         region = auth.region(config)
         extra = dict(config.extra)
         extra["region"] = region
-        extra.setdefault("control_url", config.base_url or f"https://bedrock.{region}.amazonaws.com")
+        extra.setdefault(
+            "control_url", config.base_url or f"https://bedrock.{region}.amazonaws.com"
+        )
         return replace(
             config,
             base_url=config.base_url or f"https://bedrock-runtime.{region}.amazonaws.com",
@@ -170,7 +185,11 @@ class BedrockProvider(HttpProvider):
         credentials = auth.credentials(config)
         if credentials is None:  # gone since BedrockSetup checked: let Bedrock refuse it
             return
-        headers = {name: request.headers[name] for name in ("host", "content-type") if name in request.headers}
+        headers = {
+            name: request.headers[name]
+            for name in ("host", "content-type")
+            if name in request.headers
+        }
         request.headers.update(
             signature_headers(
                 request.method,
@@ -192,4 +211,3 @@ class BedrockProvider(HttpProvider):
 
     def stream_error(self, name: str, data: Mapping[str, Any]) -> ProviderError:
         return errors.stream_error(self, name, data)
-

@@ -48,9 +48,7 @@ def canonical_uri(path: str) -> str:
 
 def canonical_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
-    return "&".join(
-        f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(pairs)
-    )
+    return "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(pairs))
 
 
 def canonical_request(

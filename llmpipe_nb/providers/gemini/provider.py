@@ -113,16 +113,18 @@ class GeminiProvider(HttpProvider):
     name = "gemini"
     default_model = defaults.CHAT["gemini"]
     default_embedding_model = defaults.EMBEDDINGS["gemini"]
-    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
-    default_base_url = "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
+    default_base_url: ClassVar[str | None] = (
+        "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
+    )
     requires_key = False  # GeminiOauth2 asks for the key, or uses OAuth2
     price_provider = "google"
     plugs = {
         kind: (GeminiPrepareRequest, GeminiParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
     }
-    request_options = {
+    request_options: ClassVar[Mapping[str, frozenset[str]] | None] = {
         "chat": CHAT_REQUEST_OPTIONS,
         "stream": CHAT_REQUEST_OPTIONS,
         "embeddings": frozenset({*EMBED_OPTIONS, "api_version"}),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ... import providers
 from ...config import ProviderConfig
@@ -24,8 +24,8 @@ from ...request import Request
 from ...transport import HttpCall, HttpResponse
 from .. import defaults
 from .._each_input import EachInput, one_call_each
-from ..anthropic import AnthropicStreamDecoder, parse_message
 from ..anthropic import OPTIONS as CLAUDE_OPTIONS
+from ..anthropic import AnthropicStreamDecoder, parse_message
 from ..anthropic import errors as anthropic_errors
 from ..gemini import GeminiProvider, GeminiStreamDecoder, generate_body, parse_generate
 from ..gemini.continuation import continuation_settings
@@ -105,7 +105,7 @@ class VertexPrepareRequest(Plug):
             call = HttpCall("POST", f"{root}:predict", json=predict_body(inputs, options))
             return request.evolve(provider_request=call)
         stream = kind == "stream"
-        sse = "sse" if stream else None
+        sse: Literal["sse"] | None = "sse" if stream else None
         chat = {k: v for k, v in options.items() if k not in _COMMON}
         if publisher(model) == "anthropic":
             refuse_foreign(chat, _CLAUDE_CHAT, model)
