@@ -197,7 +197,12 @@ class ContextLengthError(BadRequestError):
 
 
 class ContentFilteredError(BadRequestError):
-    """The provider blocked the prompt or the answer for safety reasons."""
+    """The provider blocked the prompt or the answer for safety reasons; `categories` names
+    the filters that fired where the provider says which (Azure: hate, violence, jailbreak)."""
+
+    def __init__(self, message: str, *, categories: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(message, **kwargs)
 
 
 class ServerError(ProviderError):

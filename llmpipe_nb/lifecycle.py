@@ -218,12 +218,16 @@ def requested_model(path: str, body: bytes) -> str | None:
 
 def status_of(provider: str, model: str, listed: Any = None) -> tuple[str | None, str | None]:
     """(status, retirement date) of a listed model: from its `/models` entry where the provider
-    sends lifecycle fields (OpenAI `shutdown_date`, Anthropic `lifecycle`/`retires_at`),
+    sends lifecycle fields (OpenAI `shutdown_date`, Anthropic `lifecycle`/`retires_at`,
+    Bedrock `modelLifecycle.status`),
     else from the table."""
     if isinstance(listed, dict):
         lifecycle, retires_at = listed.get("lifecycle"), listed.get("retires_at")
         if lifecycle in STATUSES:
             return lifecycle, _day(retires_at)
+        bedrock = listed.get("modelLifecycle")  # Bedrock's ListFoundationModels: ACTIVE, LEGACY
+        if isinstance(bedrock, dict) and str(bedrock.get("status")).lower() in STATUSES:
+            return str(bedrock["status"]).lower(), None
         shutdown = _day(listed.get("shutdown_date"))
         if shutdown is not None:
             return ("retired" if shutdown <= today() else "deprecated"), shutdown

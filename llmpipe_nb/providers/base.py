@@ -34,6 +34,8 @@ class Provider:
     default_embedding_model: ClassVar[str | None] = None
     key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[str | None] = None
+    #: other variables the configuration is resolved from (region, project, ...)
+    config_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     requires_key: ClassVar[bool] = True
     #: priced at $0 (runs on the user's own machine)
@@ -88,7 +90,7 @@ class Provider:
         env = os.environ
         key = (
             config.version(),
-            tuple(env.get(v) for v in self.key_env),
+            tuple(env.get(v) for v in (*self.key_env, *self.config_env)),
             env.get(self.base_url_env) if self.base_url_env else None,
         )
         cache = self.__dict__.setdefault("_resolved", {})

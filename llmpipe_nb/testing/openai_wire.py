@@ -74,7 +74,7 @@ _REFUSED_EFFORTS = {"luna": ("minimal",), "astra": ("none", "minimal", "max")}
 class OpenAIWire(Wire):
     name = "openai"
     base_path = "/v1"
-    flavors = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio")
+    flavors: tuple[str, ...] = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio")
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         route = (request.method, request.path.removeprefix(self.base_path))

@@ -9,6 +9,7 @@ from ._html import badge, duration, errors_html, esc, facts_html, frame, money, 
 from .answer import answer_html
 from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
+from .sources import sources_html, sources_text
 from .waterfall import trace_html
 
 
@@ -69,6 +70,7 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
                 for c in result.tool_calls
             )
             body += f'<div class="lp-note">tool calls</div><ul>{calls}</ul>'
+        body += sources_html(result)
     timing = ""
     if req is not None and req.trace:
         total = duration(req.metadata.get("duration_ns", 0))
@@ -105,7 +107,7 @@ def _body_text(result: Any) -> str:
         body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
         body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
-    return body
+    return body + sources_text(result)
 
 
 def response_footer(result: Any) -> str:

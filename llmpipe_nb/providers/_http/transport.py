@@ -128,14 +128,16 @@ class HttpTransport:
         timeout = httpx2.Timeout(
             self.idle_timeout if call.stream else self.read_timeout, connect=self.connect_timeout
         )
-        return client.build_request(
+        request = client.build_request(
             call.method,
-            self.config.base_url + call.path,  # type: ignore[operator]
+            self.provider.url(self.config, call),
             json=call.json,
             params=dict(call.params) or None,
             headers=headers,
             timeout=timeout,
         )
+        self.provider.sign(request, self.config)
+        return request
 
     # -- sending ----------------------------------------------------------------------------
 
