@@ -14,6 +14,7 @@ from typing import Any
 
 from ..api import default_provider
 from ..errors import ConfigError
+from ..observability import trace_carrier
 from ..request import Request
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
@@ -49,6 +50,8 @@ class Spec:
     max_cost: float | None
     per_row_out: float
     batch_id: str
+    #: the caller's trace context as W3C headers, for the spans of rows run on Dask workers
+    trace_context: dict[str, str] | None = None
 
     @classmethod
     def make(
@@ -89,7 +92,10 @@ class Spec:
             **(features or {}),
         )
         per_row_out = output_prior(options, expected_output_tokens)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id)
+        carried = trace_carrier()  # rows on Dask workers join the caller's trace
+        return cls(
+            prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id, carried
+        )
 
     def rates(self) -> Rates:
         return Rates.lookup(self.plan.provider, self.plan.options.get("model"))
