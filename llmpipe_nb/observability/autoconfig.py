@@ -20,18 +20,20 @@ def configure() -> None:
     from opentelemetry import metrics, trace
 
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        _traces(trace)
+        _traces()
     if type(metrics.get_meter_provider()).__name__ == "_ProxyMeterProvider":
-        _metrics(metrics)
+        _metrics()
 
 
 def _wanted(signal: str) -> bool:
     return os.environ.get(f"OTEL_{signal}_EXPORTER", "otlp").strip().lower() != "none"
 
 
-def _traces(trace: object) -> None:
+def _traces() -> None:
     if not _wanted("TRACES"):
         return
+    from opentelemetry import trace
+
     try:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
@@ -45,13 +47,15 @@ def _traces(trace: object) -> None:
         return
     provider = TracerProvider(resource=Resource.create())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)  # type: ignore[attr-defined]
+    trace.set_tracer_provider(provider)
     log.info("Spans are exported over OTLP/HTTP, as the OTEL_* variables say.")
 
 
-def _metrics(metrics: object) -> None:
+def _metrics() -> None:
     if not _wanted("METRICS"):
         return
+    from opentelemetry import metrics
+
     try:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.sdk.metrics import MeterProvider
@@ -60,4 +64,4 @@ def _metrics(metrics: object) -> None:
     except ImportError:
         return
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
-    metrics.set_meter_provider(MeterProvider(resource=Resource.create(), metric_readers=[reader]))  # type: ignore[attr-defined]
+    metrics.set_meter_provider(MeterProvider(resource=Resource.create(), metric_readers=[reader]))

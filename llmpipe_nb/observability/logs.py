@@ -58,7 +58,7 @@ class _Redacting(logging.Filter):
         return True
 
 
-class CellHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class CellHandler(logging.StreamHandler):
     """Writes to the `sys.stderr` of the moment, which in Jupyter is the running cell's output."""
 
     def __init__(self) -> None:
@@ -66,7 +66,7 @@ class CellHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self.setFormatter(logging.Formatter(FORMAT))
         self.addFilter(_Redacting())
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
