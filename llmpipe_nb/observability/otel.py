@@ -62,17 +62,18 @@ class Instrumentation:
 
     def __call__(self, done: Request) -> None:
         attrs = request_attributes(done)
-        if self.capture_content:
-            attrs.update(content_attributes(done))
         steps: Sequence[Any] = done.metadata.get("trace", ())
         start = done.metadata.get("started_at_ns") or time_ns()
         origin = start - steps[0].started_at_ns if steps else 0
         span = self.tracer.start_span(
             span_name(done), kind=SpanKind.CLIENT, attributes=attrs, start_time=start
         )
-        parent = trace.set_span_in_context(span)
-        for step in steps:
-            self._step(parent, done, step, origin)
+        if span.is_recording():  # a sampled-out or no-op span needs no children nor content
+            if self.capture_content:
+                span.set_attributes(content_attributes(done))
+            parent = trace.set_span_in_context(span)
+            for step in steps:
+                self._step(parent, done, step, origin)
         error = done.terminal_error
         if error is not None:
             message = redact(str(error))
