@@ -152,7 +152,9 @@ def test_log_to_notebook_shows_lines_in_the_cell_output(capsys):
     assert capsys.readouterr().err == ""
 
     llm.log_to_notebook("off")
-    assert not [h for h in logging.getLogger("llmpipe_nb").handlers if isinstance(h, logs.CellHandler)]
+    assert not [
+        h for h in logging.getLogger("llmpipe_nb").handlers if isinstance(h, logs.CellHandler)
+    ]
     assert logging.getLogger("llmpipe_nb").level == logging.NOTSET
 
 

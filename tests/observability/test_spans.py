@@ -141,10 +141,12 @@ def test_model_listing_and_key_checks_are_named_after_the_provider(otel, openai_
     ]
 
 
-def test_a_failed_request_is_an_error_span_naming_the_error_type(otel, openai_server):
-    openai_server.inject(faults.http_error(400))
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_a_failed_request_is_an_error_span_naming_the_error_type(otel, fake_server, provider):
+    server = fake_server(provider)
+    server.inject(faults.http_error(400))
     with pytest.raises(llm.BadRequestError):
-        llm.chat("openai", "Hello", **conn(openai_server))
+        llm.chat(provider, "Hello", **conn(server))
 
     span = otel.request()
     assert span.status.status_code == StatusCode.ERROR
@@ -170,12 +172,14 @@ def test_a_request_refused_before_sending_is_an_error_span_too(otel):
     assert otel.children(span)[-1].name == "FetchConfig"
 
 
-def test_each_retry_is_a_child_of_the_execute_step(otel, openai_server):
-    openai_server.inject(faults.http_error(503), times=2)
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_each_retry_is_a_child_of_the_execute_step(otel, fake_server, provider):
+    server = fake_server(provider)
+    server.inject(faults.http_error(503), times=2)
     sleeps: list[float] = []
     reply = (
-        llm.build("openai", "Hello")
-        .with_options(**conn(openai_server))
+        llm.build(provider, "Hello")
+        .with_options(**conn(server))
         .with_retry(max_attempts=3, base_delay=0.0, **retry(sleeps))
         .execute()
     )
@@ -197,9 +201,11 @@ def test_each_retry_is_a_child_of_the_execute_step(otel, openai_server):
     )
 
 
-def test_a_cache_hit_halts_at_the_cache_and_counts_no_tokens(otel, openai_server):
-    llm.chat("openai", "Hello", cache=True, **conn(openai_server))
-    llm.chat("openai", "Hello", cache=True, **conn(openai_server))
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_a_cache_hit_halts_at_the_cache_and_counts_no_tokens(otel, fake_server, provider):
+    server = fake_server(provider)
+    llm.chat(provider, "Hello", cache=True, **conn(server))
+    llm.chat(provider, "Hello", cache=True, **conn(server))
 
     miss, hit = otel.requests()
     assert miss.attributes["llmpipe.cache_hit"] is False
