@@ -299,3 +299,13 @@ def test_content_is_exported_only_when_asked_for(otel, monkeypatch):
             "finish_reason": reply.finish_reason,
         }
     ]
+
+
+def test_an_async_stream_records_its_first_token_too(otel):
+    async def consume():
+        return "".join([c.content async for c in llm.astream("mock", "Hello there")])
+
+    assert asyncio.run(consume())
+    span = otel.request()
+    assert span.attributes["gen_ai.request.stream"] is True
+    assert [e.name for e in span.events] == ["first_token"]
