@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import providers, rendering
+from . import observability, providers, rendering
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -59,6 +59,7 @@ from .errors import (
 )
 from .ledger import Ledger, costs, ledger, tag, traces
 from .lifecycle import ModelLifecycleWarning
+from .observability import instrument, log_to_notebook, uninstrument
 from .pipeline import Pipeline, Step
 from .plug import Plug
 from .request import Request
@@ -113,6 +114,7 @@ def _load_views() -> None:
 
 
 rendering.add_loader(_load_views)
+observability.instrument_from_env()  # OTEL_SERVICE_NAME or an OTLP endpoint: spans from the first request
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -178,14 +180,17 @@ __all__ = [
     "configure",
     "costs",
     "embeddings",
+    "instrument",
     "ledger",
     "list_models",
     "load_ipython_extension",
+    "log_to_notebook",
     "providers",
     "reset_configuration",
     "set_price",
     "stream",
     "tag",
     "traces",
+    "uninstrument",
     "validate",
 ]

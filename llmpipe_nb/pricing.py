@@ -9,12 +9,12 @@ selects that tier's price where the table has one, else the standard price appli
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from . import notices
 from .errors import ConfigError
 from .responses import Usage
 
@@ -111,7 +111,8 @@ def _warn_once(provider: str, model: str | None, what: str) -> None:
     key = (provider, str(model))
     if key not in _warned:
         _warned.add(key)
-        warnings.warn(
+        notices.warn(
+            __name__,
             f"{what} model {model!r} of provider '{provider}': its cost is recorded as "
             "unpriced; set a price with llm.set_price().",
             stacklevel=3,

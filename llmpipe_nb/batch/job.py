@@ -14,6 +14,7 @@ from typing import Any
 
 from ..api import default_provider
 from ..errors import ConfigError
+from ..observability import trace_carrier
 from ..request import Request
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
@@ -59,6 +60,8 @@ class Spec:
     max_cost: float | None
     output: OutputPrior
     batch_id: str
+    #: the caller's trace context as W3C headers, for the spans of rows run on Dask workers
+    trace_context: dict[str, str] | None = None
 
     @classmethod
     def make(
@@ -94,7 +97,8 @@ class Spec:
             **(features or {}),
         )
         output = output_prior(options, expected_output_tokens, parsed)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id)
+        carried = trace_carrier()  # rows on Dask workers join the caller's trace
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
 
     @property
     def per_row_out(self) -> float:
