@@ -41,7 +41,7 @@ def test_nothing_is_printed_by_default_not_even_warnings_logged():
         warnings.simplefilter("ignore")
         import llmpipe_nb as llm
         llm.build("mock", "hi").with_budget(per_tag={"nope": 1.0}).execute()
-        llm.build("mock", "hi").with_budget(limit=0.0, on_exceed="halt").execute()
+        llm.build("mock", "hi").with_budget(limit=0.0, on_exceed="halt").run()
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
@@ -132,7 +132,7 @@ def test_a_cache_store_failure_warns_once_then_logs_info(records):
 
 def test_a_budget_stop_is_an_info_line_and_a_budget_warning_a_warning_line(records):
     llm.set_price("mock-1", input_per_mtok=1.0, output_per_mtok=1.0)
-    assert llm.build("mock", "hi").with_budget(limit=0.0, on_exceed="halt").execute() is None
+    assert llm.build("mock", "hi").with_budget(limit=0.0, on_exceed="halt").run().state == "halted"
     (line,) = lines(records, "llmpipe_nb.plugs.budget", logging.INFO)
     assert re.match(r"req-\S+ to mock was not sent: The budget for overall is \$0\.0000", line)
     with pytest.warns(UserWarning, match="per_tag limits"):

@@ -223,8 +223,8 @@ def test_a_cache_hit_halts_at_the_cache_and_counts_no_tokens(otel, fake_server, 
 
 def test_a_budget_stop_is_a_halted_span(otel):
     llm.set_price("mock-1", input_per_mtok=1.0, output_per_mtok=1.0)
-    reply = llm.build("mock", "Hello").with_budget(limit=0.0, on_exceed="halt").execute()
-    assert reply is None or reply.request.state == "halted"
+    request = llm.build("mock", "Hello").with_budget(limit=0.0, on_exceed="halt").run()
+    assert request.state == "halted"
     span = otel.request()
     assert span.attributes["llmpipe.state"] == "halted"
     assert "budget" in span.attributes["llmpipe.halt_reason"]
