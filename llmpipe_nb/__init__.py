@@ -71,6 +71,7 @@ from .responses import (
 )
 
 if TYPE_CHECKING:
+    from .context import Prompt, prompt, renderer
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -83,6 +84,9 @@ _LAZY = {
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
+    "prompt": ("llmpipe_nb.context", "prompt"),
+    "Prompt": ("llmpipe_nb.context", "Prompt"),
+    "renderer": ("llmpipe_nb.context", "renderer"),
 }
 
 
@@ -138,6 +142,7 @@ __all__ = [
     "PipelineInfo",
     "Plug",
     "PlugContractError",
+    "Prompt",
     "ProviderConfig",
     "ProviderConnectionError",
     "ProviderError",
@@ -168,7 +173,9 @@ __all__ = [
     "ledger",
     "list_models",
     "load_ipython_extension",
+    "prompt",
     "providers",
+    "renderer",
     "reset_configuration",
     "set_price",
     "stream",

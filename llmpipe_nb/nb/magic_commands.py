@@ -1,4 +1,5 @@
-"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, help.
+"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, fix,
+explain, help.
 
 Each takes the shell, the kernel's session and the rest of the line, and returns what
 the cell shows.
@@ -16,6 +17,7 @@ from IPython.utils.text import dedent
 from .. import api, registry, views
 from ..builder import Builder, build
 from ..errors import ConfigError, LLMPipeError
+from .assist import explain, fix
 from .magic_args import USAGE, words
 from .magic_cell import CellError
 from .magic_settings import Defaults, Session, setting
@@ -32,6 +34,8 @@ HELP = dedent(
     %llm pipelines                              the named pipelines
     %llm reset [CHAT]                           forget one conversation, or all
     %llm costs                                  the cost summary so far
+    %llm fix [PROVIDER[:MODEL]] [options]       explain the last error; the fixed cell goes below
+    %llm explain [PROVIDER[:MODEL]] [options]   explain the cell above
     %llm help                                   this text
 
     config keys: {", ".join(f.name for f in fields(Defaults))}
@@ -158,6 +162,8 @@ COMMANDS: dict[str, Callable[[Any, Session, str], Any]] = {
     "pipelines": list_pipelines,
     "reset": reset,
     "costs": costs,
+    "fix": fix,
+    "explain": explain,
     "help": show_help,
     "": show_help,
 }
