@@ -42,6 +42,8 @@ class Plan:
     sample: int
     columns: int
     stats: bool
+    #: say that rows were left out (the summary does; the schema is meant without rows)
+    rows_noted: bool = True
 
 
 SUMMARY = (
@@ -54,10 +56,10 @@ SUMMARY = (
     Plan(0, 0, 0, 0, False),
 )
 SCHEMA = (
-    Plan(0, 0, 0, 200, False),
-    Plan(0, 0, 0, MAX_COLUMNS, False),
-    Plan(0, 0, 0, 10, False),
-    Plan(0, 0, 0, 0, False),
+    Plan(0, 0, 0, 200, False, rows_noted=False),
+    Plan(0, 0, 0, MAX_COLUMNS, False, rows_noted=False),
+    Plan(0, 0, 0, 10, False, rows_noted=False),
+    Plan(0, 0, 0, 0, False, rows_noted=False),
 )
 
 
@@ -109,7 +111,8 @@ class Table:
         index = self.frame.index
         kind = type(index).__name__
         span = f", {_short(index[0])} to {_short(index[-1])}" if self.n_rows else ""
-        return f"DataFrame: {self.n_rows:,} rows, {self.n_cols:,} columns\nindex: {kind}{span}"
+        columns = f"{self.n_cols:,} column{'s' * (self.n_cols != 1)}"
+        return f"DataFrame: {self.n_rows:,} rows, {columns}\nindex: {kind}{span}"
 
     def summary(self, plan: Plan) -> str:
         lines = [self.header()]
@@ -135,8 +138,11 @@ class Table:
         for where, n in shows:
             if n and self.n_rows:
                 lines.append(self.rows(where, n, "csv", columns=shown))
-        if not (plan.head or plan.tail) and self.n_rows:
-            lines.append("(rows left out)")
+        if plan.rows_noted and self.n_rows > plan.head + plan.tail:
+            if not (plan.head or plan.tail):
+                lines.append("(rows left out)")
+            elif not plan.sample:
+                lines.append("(random rows left out)")
         return "\n".join(lines)
 
     def column(self, i: int, stats: bool) -> str:

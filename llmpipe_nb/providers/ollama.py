@@ -362,10 +362,6 @@ class OllamaProvider(HttpProvider):
     default_base_url = f"http://127.0.0.1:{DEFAULT_PORT}"
     requires_key = False
     local = True
-    #: models without image input (llava, llama3.2-vision, gemma3, qwen2.5vl... take images)
-    text_only_models = ("llama2*", "llama3", "llama3:*", "llama3.1*", "llama3.2", "llama3.2:*",
-        "llama3.3*", "mistral", "mistral:*", "mixtral*", "phi3*", "phi4*", "qwen2.5", "qwen2.5:*",
-        "qwen3", "qwen3:*", "deepseek-r1*", "codellama*", "gemma2*")  # fmt: skip
     plugs = {
         kind: (OllamaPrepareRequest, OllamaParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
