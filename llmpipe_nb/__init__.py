@@ -118,6 +118,13 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext llmpipe_nb`: removes them again."""
+    from .nb import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "AuthenticationError",
     "BadRequestError",

@@ -19,7 +19,8 @@ from .images import Image
 from .renderers import renderings
 from .template import Field
 
-FENCE_START = "\n```\n"
+#: how a rendering set off on lines of its own begins
+FENCE_START = "\n```"
 
 
 @dataclass
@@ -117,10 +118,12 @@ def _advance(slot: Slot, count: Callable[[str], int], max_side: int) -> bool:
 
 
 def _fenced(text: str) -> str:
-    """A rendering of several lines set off in a ``` block (unless it is one already)."""
-    if "\n" not in text or text.lstrip().startswith("```"):
+    """A rendering of several lines set off in a ``` block (unless it is one already), on
+    lines of its own."""
+    if "\n" not in text:
         return text
-    return f"{FENCE_START}{text}\n```\n"
+    block = text if text.startswith("```") else f"```\n{text}\n```"
+    return f"\n{block}\n"
 
 
 def _failed(field: Field, error: Exception) -> ConfigError:
