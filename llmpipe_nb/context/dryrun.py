@@ -120,7 +120,8 @@ def dry_run(builder: Any) -> DryRun:
         if plug.name in SKIPPED or (
             plug.name == "ManageContext" and plug.options.get("strategy") == "summarize"
         ):
-            skipped.append(plug.name)
+            if plug.name != "BuildHttpClient":  # in every pipeline: no need to say so
+                skipped.append(plug.name)
             continue
         request = plug.call(request)
         if request.halted:

@@ -170,3 +170,10 @@ def test_the_extension_unloads_its_hook(ip):
     assert any(getattr(h, "__name__", "") == "after_cell" for h in hooks)
     ip.extension_manager.unload_extension("llmpipe_nb")
     assert not any(getattr(h, "__name__", "") == "after_cell" for h in hooks)
+
+
+def test_dry_run_skips_the_cache_and_stores_nothing(ip, mock):
+    result, _ = run(ip, "%%llm mock --cache --dry-run --no-stream\nhi")
+    assert "(skipped in a dry run: Cache)" in repr(result.result)
+    answer = ip.run_line_magic("llm", "mock --cache hi")
+    assert not answer.cache_hit and len(mock.requests) == 1
