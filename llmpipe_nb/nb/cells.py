@@ -64,8 +64,9 @@ def last_error(session: Any) -> BaseException:
     """The last error of the notebook, or ConfigError when none happened."""
     if session.last_error is not None:
         return session.last_error.error
+    # an error from before `%load_ext llmpipe_nb`, as IPython keeps it (not the magics' own)
     error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    if error is None:
+    if error is None or type(error).__name__ in ("CellError", "UsageError"):
         raise ConfigError(
             "{Err} is the last error, but no cell has failed yet: run the failing cell first, "
             "or take {Err} out of the prompt."

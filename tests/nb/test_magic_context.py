@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from IPython.utils.capture import capture_output
 
@@ -32,6 +34,13 @@ def error_of(ip, source) -> str:
 def sent(mock) -> str:
     content = mock.requests[-1].json["messages"][-1]["content"]
     return content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_error(monkeypatch):
+    """IPython keeps the last error in `sys` for the whole process: start without one."""
+    for name in ("last_exc", "last_value", "last_type", "last_traceback"):
+        monkeypatch.delattr(sys, name, raising=False)
 
 
 @pytest.fixture
@@ -173,7 +182,18 @@ def test_the_extension_unloads_its_hook(ip):
 
 
 def test_dry_run_skips_the_cache_and_stores_nothing(ip, mock):
-    result, _ = run(ip, "%%llm mock --cache --dry-run --no-stream\nhi")
+    prompt = "a prompt no other test caches"
+    result, _ = run(ip, f"%%llm mock --cache --dry-run --no-stream\n{prompt}")
     assert "(skipped in a dry run: Cache)" in repr(result.result)
-    answer = ip.run_line_magic("llm", "mock --cache hi")
+    answer = ip.run_line_magic("llm", f"mock --cache {prompt}")
     assert not answer.cache_hit and len(mock.requests) == 1
+
+
+def test_an_error_from_before_the_extension_is_found_in_sys(ip, mock):
+    try:
+        {}["missing"]
+    except KeyError as error:
+        sys.last_value = error  # what IPython does when it shows a traceback
+    ok(ip, "%llm fix mock --no-stream")
+    text = sent(mock)
+    assert "KeyError: 'missing'" in text and "The cell:" not in text
