@@ -76,6 +76,7 @@ from .responses import (
 from .streams import AsyncChatStream, ChatStream
 
 if TYPE_CHECKING:
+    from .context import Prompt, prompt, renderer
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -92,6 +93,9 @@ _LAZY = {
     "Comparison": ("llmpipe_nb.comparison", "Comparison"),
     "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
+    "prompt": ("llmpipe_nb.context", "prompt"),
+    "Prompt": ("llmpipe_nb.context", "Prompt"),
+    "renderer": ("llmpipe_nb.context", "renderer"),
 }
 
 
@@ -124,6 +128,13 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext llmpipe_nb`: removes them again."""
+    from .nb import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
@@ -150,6 +161,7 @@ __all__ = [
     "PipelineInfo",
     "Plug",
     "PlugContractError",
+    "Prompt",
     "ProviderConfig",
     "ProviderConnectionError",
     "ProviderError",
@@ -185,7 +197,9 @@ __all__ = [
     "list_models",
     "load_ipython_extension",
     "log_to_notebook",
+    "prompt",
     "providers",
+    "renderer",
     "reset_configuration",
     "set_price",
     "stream",

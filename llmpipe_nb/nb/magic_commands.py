@@ -1,4 +1,5 @@
-"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, log, help.
+"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, log,
+fix, explain, help.
 
 Each takes the shell, the kernel's session and the rest of the line, and returns what
 the cell shows.
@@ -17,6 +18,7 @@ from .. import api, registry, views
 from ..builder import Builder, build
 from ..errors import ConfigError, LLMPipeError
 from ..observability import log_to_notebook
+from .assist import explain, fix
 from .magic_args import USAGE, words
 from .magic_cell import CellError
 from .magic_settings import Defaults, Session, setting
@@ -34,6 +36,8 @@ HELP = dedent(
     %llm reset [CHAT]                           forget one conversation, or all
     %llm costs                                  the cost summary so far
     %llm log LEVEL                              log lines in the cell: debug, info, warning, off
+    %llm fix [PROVIDER[:MODEL]] [options]       explain the last error; the fixed cell goes below
+    %llm explain [PROVIDER[:MODEL]] [options]   explain the cell above
     %llm help                                   this text
 
     config keys: {", ".join(f.name for f in fields(Defaults))}
@@ -175,6 +179,8 @@ COMMANDS: dict[str, Callable[[Any, Session, str], Any]] = {
     "reset": reset,
     "costs": costs,
     "log": show_logs,
+    "fix": fix,
+    "explain": explain,
     "help": show_help,
     "": show_help,
 }
