@@ -27,10 +27,8 @@ class _Stream:
     response: ChatResponse | None
     request: Request | None
 
-    def _chunk(self, item: Any) -> StreamChunk:
-        """A chunk as it came, or the closing chunk made from the finished request."""
-        if not isinstance(item, Request):
-            return item
+    def _closing(self, item: Request) -> StreamChunk:
+        """The closing chunk, made from the finished request (the runner's last item)."""
         self.request = item
         self.response = r = finish(item)
         return StreamChunk(
@@ -72,7 +70,7 @@ class ChatStream(_Stream):
         except BaseException as stop:  # Ctrl-C: the runner left the recorded run on it
             self._stopped(stop)
             raise
-        return self._chunk(item)
+        return self._closing(item) if isinstance(item, Request) else item
 
     def text(self) -> str:
         """The whole answer: consumes what is left of the stream; later calls return it again."""
@@ -118,7 +116,7 @@ class AsyncChatStream(_Stream):
         except BaseException as stop:  # a cancelled task: the runner left the run on it
             self._stopped(stop)
             raise
-        return self._chunk(item)
+        return self._closing(item) if isinstance(item, Request) else item
 
     async def atext(self) -> str:
         """Async `text()`."""

@@ -84,9 +84,9 @@ class _Attempts:
         return None
 
     def first_chunk(self) -> None:
-        if not self.delivered:
-            self.delivered = True
-            self.ttft_ms = (perf_counter() - self.start) * 1000
+        """Time the first chunk (the stream loops call this until `delivered`)."""
+        self.delivered = True
+        self.ttft_ms = (perf_counter() - self.start) * 1000
 
     def failed(self, error: ProviderError) -> float | Request:
         """Record a failed attempt; return the delay before the next one, or the finished
@@ -281,9 +281,11 @@ class ExecuteRequest(Plug):
                     return
                 try:
                     with request.http_client.stream(request.provider_request) as events:
+                        feed = decoder.feed
                         for event in events:
-                            for chunk in decoder.feed(event):
-                                attempts.first_chunk()
+                            for chunk in feed(event):
+                                if not attempts.delivered:
+                                    attempts.first_chunk()
                                 yield chunk
                         headers = events.headers
                     if not decoder.complete:
@@ -309,9 +311,11 @@ class ExecuteRequest(Plug):
                     return
                 try:
                     async with request.http_client.astream(request.provider_request) as events:
+                        feed = decoder.feed
                         async for event in events:
-                            for chunk in decoder.feed(event):
-                                attempts.first_chunk()
+                            for chunk in feed(event):
+                                if not attempts.delivered:
+                                    attempts.first_chunk()
                                 yield chunk
                         headers = events.headers
                     if not decoder.complete:

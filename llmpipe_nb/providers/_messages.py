@@ -139,10 +139,20 @@ def decoded_arguments(provider: str, text: str) -> Any:
         ) from None
 
 
+#: the JSON scanner, made once: `json.loads` builds its call through two Python frames
+#: per value, which a stream pays on every chunk
+_scan = json.JSONDecoder().scan_once
+
+
 def json_event(data: str, provider: str) -> dict[str, Any]:
     """A stream event's data as a JSON object, or ResponseFormatError."""
     try:
-        value = json.loads(data)
+        try:
+            value, end = _scan(data, 0)
+        except StopIteration:  # leading space, or nothing: let json.loads judge
+            end = -1
+        if end != len(data):
+            value = json.loads(data)
     except ValueError:
         raise ResponseFormatError(
             f"{provider} sent a stream event that is not valid JSON.", provider=provider

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["NDJSONSplitter", "SSEEvent", "SSEParser"]
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One dispatched server-sent event."""
+class SSEEvent(NamedTuple):
+    """One dispatched server-sent event (a named tuple: made once per event, cheaply)."""
 
     event: str = "message"
     data: str = ""
@@ -35,12 +34,17 @@ class SSEParser:
     that lacks its blank line, as the official SDKs do. One tolerance beyond the
     standard: a line starting with `{` is taken as data, because Gemini can send a
     bare `{"error": ...}` line mid-stream.
+
+    It runs once per network read of every stream, so the usual read (whole UTF-8
+    characters, LF line ends, `data: ` lines) takes a short path; the rest is the same
+    rules, written out.
     """
 
-    __slots__ = ("_data", "_decoder", "_event", "_id", "_partial", "_skip_lf", "_started")
+    __slots__ = ("_data", "_decoder", "_event", "_id", "_partial", "_skip_lf", "_split", "_started")
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._split = False  # the decoder holds the first bytes of a character
         self._partial: list[str] = []
         self._skip_lf = False
         self._started = False
@@ -50,7 +54,16 @@ class SSEParser:
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume one network read; return the events it completed."""
-        return self._feed_text(self._decoder.decode(chunk))
+        if not self._split:
+            try:
+                text = chunk.decode()
+            except UnicodeDecodeError:  # a character split across reads, or a bad byte
+                pass
+            else:
+                return self._feed_text(text)
+        text = self._decoder.decode(chunk)
+        self._split = bool(self._decoder.getstate()[0])
+        return self._feed_text(text)
 
     def close(self) -> list[SSEEvent]:
         """End of stream: return whatever the last, unterminated lines complete."""
@@ -72,17 +85,28 @@ class SSEParser:
             text = text.removeprefix("\n")
         if not text:
             return []
-        self._skip_lf = text[-1] == "\r"
-        lines = _LINE_END.split(text)
+        if "\r" in text:
+            self._skip_lf = text[-1] == "\r"
+            lines = _LINE_END.split(text)
+        else:
+            lines = text.split("\n")
         tail = lines.pop()
         events: list[SSEEvent] = []
         if lines:
-            lines[0] = "".join(self._partial) + lines[0]
-            self._partial = []
+            if self._partial:
+                lines[0] = "".join(self._partial) + lines[0]
+                self._partial = []
+            data = self._data
             for line in lines:
-                event = self._line(line)
-                if event is not None:
-                    events.append(event)
+                if not line:  # a blank line dispatches
+                    if data:
+                        events.append(SSEEvent(self._event or "message", "\n".join(data), self._id))
+                        data = self._data = []
+                    self._event = ""
+                elif line.startswith("data: "):
+                    data.append(line[6:])
+                else:
+                    self._line(line)
         if tail:
             self._partial.append(tail)
         return events

@@ -32,31 +32,44 @@ class OpenAIStreamDecoder:
         return self._text.text
 
     def feed(self, event: SSEEvent) -> list[StreamChunk]:
-        if event.data.startswith("[DONE]"):
+        data = event.data
+        if data[:1] == "[" and data.startswith("[DONE]"):
             self.complete = True
             return []
-        return self.take(json_event(event.data, self.provider.name))
+        return self.take(json_event(data, self.provider.name))
 
     def take(self, chunk: dict[str, Any]) -> list[StreamChunk]:
-        """One decoded chunk; a server with fields of its own extends this."""
-        if chunk.get("error"):
+        """One decoded chunk; a server with fields of its own extends this. Runs once per
+        chunk of every stream, so it reads each field once."""
+        get = chunk.get
+        if get("error"):
             raise self.provider.stream_error(chunk)
-        self._head = self._head or {k: chunk[k] for k in ("id", "model") if k in chunk}
-        if isinstance(chunk.get("service_tier"), str):
-            self._head["service_tier"] = chunk["service_tier"]
-        usage = chunk.get("usage") or (chunk.get("x_groq") or {}).get("usage")
+        if not self._head:
+            self._head = {k: chunk[k] for k in ("id", "model") if k in chunk}
+        tier = get("service_tier")
+        if isinstance(tier, str):
+            self._head["service_tier"] = tier
+        usage = get("usage")
+        if not usage and "x_groq" in chunk:
+            usage = (chunk["x_groq"] or {}).get("usage")
         if usage:
             self._raw_usage, self.usage = usage, parse_usage(usage)
         out = []
-        for choice in chunk.get("choices") or ():
+        for choice in get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                out.append(self._text.add(delta["content"]))
-            for fragment in delta.get("tool_calls") or ():
-                self._add_fragment(fragment)
-            self._finish = choice.get("finish_reason") or self._finish
+            delta = choice.get("delta")
+            if delta:
+                content = delta.get("content")
+                if content:
+                    out.append(self._text.add(content))
+                fragments = delta.get("tool_calls")
+                if fragments:
+                    for fragment in fragments:
+                        self._add_fragment(fragment)
+            finish = choice.get("finish_reason")
+            if finish:
+                self._finish = finish
         return out
 
     def _add_fragment(self, fragment: Mapping[str, Any]) -> None:
