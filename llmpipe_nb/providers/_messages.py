@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..errors import ConfigError, ResponseFormatError
-from ..responses import StreamChunk, ToolCall, Usage
+from ..responses import StreamChunk, ToolCall, Usage, text_chunk
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
 PASS_BYTES = "or pass the bytes as {'type': 'image', 'data': <base64>, 'media_type': 'image/png'}"
@@ -191,7 +191,7 @@ class AssembledText:
         """Keep the text and return it as the next numbered chunk."""
         self._buffer.write(text)
         self.count += 1
-        return StreamChunk(content=text, index=self.count - 1)
+        return text_chunk(text, self.count - 1)
 
     @property
     def text(self) -> str:

@@ -60,6 +60,15 @@ class SSEParser:
             except UnicodeDecodeError:  # a character split across reads, or a bad byte
                 pass
             else:
+                if (  # the usual read: exactly one `data: ` line and its blank line
+                    text[:6] == "data: "
+                    and text[-2:] == "\n\n"
+                    and text.count("\n") == 2
+                    and "\r" not in text
+                    and self._started
+                    and not (self._partial or self._data or self._event or self._skip_lf)
+                ):
+                    return [SSEEvent("message", text[6:-2], self._id)]
                 return self._feed_text(text)
         text = self._decoder.decode(chunk)
         self._split = bool(self._decoder.getstate()[0])

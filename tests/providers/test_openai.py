@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import struct
 
@@ -28,7 +29,7 @@ from llmpipe_nb.providers.openai import (
     parse_chat,
     parse_embeddings,
 )
-from llmpipe_nb.responses import ToolCall
+from llmpipe_nb.responses import StreamChunk, ToolCall
 from llmpipe_nb.testing import FakeServer, echo, faults
 
 KEY = "sk-test-canary-0123456789"
@@ -282,6 +283,17 @@ def test_stream_asks_for_usage_and_yields_pieces(openai_server: FakeServer) -> N
     assert openai_server.last_request.json["stream_options"] == {"include_usage": True}
     assert stream.response.usage.output_tokens == 3
     assert stream.response.request_id == openai_server.last_request.request_id
+
+
+def test_streamed_chunks_are_whole_frozen_stream_chunks(openai_server: FakeServer) -> None:
+    """The text chunks are made on a short path; they are the same values, just as frozen."""
+    pieces = list(echo.pieces("Echo: hello there"))
+    chunks = [c for c in llm.stream("openai", "hello there", **conn(openai_server)) if not c.done]
+    assert chunks == [StreamChunk(content=p, index=i) for i, p in enumerate(pieces)]
+    assert hash(chunks[0]) == hash(StreamChunk(content=pieces[0], index=0))
+    assert repr(chunks[1]) == repr(StreamChunk(content=pieces[1], index=1))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chunks[0].content = "changed"  # type: ignore[misc]
 
 
 def test_tools_round_trip(openai_server: FakeServer) -> None:

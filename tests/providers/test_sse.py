@@ -123,3 +123,28 @@ def test_ndjson_line_arrives_with_its_newline() -> None:
     assert splitter.feed(b'{"a":') == []
     assert splitter.feed(b"1}\n{") == ['{"a":1}']
     assert splitter.close() == ["{"]
+
+
+def test_sse_one_event_per_read_keeps_what_earlier_reads_set() -> None:
+    """A read of exactly one `data:` event takes a short path; what earlier reads left
+    (an event name, an id, a line or data not yet finished) still applies to it."""
+    parser = SSEParser()
+    assert parser.feed(b"id: 7\ndata: a\n\n") == [SSEEvent(data="a", id="7")]
+    assert parser.feed(b"data: b\n\n") == [SSEEvent(data="b", id="7")]
+    assert parser.feed(b"event: ping\n") == []
+    assert parser.feed(b"data: c\n\n") == [SSEEvent("ping", "c", "7")]
+    assert parser.feed(b"data: d\n") == []
+    assert parser.feed(b"data: e\n\n") == [SSEEvent(data="d\ne", id="7")]
+    assert parser.feed(b"da") == []
+    assert parser.feed(b"ta: f\n\n") == [SSEEvent(data="f", id="7")]
+    assert parser.feed(b"data: g\r") == []
+    assert parser.feed(b"\n\n") == [SSEEvent(data="g", id="7")]
+
+
+def test_sse_character_split_across_reads_then_whole_reads() -> None:
+    parser = SSEParser()
+    raw = "data: 18 °C\n\n".encode()
+    cut = raw.index(b"\xb0")  # inside the two bytes of the degree sign
+    assert parser.feed(raw[:cut]) == []
+    assert parser.feed(raw[cut:]) == [SSEEvent(data="18 °C")]
+    assert parser.feed(raw) == [SSEEvent(data="18 °C")]

@@ -19,6 +19,7 @@ class OpenAIStreamDecoder:
 
     def __init__(self, provider: OpenAIProvider) -> None:
         self.provider = provider
+        self._name = provider.name
         self.complete = False
         self.usage: Usage | None = None
         self._text = AssembledText()
@@ -36,7 +37,7 @@ class OpenAIStreamDecoder:
         if data[:1] == "[" and data.startswith("[DONE]"):
             self.complete = True
             return []
-        return self.take(json_event(data, self.provider.name))
+        return self.take(json_event(data, self._name))
 
     def take(self, chunk: dict[str, Any]) -> list[StreamChunk]:
         """One decoded chunk; a server with fields of its own extends this. Runs once per
