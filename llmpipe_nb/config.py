@@ -24,7 +24,11 @@ from .credentials import (
 )
 from .errors import ConfigError, MissingKeyError, UnknownProviderError
 
-SETTINGS = ("api_key", "base_url", "timeout", "headers", "default_model", "extra")
+SETTINGS = ("api_key", "base_url", "timeout", "headers", "default_model", "extra", "transport")
+#: the HTTP clients a provider can be reached with: httpx2 (the default) or aiohttp, for
+#: async calls, with `pip install 'llmpipe_nb[fast]'`
+TRANSPORTS = ("httpx2", "aiohttp")
+TRANSPORT_ENV = "LLMPIPE_TRANSPORT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +42,13 @@ class ProviderConfig:
     headers: tuple[tuple[str, str], ...] = ()
     default_model: str | None = None
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    transport: str = "httpx2"
 
     def __repr__(self) -> str:
         key = "None" if self.api_key is None else "'***'"
         return (
             f"ProviderConfig(provider={self.provider!r}, api_key={key}, "
-            f"base_url={self.base_url!r}, timeout={self.timeout!r})"
+            f"base_url={self.base_url!r}, timeout={self.timeout!r}, transport={self.transport!r})"
         )
 
     def masked(self) -> dict[str, Any]:
@@ -55,6 +60,7 @@ class ProviderConfig:
             "timeout": self.timeout,
             "headers": {k: mask_header(k, v) for k, v in self.headers},
             "default_model": self.default_model,
+            "transport": self.transport,
         }
 
 
@@ -67,7 +73,8 @@ def version() -> int:
 
 
 def configure(provider: str, **settings: Any) -> None:
-    """Set defaults for a provider for this process: api_key, base_url, timeout, headers, default_model.
+    """Set defaults for a provider for this process: api_key, base_url, timeout, headers,
+    default_model, extra, transport ("httpx2" or "aiohttp").
 
     `llm.configure("openai", api_key=None)` removes a setting again. An unknown provider
     or a bad value raises here, not at the first request.
@@ -117,6 +124,11 @@ def check_setting(provider: str, name: str, value: Any) -> Any:
             )
     elif name == "extra" and not isinstance(value, Mapping):
         raise ConfigError(f"extra for '{provider}' must be a dict, not {type(value).__name__}.")
+    elif name == "transport" and value not in TRANSPORTS:
+        raise ConfigError(
+            f"transport for '{provider}' must be one of {', '.join(map(repr, TRANSPORTS))}, "
+            f"not {value!r}."
+        )
     return value
 
 
@@ -166,6 +178,7 @@ def resolve(
     timeout = pick("timeout")
     headers = pick("headers") or {}
     extra = pick("extra") or {}
+    transport = pick("transport") or _transport_from_env()
     return ProviderConfig(
         provider=provider,
         api_key=key,
@@ -174,11 +187,24 @@ def resolve(
         headers=tuple(sorted((str(k), str(v)) for k, v in headers.items())),
         default_model=pick("default_model"),
         extra=tuple(sorted(extra.items())),
+        transport=transport,
     )
+
+
+def _transport_from_env() -> str:
+    value = os.environ.get(TRANSPORT_ENV, "").strip() or "httpx2"
+    if value not in TRANSPORTS:
+        raise ConfigError(
+            f"{TRANSPORT_ENV}={value!r} is not a transport: set it to "
+            f"{' or '.join(TRANSPORTS)}, or unset it."
+        )
+    return value
 
 
 __all__ = [
     "SETTINGS",
+    "TRANSPORTS",
+    "TRANSPORT_ENV",
     "ProviderConfig",
     "Secret",
     "as_secret",

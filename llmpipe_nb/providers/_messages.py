@@ -141,7 +141,7 @@ def decoded_arguments(provider: str, text: str) -> Any:
 
 #: the JSON scanner, made once: `json.loads` builds its call through two Python frames
 #: per value, which a stream pays on every chunk
-_scan = json.JSONDecoder().scan_once
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def json_event(data: str, provider: str) -> dict[str, Any]:

@@ -101,6 +101,7 @@ class Provider:
             config.version(),
             tuple(env.get(v) for v in (*self.key_env, *self.config_env)),
             env.get(self.base_url_env) if self.base_url_env else None,
+            env.get(config.TRANSPORT_ENV),
         )
         cache = self.__dict__.setdefault("_resolved", {})
         resolved = cache.get(key)

@@ -31,10 +31,10 @@ from ..responses import (
     ToolCall,
     Usage,
 )
-from ..transport import HttpCall, HttpResponse
+from ..transport import HttpCall, HttpResponse, Transport
 from . import _inline_images as images
 from . import defaults
-from ._http import HttpProvider, HttpTransport
+from ._http import HttpProvider
 from ._messages import (
     AssembledText,
     function_specs,
@@ -380,7 +380,7 @@ class OllamaProvider(HttpProvider):
         "embeddings": frozenset({"dimensions", "truncate", "keep_alive"}),
     }
 
-    def client(self, config: ProviderConfig) -> HttpTransport:
+    def client(self, config: ProviderConfig) -> Transport:
         if config.base_url:
             config = dataclasses.replace(config, base_url=host_url(config.base_url))
         return super().client(config)

@@ -34,6 +34,12 @@ def openai(server: FakeServer, **options):
     return {"api_key": KEY, "base_url": server.base_url, **options}
 
 
+def sync_part(transport):
+    """The httpx2 transport that carries sync calls: the transport itself, or the one the
+    aiohttp transport holds for them."""
+    return getattr(transport, "_http", transport)
+
+
 def test_one_pooled_client_per_configuration(openai_server: FakeServer) -> None:
     llm.chat("openai", "a", **openai(openai_server))
     llm.chat("openai", "b", **openai(openai_server))
@@ -41,7 +47,7 @@ def test_one_pooled_client_per_configuration(openai_server: FakeServer) -> None:
     config = provider.resolve_config({"api_key": KEY, "base_url": openai_server.base_url})
     transport = pooled_transport(provider, config)
     assert transport is provider.client(config)
-    assert transport._sync is not None  # the one client both chats went through
+    assert sync_part(transport)._sync is not None  # the one client both chats went through
     other = provider.resolve_config(
         {"api_key": KEY, "base_url": openai_server.base_url, "timeout": 5}
     )
@@ -58,13 +64,13 @@ def test_the_pool_keeps_the_most_recent_configurations_and_closes_the_rest(
 
     first = transport(0)
     llm.chat("openai", "a", **openai(openai_server, api_key="key-0"))
-    client = first._sync
+    client = sync_part(first)._sync
     assert client is not None and not client.is_closed
     for i in range(1, 40):
         llm.chat("openai", "b", **openai(openai_server, api_key=f"key-{i}"))
     assert len(_pool) == POOL_SIZE
-    assert client.is_closed and first._sync is None  # pushed out, its socket closed
-    assert transport(39)._sync is not None  # the recent ones stay open
+    assert client.is_closed and sync_part(first)._sync is None  # pushed out, its socket closed
+    assert sync_part(transport(39))._sync is not None  # the recent ones stay open
     assert llm.chat("openai", "c", **openai(openai_server, api_key="key-0")).content == "Echo: c"
 
 
@@ -75,7 +81,7 @@ def test_a_transport_pushed_out_mid_stream_closes_when_the_stream_ends(
     first = next(stream).content
     provider = providers.get("openai")
     busy = provider.client(provider.resolve_config(openai(openai_server)))
-    client = busy._sync
+    client = sync_part(busy)._sync
     for i in range(POOL_SIZE):
         llm.chat("openai", "x", **openai(openai_server, api_key=f"key-{i}"))
     assert not client.is_closed  # still streaming
@@ -88,7 +94,7 @@ def test_registering_a_provider_again_closes_its_old_client(openai_server: FakeS
     llm.chat("openai", "a", **openai(openai_server))
     provider = providers.get("openai")
     old = provider.client(provider.resolve_config(openai(openai_server)))
-    client = old._sync
+    client = sync_part(old)._sync
     providers.register("openai", type(provider))
     try:
         assert llm.chat("openai", "b", **openai(openai_server)).content == "Echo: b"
@@ -97,7 +103,11 @@ def test_registering_a_provider_again_closes_its_old_client(openai_server: FakeS
         providers.register("openai", type(provider))
 
 
-async def test_an_async_client_pushed_out_closes_on_its_loop(openai_server: FakeServer) -> None:
+async def test_an_async_client_pushed_out_closes_on_its_loop(
+    openai_server: FakeServer, transport: str
+) -> None:
+    if transport != "httpx2":
+        pytest.skip("the aiohttp sessions' closing is tested in test_aiohttp_transport.py")
     await llm.achat("openai", "a", **openai(openai_server))
     provider = providers.get("openai")
     first = provider.client(provider.resolve_config(openai(openai_server)))
@@ -130,7 +140,7 @@ def test_keep_alive_connection_is_reused(openai_server: FakeServer) -> None:
     config = provider.resolve_config({"api_key": KEY, "base_url": openai_server.base_url})
     transport = provider.client(config)
     transport.send(HttpCall("GET", "/models"))
-    pool = transport._sync._transport._pool
+    pool = sync_part(transport)._sync._transport._pool
     first = list(pool.connections)
     transport.send(HttpCall("GET", "/models"))
     assert len(first) == 1 and list(pool.connections) == first

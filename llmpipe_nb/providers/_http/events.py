@@ -82,7 +82,7 @@ class Events(_Events):
     def __iter__(self) -> Iterator[Any]:
         response = self._response
         feed = self._framing.feed
-        pieces = iter(response.stream) if self._plain else response.iter_bytes()
+        pieces = iter(response.stream) if self._plain else response.iter_bytes()  # type: ignore[arg-type]
         try:
             for piece in pieces:
                 yield from feed(piece)

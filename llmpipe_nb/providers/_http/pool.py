@@ -9,18 +9,22 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from ...config import ProviderConfig
+from ...errors import ConfigError
 from .transport import HttpTransport
 
 if TYPE_CHECKING:
+    from .aio import AiohttpTransport
     from .provider import HttpProvider
 
 POOL_SIZE = 16  # provider configurations whose clients stay open
 
-_pool: OrderedDict[tuple[str, ProviderConfig], HttpTransport] = OrderedDict()
+_pool: OrderedDict[tuple[str, ProviderConfig], HttpTransport | AiohttpTransport] = OrderedDict()
 _pool_lock = threading.Lock()
 
 
-def pooled_transport(provider: HttpProvider, config: ProviderConfig) -> HttpTransport:
+def pooled_transport(
+    provider: HttpProvider, config: ProviderConfig
+) -> HttpTransport | AiohttpTransport:
     """The one transport for this provider configuration, made on first use. One made for
     a provider registered again since, or pushed out of the pool, is retired."""
     key = (provider.name, config)
@@ -32,13 +36,27 @@ def pooled_transport(provider: HttpProvider, config: ProviderConfig) -> HttpTran
             return transport
         if transport is not None:
             retired.append(transport)
-        transport = _pool[key] = HttpTransport(provider, config)
+        transport = _pool[key] = _transport(provider, config)
         _pool.move_to_end(key)
         while len(_pool) > POOL_SIZE:
             retired.append(_pool.popitem(last=False)[1])
     for old in retired:
         old.retire()
     return transport
+
+
+def _transport(provider: HttpProvider, config: ProviderConfig) -> HttpTransport | AiohttpTransport:
+    """The configured kind: httpx2, or aiohttp (imported here, on first use)."""
+    if config.transport != "aiohttp":
+        return HttpTransport(provider, config)
+    try:
+        from .aio import AiohttpTransport
+    except ImportError:
+        raise ConfigError(
+            f"The aiohttp transport asked for '{provider.name}' needs aiohttp: "
+            "pip install 'llmpipe_nb[fast]', or use transport='httpx2'."
+        ) from None
+    return AiohttpTransport(provider, config)
 
 
 def close_transports() -> None:

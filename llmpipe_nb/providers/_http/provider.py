@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...config import ProviderConfig
 from ...errors import ContextLengthError, ProviderError
-from ...transport import HttpCall
+from ...transport import HttpCall, Transport
 from ..base import Provider, error_for_status
 from .pool import pooled_transport
 
 if TYPE_CHECKING:
     import httpx2
-
-    from .transport import HttpTransport
 
 _CONTEXT_HINTS = (
     "context length",
@@ -39,7 +37,7 @@ class HttpProvider(Provider):
     auth_header: ClassVar[str] = "Authorization"
     auth_prefix: ClassVar[str] = "Bearer "
 
-    def client(self, config: ProviderConfig) -> HttpTransport:
+    def client(self, config: ProviderConfig) -> Transport:
         return pooled_transport(self, config)
 
     def auth_headers(self, config: ProviderConfig) -> dict[str, str]:

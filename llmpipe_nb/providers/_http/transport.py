@@ -20,22 +20,18 @@ import httpx2
 from ... import lifecycle
 from ..._version import __version__
 from ...config import ProviderConfig
-from ...errors import (
-    ConfigError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
-    ResponseFormatError,
-    redact,
-)
+from ...errors import ConfigError, ProviderError, ResponseFormatError, redact
 from ...transport import HttpCall, HttpResponse
 from .events import AsyncEvents, Events
+from .failures import failure
 
 if TYPE_CHECKING:
     from .provider import HttpProvider
 
 DEFAULT_TIMEOUT = 120.0  # seconds to wait for an answer, or between stream chunks
 CONNECT_TIMEOUT = 10.0
+MAX_CONNECTIONS = 100  # open connections per client; calls beyond wait for one
+KEEPALIVE_S = 5.0  # how long an idle connection is kept for the next call
 
 
 class HttpTransport:
@@ -55,6 +51,7 @@ class HttpTransport:
             extra.get("connect_timeout", min(CONNECT_TIMEOUT, self.read_timeout))
         )
         self.idle_timeout = float(extra.get("idle_timeout", self.read_timeout))
+        self.max_connections = int(extra.get("max_connections", MAX_CONNECTIONS))
         self._sync: httpx2.Client | None = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
             weakref.WeakKeyDictionary()
@@ -71,6 +68,11 @@ class HttpTransport:
     def _options(self) -> dict[str, Any]:
         return {
             "timeout": httpx2.Timeout(self.read_timeout, connect=self.connect_timeout),
+            "limits": httpx2.Limits(
+                max_connections=self.max_connections,
+                max_keepalive_connections=min(20, self.max_connections),
+                keepalive_expiry=KEEPALIVE_S,
+            ),
             "headers": {"User-Agent": f"llmpipe_nb/{__version__}", **dict(self.config.headers)},
         }
 
@@ -239,35 +241,20 @@ class HttpTransport:
         error = self.provider.map_error(response.status_code, dict(response.headers), body)
         return lifecycle.retired_error(error, response.request.url.path, response.request.content)
 
+    @property
+    def where(self) -> tuple[str, str | None]:
+        """The provider's name and base URL, for error messages."""
+        return self.provider.name, self.config.base_url
+
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
-        name, where = self.provider.name, self.config.base_url
-        kw: dict[str, Any] = {"provider": name}
         if isinstance(exc, httpx2.ConnectTimeout):
-            return ProviderTimeoutError(
-                f"Connecting to {name} at {where} took longer than {self.connect_timeout:g} s: "
-                "check the address or raise the timeout.",
-                **kw,
-            )
+            return failure(self, "connect_timeout")
         if isinstance(exc, httpx2.ReadTimeout) and streaming:
-            return ProviderTimeoutError(
-                f"The stream from {name} sent nothing for {self.idle_timeout:g} s between chunks: "
-                "retry, or raise the timeout.",
-                **kw,
-            )
+            return failure(self, "idle_timeout")
         if isinstance(exc, httpx2.TimeoutException):
-            return ProviderTimeoutError(
-                f"{name} did not answer within {self.read_timeout:g} s: retry, or raise the timeout.",
-                **kw,
-            )
+            return failure(self, "read_timeout")
         if isinstance(exc, httpx2.ConnectError):
-            return ProviderConnectionError(
-                f"Could not connect to {name} at {where}: check that the server runs and base_url is right.",
-                **kw,
-            )
+            return failure(self, "connect")
         if isinstance(exc, httpx2.UnsupportedProtocol):
-            return ProviderConnectionError(
-                f"The base_url of {name} ({where}) is not an http(s) URL: fix base_url.",
-                retryable=False,
-                **kw,
-            )
-        return ProviderConnectionError(f"The connection to {name} broke off ({exc}).", **kw)
+            return failure(self, "not_http")
+        return failure(self, "broke", exc)
