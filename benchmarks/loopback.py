@@ -52,9 +52,7 @@ def _events(count: int, size: int) -> list[bytes]:
     key = count * 1000 + size
     if key not in _streams:
         piece = b"x" * size if size else None
-        events = [
-            b"data: " + CHUNK % (piece or PIECES[n % 10]) + b"\n\n" for n in range(count)
-        ]
+        events = [b"data: " + CHUNK % (piece or PIECES[n % 10]) + b"\n\n" for n in range(count)]
         events.append(TAIL % (count, count + 9))
         _streams.clear()
         _streams[key] = [b"%x\r\n%s\r\n" % (len(e), e) for e in events] + [b"0\r\n\r\n"]
@@ -105,9 +103,9 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 
 def _reply(payload: bytes) -> bytes:
-    return (
-        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-        % (len(payload), payload)
+    return b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(payload),
+        payload,
     )
 
 

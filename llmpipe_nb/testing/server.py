@@ -129,6 +129,12 @@ class FakeServer:
         """The root plus the provider's API prefix: what a client's base_url should be."""
         return self.url + self.wire.base_path
 
+    @property
+    def open_connections(self) -> int:
+        """Client connections open right now (a closed stream's ends once the server notices)."""
+        with self._lock:
+            return len(self._connections)
+
     def inject(self, *faults: Fault, times: int = 1) -> None:
         """Queue faults for the next requests, one request each, `times` rounds over."""
         with self._lock:

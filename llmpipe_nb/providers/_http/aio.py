@@ -7,8 +7,7 @@ words with the same retry hints, the same stream framing, and a connection that 
 when its stream is left midway. Sync calls go through the httpx2 transport it holds:
 handing each call to an event loop in another thread costs more than aiohttp saves.
 
-One `ClientSession` per event loop, closed when that loop shuts down its async
-generators (as `asyncio.run` does), when the transport leaves the pool, or at exit.
+One `ClientSession` per event loop (`aio_session.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import ssl
 import threading
 import time
 import weakref
@@ -29,10 +27,10 @@ import httpx2
 import yarl
 
 from ... import lifecycle
-from ..._version import __version__
 from ...config import ProviderConfig
 from ...errors import ProviderError, ResponseFormatError, redact
 from ...transport import HttpCall, HttpResponse
+from .aio_session import Session, tls
 from .events import Framing
 from .failures import failure
 from .transport import HttpTransport
@@ -54,7 +52,7 @@ class AiohttpTransport:
         self.connect_timeout = self._http.connect_timeout
         self.idle_timeout = self._http.idle_timeout
         self.max_connections = self._http.max_connections
-        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Session] = (
+        self._sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Session] = (
             weakref.WeakKeyDictionary()
         )
         self._urls: dict[str, yarl.URL] = {}
@@ -86,7 +84,7 @@ class AiohttpTransport:
         with self._lock:
             held = self._sessions.get(loop)
             if held is None:
-                held = self._sessions[loop] = _Session(self, loop)
+                held = self._sessions[loop] = Session(self, loop)
             self._in_use += 1
         if not held.watched:
             await held.watch()
@@ -120,7 +118,7 @@ class AiohttpTransport:
         for session in held:
             session.close()
 
-    def _forget(self, loop: asyncio.AbstractEventLoop, held: _Session) -> None:
+    def _forget(self, loop: asyncio.AbstractEventLoop, held: Session) -> None:
         with self._lock:
             if self._sessions.get(loop) is held:
                 del self._sessions[loop]
@@ -131,13 +129,10 @@ class AiohttpTransport:
         session = await self._session()
         started = time.perf_counter()
         try:
-            url, headers, body = self._request(call)
             try:
-                async with session.request(
-                    call.method, url, data=body, headers=headers, timeout=self._timeout(call)
-                ) as response:
+                async with self._send(session, call) as response:
                     if response.status >= 300:
-                        raise await self._status_error(response, url, body)
+                        raise await self._status_error(response, call)
                     content = await response.read()
                     return self._answer(response, content, started)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -149,17 +144,14 @@ class AiohttpTransport:
     async def astream(self, call: HttpCall) -> AsyncIterator[AiohttpEvents]:
         session = await self._session()
         try:
-            url, headers, body = self._request(call)
             try:
-                response = await session.request(
-                    call.method, url, data=body, headers=headers, timeout=self._timeout(call)
-                )
+                response = await self._send(session, call)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise self._failure(exc, streaming=False) from None
             try:
                 if response.status >= 300:
                     try:
-                        raise await self._status_error(response, url, body)
+                        raise await self._status_error(response, call)
                     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                         raise self._failure(exc, streaming=True) from None
                 yield AiohttpEvents(self, response, call.stream)
@@ -169,6 +161,19 @@ class AiohttpTransport:
             response.release()
         finally:
             self._release()
+
+    def _send(self, session: aiohttp.ClientSession, call: HttpCall) -> Any:
+        """The request under way (await it, or use it as a context manager)."""
+        url, headers, body = self._request(call)
+        return session.request(
+            call.method,
+            url,
+            data=body,
+            headers=headers,
+            timeout=self._timeout(call),
+            ssl=tls(url),
+            allow_redirects=False,  # as httpx2: a redirect is an answer, not followed
+        )
 
     def _request(self, call: HttpCall) -> tuple[yarl.URL, dict[str, str], bytes | None]:
         """The URL, headers and body of a call, as the httpx2 transport would send them."""
@@ -195,7 +200,9 @@ class AiohttpTransport:
         return url, headers, body
 
     def _timeout(self, call: HttpCall) -> aiohttp.ClientTimeout:
-        return _timeout(self.read_timeout, self.connect_timeout, self.idle_timeout, bool(call.stream))
+        return _timeout(
+            self.read_timeout, self.connect_timeout, self.idle_timeout, bool(call.stream)
+        )
 
     # -- answers and failures -------------------------------------------------------------
 
@@ -219,7 +226,7 @@ class AiohttpTransport:
         return HttpResponse(response.status, headers, body, elapsed)
 
     async def _status_error(
-        self, response: aiohttp.ClientResponse, url: yarl.URL, sent: bytes | None
+        self, response: aiohttp.ClientResponse, call: HttpCall
     ) -> ProviderError:
         """The provider's typed error, as the httpx2 transport makes it."""
         raw = await response.read()
@@ -229,7 +236,10 @@ class AiohttpTransport:
         except ValueError:
             body = text
         error = self.provider.map_error(response.status, _headers(response.headers), body)
-        return lifecycle.retired_error(error, url.path, sent or b"")
+        sent = response.request_info.url
+        return lifecycle.retired_error(
+            error, sent.path, b"" if call.json is None else _dumps(call.json).encode()
+        )
 
     def _failure(self, exc: BaseException, *, streaming: bool) -> ProviderError:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -266,61 +276,6 @@ class AiohttpEvents:
             raise self._transport._failure(exc, streaming=True) from None
         for event in self._framing.close():
             yield event
-
-
-class _Session:
-    """One event loop's session, and the async generator that closes it when the loop shuts
-    down its async generators (`asyncio.run` does, before it closes the loop)."""
-
-    def __init__(self, owner: AiohttpTransport, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=owner.max_connections,
-                limit_per_host=0,
-                keepalive_timeout=5.0,
-                ssl=_ssl_context(),
-            ),
-            headers={"User-Agent": f"llmpipe_nb/{__version__}", **dict(owner.config.headers)},
-            trust_env=True,  # proxies (HTTP(S)_PROXY, NO_PROXY) from the environment
-        )
-        self.watched = False
-        self._watcher: AsyncIterator[None] | None = None
-        self._owner = weakref.ref(owner)
-
-    async def watch(self) -> None:
-        """Start the watcher on this loop: its first step registers it with the loop."""
-        self.watched = True
-        self._watcher = self._closing_at_shutdown()
-        await anext(self._watcher)
-
-    async def _closing_at_shutdown(self) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            owner = self._owner()
-            if owner is not None:
-                owner._forget(self.loop, self)
-            await self.session.close()
-
-    def close(self) -> None:
-        """Close the session: on its loop while it runs, else here, at once."""
-        if self.session.closed:
-            return
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(self.session.close(), self.loop)
-            return
-        connector = self.session.connector
-        self.session.detach()
-        if connector is not None:
-            # the synchronous part of `close()`: closes the sockets without the loop
-            connector._close()
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """The CA bundle and settings httpx2 uses (certifi, or SSL_CERT_FILE / SSL_CERT_DIR)."""
-    return httpx2.create_ssl_context()
 
 
 @functools.cache
