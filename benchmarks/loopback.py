@@ -7,9 +7,11 @@ socket (so a slow reader holds the server back, as a real provider's would).
 
     python benchmarks/loopback.py --port 0    # prints "port N", then serves
 
-A request's `max_tokens` (or `max_completion_tokens`) is how many content chunks a streamed answer has (default 50);
-`GET /stats` answers the bytes of the last stream written so far, for the backpressure
-benchmark.
+A request's `max_tokens` (or `max_completion_tokens`) is how many content chunks a
+streamed answer has (default 50), `n_bytes` how long each is (default a short token);
+`hold: true` pauses a stream after its first chunk until `GET /release` (`GET /hold`
+pauses the next ones again); `GET /stats` answers the bytes of the last stream written so
+far, for the backpressure benchmark.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ TAIL = (
 WRITE = 16 * 1024  # bytes per socket write of a stream
 _streams: dict[int, list[bytes]] = {}
 _sent = [0]  # bytes of the last stream written
+_released = asyncio.Event()
 
 
 def _events(count: int, size: int) -> list[bytes]:
@@ -68,9 +71,12 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             body = await reader.readexactly(length) if length else b""
-            if head.startswith(b"GET /stats"):
-                payload = b'{"sent": %d}' % _sent[0]
-                writer.write(_reply(payload))
+            if head.startswith(b"GET /"):
+                if head.startswith(b"GET /release"):
+                    _released.set()
+                elif head.startswith(b"GET /hold"):
+                    _released.clear()
+                writer.write(_reply(b'{"sent": %d}' % _sent[0]))
                 continue
             request = json.loads(body) if body else {}
             if not request.get("stream"):
@@ -83,9 +89,15 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 b"transfer-encoding: chunked\r\n\r\n"
             )
             _sent[0] = 0
+            frames = _events(count, size)
+            if request.get("hold"):
+                writer.write(frames[0])
+                await writer.drain()
+                await _released.wait()
+                frames = frames[1:]
             batch: list[bytes] = []
             batched = 0
-            for frame in _events(count, size):
+            for frame in frames:
                 batch.append(frame)
                 batched += len(frame)
                 if batched >= WRITE:

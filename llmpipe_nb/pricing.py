@@ -100,6 +100,10 @@ def cost_for(
         return None, UNPRICED
     if isinstance(table, Price):
         return table.cost(usage), PRICED
+    if isinstance(table, _BelowTiers):
+        if usage.input_tokens < table.first_tier:
+            return table.linear.cost(usage), PRICED
+        table = table.table
     try:
         return float(table.calc_price(_genai_usage(usage))["total_price"]), PRICED
     except ValueError:  # usage the table's decomposition rejects
@@ -119,13 +123,25 @@ def _warn_once(provider: str, model: str | None, what: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _BelowTiers:
+    """A price with context tiers: linear (the base rates) for a prompt under the first
+    tier's start, which is nearly every prompt; genai-prices' own table above it."""
+
+    linear: Price
+    first_tier: int
+    table: Any
+
+
 @cache
 def _table_price(provider_id: str, model: str, service_tier: str | None = None) -> Any:
     """The model's price at `service_tier`: a plain per-token `Price` when the table's price
     is linear in tokens (most models; ~1 us per request instead of ~150 us through
-    genai-prices), else genai-prices' own ModelPrice (context tiers, per-request fees)."""
+    genai-prices), `_BelowTiers` when it is linear up to a context tier, else genai-prices'
+    own ModelPrice (per-request fees, ...)."""
     from genai_prices import Usage as GUsage
     from genai_prices import calc_price
+    from genai_prices.types import TieredPrices
 
     context = {"service_tier": service_tier} if service_tier else None
     try:
@@ -135,6 +151,8 @@ def _table_price(provider_id: str, model: str, service_tier: str | None = None) 
     except LookupError:
         return None
     rates = [getattr(table, f, None) for f in ("input_mtok", "output_mtok", "cache_read_mtok")]
+    if any(isinstance(r, TieredPrices) for r in rates):
+        return _below_tiers(table, rates)
     if (
         not all(r is None or isinstance(r, (int, float, Decimal)) for r in rates)
         or rates[0] is None
@@ -150,6 +168,34 @@ def _table_price(provider_id: str, model: str, service_tier: str | None = None) 
     except ValueError:
         return table
     return linear if math.isclose(linear.cost(probe), expected, rel_tol=1e-9) else table
+
+
+def _below_tiers(table: Any, rates: list[Any]) -> Any:
+    """`_BelowTiers` for a table whose token prices are tiered by prompt size (checked just
+    under the first tier against genai-prices), else the table itself."""
+    from genai_prices.types import TieredPrices
+
+    bases = [r.base if isinstance(r, TieredPrices) else r for r in rates]
+    if (
+        not all(b is None or isinstance(b, (int, float, Decimal)) for b in bases)
+        or bases[0] is None
+    ):
+        return table
+    starts = [t.start for r in rates if isinstance(r, TieredPrices) for t in r.tiers]
+    if not starts:
+        return table
+    first = min(starts)
+    linear = Price(
+        float(bases[0]), float(bases[1] or 0), None if bases[2] is None else float(bases[2])
+    )
+    probe = Usage(input_tokens=first - 1, output_tokens=2_000_003, cached_input_tokens=first // 3)
+    try:
+        expected = float(table.calc_price(_genai_usage(probe))["total_price"])
+    except ValueError:
+        return table
+    if not math.isclose(linear.cost(probe), expected, rel_tol=1e-9):
+        return table
+    return _BelowTiers(linear, first, table)
 
 
 def _genai_usage(usage: Usage) -> Any:

@@ -101,3 +101,22 @@ def test_inconsistent_usage_is_unpriced_not_a_crash():
     with pytest.warns(UserWarning, match="cannot be priced"):
         cost = cost_for("openai", "gpt-4o-mini", llm.Usage(10, 5, cached_input_tokens=50))
     assert cost == (None, "unpriced")
+
+
+@pytest.mark.parametrize("model", ["gpt-6-luna", "gpt-6.1-sol"])
+@pytest.mark.parametrize(
+    ("prompt", "cached", "output"),
+    [(1_000, 200, 500), (271_999, 90_000, 10), (272_000, 0, 10), (300_000, 100_000, 1_000)],
+)
+def test_prices_with_context_tiers_match_genai_prices_on_both_sides_of_the_tier(
+    model, prompt, cached, output
+):
+    """Under its first tier a tiered price is computed from the base rates directly; at and
+    above it, by genai-prices: the same amounts either way."""
+    from llmpipe_nb.pricing import cost_for
+    from llmpipe_nb.responses import Usage
+
+    ours, status = cost_for("openai", model, Usage(prompt, output, cached))
+    usage = GUsage(input_tokens=prompt, output_tokens=output, cache_read_tokens=cached or None)
+    expected = float(calc_price(usage, model, provider_id="openai").total_price)
+    assert status == "priced" and ours == pytest.approx(expected, rel=1e-12)

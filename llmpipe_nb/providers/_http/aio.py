@@ -78,7 +78,7 @@ class AiohttpTransport:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    async def _session(self) -> aiohttp.ClientSession:
+    async def _session(self) -> Session:
         """This event loop's session, counted in use until `_release`."""
         loop = asyncio.get_running_loop()
         with self._lock:
@@ -88,7 +88,7 @@ class AiohttpTransport:
             self._in_use += 1
         if not held.watched:
             await held.watch()
-        return held.session
+        return held
 
     def _release(self) -> None:
         with self._lock:
@@ -162,16 +162,19 @@ class AiohttpTransport:
         finally:
             self._release()
 
-    def _send(self, session: aiohttp.ClientSession, call: HttpCall) -> Any:
+    def _send(self, held: Session, call: HttpCall) -> Any:
         """The request under way (await it, or use it as a context manager)."""
         url, headers, body = self._request(call)
-        return session.request(
+        proxy, proxy_auth = held.proxy(url)
+        return held.session.request(
             call.method,
             url,
             data=body,
             headers=headers,
             timeout=self._timeout(call),
             ssl=tls(url),
+            proxy=proxy,
+            proxy_auth=proxy_auth,
             allow_redirects=False,  # as httpx2: a redirect is an answer, not followed
         )
 

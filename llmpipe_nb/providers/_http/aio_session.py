@@ -10,11 +10,12 @@ import os
 import ssl
 import weakref
 from collections.abc import AsyncGenerator
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import httpx2
 import yarl
+from aiohttp.helpers import get_env_proxy_for_url
 
 from ..._version import __version__
 from ...config import ProviderConfig
@@ -41,11 +42,25 @@ class Session:
                 keepalive_timeout=KEEPALIVE_S,
             ),
             headers={"User-Agent": f"llmpipe_nb/{__version__}", **dict(owner.config.headers)},
-            trust_env=True,  # proxies (HTTP(S)_PROXY, NO_PROXY) from the environment
         )
+        # aiohttp's own trust_env looks the proxy and .netrc up in a thread on every call
+        self._proxies: dict[tuple[str, str | None], tuple[yarl.URL | None, Any]] = {}
         self.watched = False
         self._watcher: AsyncGenerator[None, None] | None = None
         self._owner = weakref.ref(owner)
+
+    def proxy(self, url: yarl.URL) -> tuple[yarl.URL | None, Any]:
+        """The proxy for a URL and its credentials, from the environment (HTTP_PROXY,
+        HTTPS_PROXY, NO_PROXY): read once per host, as httpx2 reads them once per client."""
+        key = (url.scheme, url.host)
+        found = self._proxies.get(key)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(url)
+            except LookupError:
+                found = (None, None)
+            self._proxies[key] = found
+        return found
 
     async def watch(self) -> None:
         """Start the watcher on this loop: its first step registers it with the loop."""
