@@ -4,8 +4,8 @@ the same answer, the way its own documentation shows.
 
     python benchmarks/_clients.py CLIENT SCENARIO PORT [N]
 
-CLIENT: httpx, httpx2, aiohttp, httpx-aiohttp, llmpipe-httpx2, llmpipe-aiohttp, or
-import-X (time to import X). SCENARIO: seq, stream, conc, scale, big, slow.
+CLIENT: httpx, httpx2, aiohttp, httpx-aiohttp, llmpipe-httpx2, llmpipe-aiohttp.
+SCENARIO: seq, stream, conc; for llmpipe_nb also scale, big, slow (`_scale.py`).
 """
 
 from __future__ import annotations
@@ -139,11 +139,6 @@ async def conc(client: Any, n: int, width: int = 50) -> dict[str, Any]:
 async def main() -> None:
     client_kind, scenario, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     n = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
-    if client_kind.startswith("import-"):
-        started = time.perf_counter()
-        __import__(client_kind.removeprefix("import-"))
-        print(json.dumps({"ms": (time.perf_counter() - started) * 1e3}))
-        return
     base = f"http://127.0.0.1:{port}/v1"
     if client_kind.startswith("llmpipe-"):
         client: Any = Piped(client_kind.removeprefix("llmpipe-"), base)

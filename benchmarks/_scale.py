@@ -94,19 +94,29 @@ async def big(client: Any, port: int, n: int) -> dict[str, Any]:
 
 
 async def slow(client: Any, port: int, n: int) -> dict[str, Any]:
-    """A consumer that sleeps 1 ms after every chunk of a `n`-chunk stream of 1,000-character
-    chunks: the peak of bytes the server had written beyond what the consumer had read."""
+    """A consumer that sleeps 1 ms every 10 chunks of a `n`-chunk answer of 1,000-character
+    chunks. In flight: what the server had written beyond what the consumer had read (the
+    kernel's socket buffers and the client's); held by the client: its memory above where
+    it started, less the text it had read (which the answer keeps)."""
     frame = 1000 + 230  # one SSE event of a 1,000-character chunk, with its HTTP framing
+    await client.stream(10, n_bytes=1000)
+    before = rss_mb()
     stream = client.llm.astream("openai", MESSAGES, max_tokens=n, extra_body={"n_bytes": 1000})
-    read, buffered = 0, 0
+    read, in_flight, held = 0, 0.0, 0.0
     async for chunk in stream:
         if chunk.content:
             read += 1
-            await asyncio.sleep(0.001)
-            if read % 200 == 0:
+            if read % 10 == 0:
+                await asyncio.sleep(0.001)
+            if read % 500 == 0:
                 sent = (await _get(port, "/stats"))["sent"]
-                buffered = max(buffered, sent - read * frame)
-    return {"answer_mb": n * 1000 / 1e6, "peak_buffered_kb": buffered / 1e3}
+                in_flight = max(in_flight, sent - read * frame)
+                held = max(held, (rss_mb() - before) * 1e6 - read * 1000)
+    return {
+        "answer_mb": n * 1000 / 1e6,
+        "in_flight_kb": in_flight / 1e3,
+        "held_kb": max(held, 0) / 1e3,
+    }
 
 
 SCENARIOS = {"scale": scale, "big": big, "slow": slow}

@@ -14,6 +14,7 @@ from typing import NamedTuple
 __all__ = ["NDJSONSplitter", "SSEEvent", "SSEParser"]
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_utf8 = codecs.getincrementaldecoder("utf-8")
 
 
 class SSEEvent(NamedTuple):
@@ -43,7 +44,7 @@ class SSEParser:
     __slots__ = ("_data", "_decoder", "_event", "_id", "_partial", "_skip_lf", "_split", "_started")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._decoder: codecs.IncrementalDecoder | None = None  # made when a read needs it
         self._split = False  # the decoder holds the first bytes of a character
         self._partial: list[str] = []
         self._skip_lf = False
@@ -70,13 +71,17 @@ class SSEParser:
                 ):
                     return [SSEEvent("message", text[6:-2], self._id)]
                 return self._feed_text(text)
-        text = self._decoder.decode(chunk)
-        self._split = bool(self._decoder.getstate()[0])
+        decoder = self._decoder
+        if decoder is None:
+            decoder = self._decoder = _utf8(errors="replace")
+        text = decoder.decode(chunk)
+        self._split = bool(decoder.getstate()[0])
         return self._feed_text(text)
 
     def close(self) -> list[SSEEvent]:
         """End of stream: return whatever the last, unterminated lines complete."""
-        events = self._feed_text(self._decoder.decode(b"", final=True))
+        tail = "" if self._decoder is None else self._decoder.decode(b"", final=True)
+        events = self._feed_text(tail)
         if self._partial:
             self._line("".join(self._partial))
             self._partial = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from .. import config
@@ -89,8 +90,8 @@ class Provider:
 
     def takes_images(self, model: str | None) -> bool:
         """False only for a model known to take no images (`text_only_models`)."""
-        name = (model or "").lower()
-        return not any(fnmatchcase(name, p) for p in self.text_only_models)
+        patterns = tuple(self.text_only_models)
+        return not patterns or not _matches((model or "").lower(), patterns)
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The configuration for a request; cached until `configure()` or the environment changes."""
@@ -166,3 +167,8 @@ def _message_from(body: Any) -> str | None:
     if isinstance(body, str) and body.strip():
         return body.strip()[:500]
     return None
+
+
+@lru_cache(maxsize=512)  # asked once per request, of a handful of models
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(name, p) for p in patterns)

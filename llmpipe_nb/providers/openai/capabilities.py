@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Literal
 
 #: every `reasoning_effort` value OpenAI's API knows (openai 3.63 `ReasoningEffort`)
@@ -107,6 +108,7 @@ TABLE: tuple[ModelRules, ...] = (
 UNKNOWN = ModelRules(("*",), efforts=None, verbosity=True)
 
 
+@lru_cache(maxsize=256)  # asked once per request, of a handful of models
 def rules_for(model: str) -> ModelRules:
     """The first row whose pattern matches `model` (a fine-tune follows its base), else UNKNOWN."""
     base = model.lower()
