@@ -25,7 +25,9 @@ async def _get(port: int, path: str) -> dict[str, Any]:
 
 async def scale(client: Any, port: int, n: int) -> dict[str, Any]:
     """`n` streams of 50 chunks on one loop. Each reads its first chunk, then all wait
-    (the server holds every stream there) while memory is measured; then all finish."""
+    (the server holds every stream there) while memory is measured; then all finish.
+    They open a thousand at a time: a burst of 10,000 connects overflows the server's
+    accept queue, and the retried connects would then time out."""
     llm = client.llm
     llm.configure("openai", extra={"max_connections": n})
     await client.stream(50)
@@ -36,21 +38,31 @@ async def scale(client: Any, port: int, n: int) -> dict[str, Any]:
     first = asyncio.Semaphore(0)
     go = asyncio.Event()
     counts: list[int] = []
+    failures: dict[str, int] = {}
 
     async def one() -> None:
         stream = llm.astream("openai", MESSAGES, max_tokens=50, extra_body={"hold": True})
         count = 0
-        async for chunk in stream:
-            count += bool(chunk.content)
-            if count == 1:
+        try:
+            async for chunk in stream:
+                count += bool(chunk.content)
+                if count == 1:
+                    first.release()
+                    await go.wait()
+        except Exception as error:
+            name = type(error).__name__
+            failures[name] = failures.get(name, 0) + 1
+            if count == 0:
                 first.release()
-                await go.wait()
         counts.append(count)
 
     started = time.perf_counter()
-    tasks = [asyncio.create_task(one()) for _ in range(n)]
-    for _ in range(n):
-        await first.acquire()
+    tasks = []
+    for at in range(0, n, 1000):  # opened a thousand at a time, as a server's backlog allows
+        batch = min(1000, n - at)
+        tasks += [asyncio.create_task(one()) for _ in range(batch)]
+        for _ in range(batch):
+            await first.acquire()
     idle_rss = rss_mb() - base_rss - tracemalloc.get_tracemalloc_memory() / 1e6
     snapshot = tracemalloc.take_snapshot()
     traced = tracemalloc.get_traced_memory()[0] - base_traced
@@ -69,6 +81,7 @@ async def scale(client: Any, port: int, n: int) -> dict[str, Any]:
     return {
         "streams": n,
         "complete": sum(c == 50 for c in counts),
+        "failures": failures,
         "seconds": elapsed,
         "idle_rss_kb_per_stream": idle_rss * 1e3 / n,
         "idle_python_kb_per_stream": traced / 1e3 / n,

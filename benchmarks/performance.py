@@ -81,7 +81,7 @@ def clients_table(results: dict[tuple[str, str], list[dict[str, Any]]], clients:
     base = {s: results[("httpx", s)] for s in ("seq", "stream", "conc")}
     lines = [
         "| client | seq p50 µs | seq CPU µs | seq x | stream CPU µs/chunk | stream x "
-        "| 1000x50 conc CPU ms | conc x | peak ΔRSS MB | import ms |",
+        "| 1000x50 conc CPU ms | conc x | peak RSS MB | import ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for client in clients:
@@ -160,7 +160,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", default=str(HERE / "results.md"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--streams", type=int, default=10_000, help="concurrent streams")
+    parser.add_argument("--skip-clients", action="store_true", help="only the scale checks")
     args = parser.parse_args()
+    if args.quick:
+        args.streams = min(args.streams, 1000)
     clients = [
         c for c in CLIENTS if importlib.util.find_spec(MODULES.get(c, c).split(".")[0]) is not None
     ]
@@ -174,7 +178,7 @@ def main() -> None:
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     server, port = start_server()
     try:
-        for turn in range(args.rounds):
+        for turn in range(0 if args.skip_clients else args.rounds):
             order = clients[turn % len(clients) :] + clients[: turn % len(clients)]
             for scenario, n in sizes.items():
                 for client in order:
@@ -182,31 +186,35 @@ def main() -> None:
                         worker(client, scenario, port, n)
                     )
                     print(f"round {turn + 1}: {client} {scenario}", file=sys.stderr)
-        for client in clients:
+        for client in [] if args.skip_clients else clients:
             results[(client, "import")] = [import_ms(IMPORTS[client]) for _ in range(7)]
+        if not args.skip_clients:
+            Path(args.out).write_text(clients_table(results, clients) + "\n")
         scale: dict[str, dict[str, dict[str, Any]]] = {}
         for client in ("llmpipe-httpx2", "llmpipe-aiohttp"):
             if client in clients:
                 scale[client] = {
-                    "scale": worker(client, "scale", port, 1000 if args.quick else 10_000),
+                    "scale": worker(client, "scale", port, args.streams),
                     "big": worker(client, "big", port, 20_000),
                     "slow": worker(client, "slow", port, 20_000),
                 }
                 print(f"{client} scale: {scale[client]}", file=sys.stderr)
+                Path(args.out).with_suffix(".json").write_text(json.dumps(scale, indent=1))
     finally:
         server.terminate()
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    report = "\n\n".join(
-        [
-            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}, "
-            f"{args.rounds} rounds; x is client CPU time against raw httpx in this run.",
+    parts = [
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load}, "
+        f"{args.rounds} rounds; x is client CPU time against raw httpx in this run."
+    ]
+    if not args.skip_clients:
+        parts += [
             clients_table(results, clients),
             "llmpipe_nb's steps for one `llm.achat`, median µs:",
             plugs_table(results),
-            "Scale and memory:",
-            scale_table(scale),
         ]
-    )
+    parts += ["Scale and memory:", scale_table(scale)]
+    report = "\n\n".join(parts)
     Path(args.out).write_text(report + "\n")
     print(report)
 

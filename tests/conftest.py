@@ -12,7 +12,13 @@ from llmpipe_nb import config, pricing
 pytest_plugins = ["llmpipe_nb.testing.pytest_plugin"]
 
 _KEY_SUFFIXES = ("_API_KEY", "_BASE_URL")
-_OTHER_VARS = ("OLLAMA_HOST", "GOOGLE_API_KEY", "LLMPIPE_PROVIDER", "LLMPIPE_LEDGER")
+_OTHER_VARS = (
+    "OLLAMA_HOST",
+    "GOOGLE_API_KEY",
+    "LLMPIPE_PROVIDER",
+    "LLMPIPE_LEDGER",
+    "LLMPIPE_TRANSPORT",
+)
 
 
 @pytest.fixture(autouse=True)
