@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, ClassVar
 
@@ -129,6 +129,8 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 _pool: OrderedDict[tuple[str, ProviderConfig], HttpTransport] = OrderedDict()
 _pool_lock = threading.Lock()
+# async clients closed while their loop was not running, kept until that loop shuts down
+_left_to_loops: dict[httpx2.AsyncClient, AsyncGenerator[None, None]] = {}
 
 
 def pooled_transport(provider: HttpProvider, config: ProviderConfig) -> HttpTransport:
@@ -182,9 +184,9 @@ class HttpTransport:
         )
         self.idle_timeout = float(extra.get("idle_timeout", self.read_timeout))
         self._sync: httpx2.Client | None = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx2.AsyncClient, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._in_use = 0  # calls in flight
         self._retired = False
@@ -208,15 +210,36 @@ class HttpTransport:
             self._in_use += 1
             return self._sync
 
-    def _aclient(self) -> httpx2.AsyncClient:
+    async def _aclient(self) -> httpx2.AsyncClient:
         """This event loop's client, counted in use until `_release`."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async.get(loop)
-            if client is None:
-                client = self._async[loop] = httpx2.AsyncClient(**self._options())
+            entry = self._async.get(loop)
+            if entry is None:
+                client = httpx2.AsyncClient(**self._options())
+                entry = self._async[loop] = (client, self._closed_with_loop(loop, client))
+                fresh = True
+            else:
+                fresh = False
             self._in_use += 1
-            return client
+        if fresh:
+            await anext(entry[1])
+        return entry[0]
+
+    async def _closed_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: httpx2.AsyncClient
+    ) -> AsyncGenerator[None, None]:
+        """Suspended until its loop shuts down, then closes the loop's client: a loop ended
+        by `asyncio.run` (or any runner) closes its async generators before it closes, and
+        a client left open there would leak its sockets once the loop is gone."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._async.get(loop, (None,))[0] is client:
+                    del self._async[loop]
+            _left_to_loops.pop(client, None)
+            await client.aclose()
 
     def _release(self) -> None:
         with self._lock:
@@ -241,9 +264,11 @@ class HttpTransport:
             self._async.clear()
         if client is not None:
             client.close()
-        for loop, aclient in aclients:
+        for loop, (aclient, closer) in aclients:
             if loop.is_running():
                 asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)
+            elif not loop.is_closed():
+                _left_to_loops[aclient] = closer  # closed when that loop shuts down
 
     def _request(
         self, client: httpx2.Client | httpx2.AsyncClient, call: HttpCall
@@ -277,7 +302,7 @@ class HttpTransport:
         return self._answer(response, started)
 
     async def asend(self, call: HttpCall) -> HttpResponse:
-        client = self._aclient()
+        client = await self._aclient()
         started = time.perf_counter()
         try:
             response = await client.send(self._request(client, call))
@@ -310,7 +335,7 @@ class HttpTransport:
 
     @asynccontextmanager
     async def astream(self, call: HttpCall) -> AsyncIterator[AsyncEvents]:
-        client = self._aclient()
+        client = await self._aclient()
         try:
             try:
                 response = await client.send(self._request(client, call), stream=True)
