@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -159,6 +160,27 @@ def check_options(cls: type, options: dict[str, Any]) -> None:
                 f"Plug {cls.__name__} option '{key}' must be {_describe(hint)}, "
                 f"not {type(value).__name__} {value!r}."
             )
+
+
+def check_seconds(
+    plug: str, option: str, value: float | None, *, most: float, zero: bool = False
+) -> None:
+    """Raise ConfigError unless `value` is None or seconds in range (0 or more if `zero`,
+    else more than 0; at most `most`): a larger value was most likely meant as milliseconds."""
+    if value is None:
+        return
+    low = value >= 0 if zero else value > 0
+    if not (low and math.isfinite(value)):
+        bound = "from 0" if zero else "greater than 0 and at most"
+        raise ConfigError(
+            f"Plug {plug} option '{option}' must be a number of seconds {bound} "
+            f"{'to ' if zero else ''}{most:g}, not {value!r}."
+        )
+    if value > most:
+        raise ConfigError(
+            f"Plug {plug} option '{option}' is {value:g} seconds, more than the {most:g} "
+            f"allowed: times are in seconds, so for {value:g} ms write {option}={value / 1000:g}."
+        )
 
 
 def _option_values(plug: Plug) -> dict[str, Any]:

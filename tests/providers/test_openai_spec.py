@@ -80,6 +80,7 @@ def steady() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+        process.stderr.close()
 
 
 def prepared(steady: str, kind: str, messages=(), **options) -> Request:
