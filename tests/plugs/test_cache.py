@@ -292,6 +292,11 @@ def test_redis_down_is_recoverable(openai_server, openai_opts, fresh_store_warni
     assert "secret-pass" not in repr(b.with_cache(store="redis", url="redis://:secret-pass@h/0"))
 
 
+def own(caught, start):
+    """The cache's warnings among those caught: a UserWarning whose message starts so."""
+    return [w for w in caught if w.category is UserWarning and str(w.message).startswith(start)]
+
+
 @pytest.fixture
 def fresh_store_warnings():
     from llmpipe_nb.plugs import cache
@@ -307,10 +312,10 @@ def test_an_unusable_sqlite_path_warns_once_per_store(
     (tmp_path / "a-file").write_text("not a directory")
     bad = str(tmp_path / "a-file" / "cache.sqlite3")
     b = llm.build("openai", "hi").with_options(**openai_opts).with_cache(store="sqlite", path=bad)
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(UserWarning, match="Cannot open the SQLite cache") as caught:
         first = b.run()
         second = b.run()
-    (warning,) = caught
+    (warning,) = own(caught, "Cannot open the SQLite cache")  # said once
     assert str(warning.message).startswith(f"Cannot open the SQLite cache at {bad}")
     assert str(warning.message).endswith("Until then requests are sent without the cache.")
     for done in (first, second):
