@@ -7,6 +7,7 @@ the Cache plug records before sending the request on to the provider.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,7 +53,13 @@ class RedisStore(CacheStore):
         return value.decode() if isinstance(value, bytes) else value
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        px = None if ttl is None else max(1, int(ttl * 1000))
+        try:
+            px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+        except (OverflowError, ValueError, TypeError):
+            raise StoreError(
+                f"Redis cannot keep an entry for ttl={ttl!r}: give a finite number of "
+                "seconds, or None to keep it until evicted."
+            ) from None
         self._do("write", self._client.set, PREFIX + key, value, px=px)
 
     def delete(self, key: str) -> None:

@@ -297,15 +297,6 @@ def own(caught, start):
     return [w for w in caught if w.category is UserWarning and str(w.message).startswith(start)]
 
 
-@pytest.fixture
-def fresh_store_warnings():
-    from llmpipe_nb.plugs import cache
-
-    cache._warned.clear()
-    yield
-    cache._warned.clear()
-
-
 def test_an_unusable_sqlite_path_warns_once_per_store(
     tmp_path, openai_server, openai_opts, fresh_store_warnings
 ):
