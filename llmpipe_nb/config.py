@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 from .errors import ConfigError, MissingKeyError, UnknownProviderError, remember_secret
@@ -153,9 +154,10 @@ def configure(provider: str, **settings: Any) -> None:
         raise UnknownProviderError(str(provider), providers.names())
     unknown = set(settings) - set(SETTINGS)
     if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
         raise ConfigError(
-            f"Unknown setting {', '.join(sorted(unknown))} for configure(): "
-            f"use {', '.join(SETTINGS)}."
+            f"configure() has no setting {names}: use {', '.join(SETTINGS)}, "
+            "and give options such as model or temperature to the request instead."
         )
     checked = {k: check_setting(provider, k, v) for k, v in settings.items() if v is not None}
     global _version
@@ -177,7 +179,7 @@ def check_setting(provider: str, name: str, value: Any) -> Any:
             )
         return as_secret(value)
     if name == "timeout":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < inf:
             raise ConfigError(
                 f"timeout for '{provider}' must be a positive number of seconds, not {value!r}."
             )

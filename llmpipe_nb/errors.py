@@ -144,7 +144,7 @@ class ProviderError(LLMPipeError):
     def __str__(self) -> str:
         where = self.provider or "provider"
         status = f" {self.status_code}" if self.status_code is not None else ""
-        rid = f" (request id {self.request_id})" if self.request_id else ""
+        rid = f" Request id: {self.request_id}." if self.request_id else ""
         return f"{where}{status}: {self.message}{rid}"
 
 

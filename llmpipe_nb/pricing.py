@@ -52,7 +52,10 @@ def set_price(
     """Price `model` (for every provider, or one) in USD per million tokens; beats the table."""
     for name, value in (("input_per_mtok", input_per_mtok), ("output_per_mtok", output_per_mtok)):
         if not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"set_price: {name} must be a number >= 0, not {value!r}.")
+            raise ConfigError(
+                f"set_price {name} must be a number of USD per million tokens, 0 or more, "
+                f"not {value!r}."
+            )
     _overrides[(provider, model)] = Price(input_per_mtok, output_per_mtok, cached_input_per_mtok)
 
 

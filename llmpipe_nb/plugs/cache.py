@@ -50,8 +50,14 @@ def cache_control(value: Any) -> tuple[bool, bool]:
     """(read, write) for the per-call `cache` option; ConfigError for anything else."""
     if isinstance(value, (bool, str)) and value in CONTROLS:
         return CONTROLS[value]
+    hint = (
+        f": to keep answers in {value}, build with with_cache(store={value!r})"
+        if value in STORE_NAMES
+        else ""
+    )
     raise ConfigError(
-        f"Option 'cache' must be True, False, 'no-store', 'refresh' or 'no-cache', not {value!r}."
+        "Option 'cache' must be True, False, 'no-store', 'refresh' or 'no-cache', "
+        f"not {value!r}{hint}."
     )
 
 

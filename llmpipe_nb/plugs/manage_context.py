@@ -62,11 +62,18 @@ class ManageContext(Plug):
         summary_max_tokens: int = 512,
     ) -> None:
         if max_tokens is not None and max_tokens < 1:
-            raise ConfigError(f"ManageContext max_tokens must be 1 or more, not {max_tokens}.")
+            raise ConfigError(
+                f"Plug ManageContext option 'max_tokens' must be 1 or more, not {max_tokens}."
+            )
         if window_size < 1:
-            raise ConfigError(f"ManageContext window_size must be 1 or more, not {window_size}.")
+            raise ConfigError(
+                f"Plug ManageContext option 'window_size' must be 1 or more, not {window_size}."
+            )
         if summary_max_tokens < 16:
-            raise ConfigError("ManageContext summary_max_tokens must be at least 16.")
+            raise ConfigError(
+                "Plug ManageContext option 'summary_max_tokens' must be 16 or more, "
+                f"not {summary_max_tokens}."
+            )
         if summary_provider is not None:
             providers.get(summary_provider)
         self.strategy = strategy
@@ -113,7 +120,7 @@ class ManageContext(Plug):
         if budget is None and self.strategy != "sliding_window":
             raise ConfigError(
                 f"ManageContext does not know the context window of model {request.model!r}: "
-                "pass max_tokens= (the prompt budget in tokens)."
+                "pass max_tokens=, the prompt budget in tokens."
             )
         before = estimate_message_tokens(messages)
         if self.strategy == "sliding_window":

@@ -95,7 +95,9 @@ class HttpProvider(Provider):
         text = f"{error_type} {code} {message}".lower()
         if 400 <= status < 500 and status != 429 and any(hint in text for hint in _CONTEXT_HINTS):
             error: ProviderError = ContextLengthError(
-                f"{message} (the prompt does not fit the model's context window: shorten it)", **kw
+                f"The prompt does not fit the model's context window, {self.name} said "
+                f'"{message.rstrip(".")}": shorten the prompt or lower max_tokens.',
+                **kw,
             )
         else:
             error = error_for_status(status, message, **kw)
@@ -368,7 +370,7 @@ class HttpTransport:
             body = json.loads(content)
         except ValueError:
             raise ResponseFormatError(
-                f"{self.provider.name} answered with a body that is not valid JSON; "
+                f"The answer of {self.provider.name} is not valid JSON: "
                 "check that base_url points at its API.",
                 provider=self.provider.name,
                 status_code=response.status_code,
@@ -413,11 +415,15 @@ class HttpTransport:
             )
         if isinstance(exc, httpx2.UnsupportedProtocol):
             return ProviderConnectionError(
-                f"The base_url of {name} ({where}) is not an http(s) URL: fix base_url.",
+                f"The base_url of {name} is not an http:// or https:// URL: fix {where}.",
                 retryable=False,
                 **kw,
             )
-        return ProviderConnectionError(f"The connection to {name} broke off ({exc}).", **kw)
+        return ProviderConnectionError(
+            f"The connection to {name} broke off before the whole answer arrived, the HTTP "
+            f'client saying "{exc}": retry the request, or check the network and base_url.',
+            **kw,
+        )
 
 
 class _Framing:
@@ -440,7 +446,8 @@ class _Framing:
             return [json.loads(line) for line in lines]
         except ValueError:
             raise ResponseFormatError(
-                f"{self._transport.provider.name} sent a stream line that is not valid JSON.",
+                f"{self._transport.provider.name} sent a stream line that is not valid JSON: "
+                "check that base_url points at its API.",
                 provider=self._transport.provider.name,
             ) from None
 

@@ -81,7 +81,7 @@ class SQLiteLedgerStore:
             conn.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
-                f"Cannot use {self.path} as a ledger file ({error}): "
+                f'Cannot use {self.path} as a ledger file, which failed with "{error}": '
                 "give the path of a writable SQLite file."
             ) from error
         self._conn, self._pid = conn, os.getpid()
@@ -121,7 +121,7 @@ class SQLiteLedgerStore:
                 trace_rows = traces.fetchall()
             except sqlite3.Error as error:
                 raise StoreError(
-                    f"Cannot read the ledger file {self.path} ({error}): "
+                    f'Cannot read the ledger file {self.path}, which failed with "{error}": '
                     "give the path of a file written by llm.ledger().persist()."
                 ) from error
         return cost_rows, trace_rows

@@ -78,8 +78,8 @@ class RedisStore(CacheStore):
             return fn(*args, **kw)
         except self._errors as error:
             raise StoreError(
-                f"Could not {what} the Redis cache at {masked_url(self.url)} ({error}): "
-                "check that Redis is running and the URL is right."
+                f'Could not {what} the Redis cache at {masked_url(self.url)}, which said "'
+                f'{str(error).rstrip(".")}": check that Redis is running and the URL is right.'
             ) from error
 
     def __repr__(self) -> str:

@@ -52,7 +52,7 @@ class SQLiteStore(CacheStore):
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
-                f"Cannot open the SQLite cache at {self.path} ({error}): "
+                f'Cannot open the SQLite cache at {self.path}, which failed with "{error}": '
                 "pass a writable path with with_cache(store='sqlite', path=...)."
             ) from error
 
@@ -103,8 +103,8 @@ class SQLiteStore(CacheStore):
                 return self._db.execute(sql, args).fetchone()
         except sqlite3.Error as error:
             raise StoreError(
-                f"The SQLite cache at {self.path} failed ({error}): "
-                "check the file is writable and the disk is not full."
+                f'The SQLite cache at {self.path} failed with "{error}": '
+                "check that the file is writable and the disk is not full."
             ) from error
 
     def __repr__(self) -> str:
