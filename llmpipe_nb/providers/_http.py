@@ -1,19 +1,19 @@
 """The HTTP transport (httpx2) every network provider shares, and the base class they extend.
 
 One pooled client per provider configuration, reused by every request with that
-configuration (sync, and async per event loop). The pool keeps the POOL_SIZE most
-recently used configurations and closes the clients of the others once their calls in
-flight finish, so many keys or addresses do not pile up open sockets. Credentials are read from their
-`Secret` only when a request is sent and never stored in the client. Every failure
-leaves as a typed `ProviderError`: non-2xx answers through the provider's
-`map_error`, connection failures and timeouts here.
+configuration (sync, and async per event loop; a loop's client closes when the loop
+shuts down). The pool keeps the POOL_SIZE most recently used configurations and closes
+the clients of the others once their calls in flight finish, so many keys or addresses
+do not pile up open sockets. Credentials are read from their `Secret` only when a
+request is sent and never stored in the client. Every failure leaves as a typed
+`ProviderError` (see `_http_errors`): non-2xx answers through the provider's
+`map_error`, connection failures and timeouts by their kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import email.utils
 import json
 import threading
 import time
@@ -27,32 +27,15 @@ import httpx2
 
 from .. import __version__
 from ..config import ProviderConfig
-from ..errors import (
-    ConfigError,
-    ContextLengthError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
-    ResponseFormatError,
-    redact,
-)
+from ..errors import ConfigError, ProviderError, ResponseFormatError, redact
 from ..transport import HttpCall, HttpResponse
-from ._sse import NDJSONSplitter, SSEParser
-from .base import Provider, error_for_status
+from ._events import AsyncEvents, Events
+from ._http_errors import connection_error, status_error
+from .base import Provider
 
 DEFAULT_TIMEOUT = 120.0  # seconds to wait for an answer, or between stream chunks
 CONNECT_TIMEOUT = 10.0
 POOL_SIZE = 16  # provider configurations whose clients stay open
-_CONTEXT_HINTS = (
-    "context length",
-    "context_length",
-    "context window",
-    "maximum context",
-    "prompt is too long",
-    "too many tokens",
-    "input token count",
-    "exceeds the maximum number of tokens",
-)
 
 
 class HttpProvider(Provider):
@@ -83,50 +66,16 @@ class HttpProvider(Provider):
         request_id: str | None = None,
     ) -> ProviderError:
         """A typed error: class by status, context-length errors recognised, retry hints read."""
-        request_id = headers.get("x-request-id") or headers.get("request-id") or request_id
-        kw: dict[str, Any] = {
-            "provider": self.name,
-            "status_code": status,
-            "error_type": error_type,
-            "request_id": request_id,
-            "retry_after": parse_retry_after(headers),
-            "body": body,
-        }
-        text = f"{error_type} {code} {message}".lower()
-        if 400 <= status < 500 and status != 429 and any(hint in text for hint in _CONTEXT_HINTS):
-            error: ProviderError = ContextLengthError(
-                f"The prompt does not fit the model's context window, {self.name} said "
-                f'"{message.rstrip(".")}": shorten the prompt or lower max_tokens.',
-                **kw,
-            )
-        else:
-            error = error_for_status(status, message, **kw)
-        should_retry = headers.get("x-should-retry")
-        if should_retry in ("true", "false"):
-            error.retryable = should_retry == "true"
-        return error
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from `retry-after-ms`, or `retry-after` as seconds or an HTTP date."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(0.0, float(milliseconds) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        return status_error(
+            self.name,
+            status,
+            message,
+            headers,
+            body,
+            error_type=error_type,
+            code=code,
+            request_id=request_id,
+        )
 
 
 _pool: OrderedDict[tuple[str, ProviderConfig], HttpTransport] = OrderedDict()
@@ -389,90 +338,12 @@ class HttpTransport:
         return self.provider.map_error(response.status_code, dict(response.headers), body)
 
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
-        name, where = self.provider.name, self.config.base_url
-        kw: dict[str, Any] = {"provider": name}
-        if isinstance(exc, httpx2.ConnectTimeout):
-            return ProviderTimeoutError(
-                f"Connecting to {name} at {where} took longer than {self.connect_timeout:g} s: "
-                "check the address or raise the timeout.",
-                **kw,
-            )
-        if isinstance(exc, httpx2.ReadTimeout) and streaming:
-            return ProviderTimeoutError(
-                f"The stream from {name} sent nothing for {self.idle_timeout:g} s between chunks: "
-                "retry, or raise the timeout.",
-                **kw,
-            )
-        if isinstance(exc, httpx2.TimeoutException):
-            return ProviderTimeoutError(
-                f"{name} did not answer within {self.read_timeout:g} s: retry, or raise the timeout.",
-                **kw,
-            )
-        if isinstance(exc, httpx2.ConnectError):
-            return ProviderConnectionError(
-                f"Could not connect to {name} at {where}: check that the server runs and base_url is right.",
-                **kw,
-            )
-        if isinstance(exc, httpx2.UnsupportedProtocol):
-            return ProviderConnectionError(
-                f"The base_url of {name} is not an http:// or https:// URL: fix {where}.",
-                retryable=False,
-                **kw,
-            )
-        return ProviderConnectionError(
-            f"The connection to {name} broke off before the whole answer arrived, the HTTP "
-            f'client saying "{exc}": retry the request, or check the network and base_url.',
-            **kw,
+        return connection_error(
+            self.provider.name,
+            self.config.base_url,
+            exc,
+            streaming=streaming,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            idle_timeout=self.idle_timeout,
         )
-
-
-class _Framing:
-    """Bytes to events: SSE events as `SSEEvent`, NDJSON lines as decoded JSON values."""
-
-    def __init__(
-        self, transport: HttpTransport, response: httpx2.Response, framing: str | None
-    ) -> None:
-        self.headers: Mapping[str, str] = dict(response.headers)
-        self._transport = transport
-        self._response = response
-        self._parser = SSEParser() if framing == "sse" else NDJSONSplitter()
-
-    def _events(self, chunk: bytes | None) -> list[Any]:
-        parser = self._parser
-        if isinstance(parser, SSEParser):
-            return parser.feed(chunk) if chunk is not None else parser.close()
-        lines = parser.feed(chunk) if chunk is not None else parser.close()
-        try:
-            return [json.loads(line) for line in lines]
-        except ValueError:
-            raise ResponseFormatError(
-                f"{self._transport.provider.name} sent a stream line that is not valid JSON: "
-                "check that base_url points at its API.",
-                provider=self._transport.provider.name,
-            ) from None
-
-
-class Events(_Framing):
-    """An open streaming answer: iterate for events as they arrive."""
-
-    def __iter__(self) -> Iterator[Any]:
-        try:
-            for chunk in self._response.iter_bytes():
-                yield from self._events(chunk)
-        except httpx2.HTTPError as exc:
-            raise self._transport._failure(exc, streaming=True) from None
-        yield from self._events(None)
-
-
-class AsyncEvents(_Framing):
-    """Async twin of Events."""
-
-    async def __aiter__(self) -> AsyncIterator[Any]:
-        try:
-            async for chunk in self._response.aiter_bytes():
-                for event in self._events(chunk):
-                    yield event
-        except httpx2.HTTPError as exc:
-            raise self._transport._failure(exc, streaming=True) from None
-        for event in self._events(None):
-            yield event
