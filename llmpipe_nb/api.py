@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import providers
+from . import providers, rerun
 from .errors import LLMPipeError
 from .outcome import finish
 from .pipeline import Pipeline
@@ -46,19 +46,28 @@ def prepare(
         from .plugs.cache import ensure_cache
 
         pipeline = ensure_cache(pipeline)
+    if "schema" in options:  # so does a structured answer its plug
+        from .plugs.structured import ensure_structured
+
+        pipeline = ensure_structured(pipeline)
     return Request.new(provider, messages, options, kind=kind), pipeline
 
 
 def chat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
-    """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider."""
+    """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider.
+
+    `schema=` (a pydantic model, dataclass, TypedDict, `list[...]`, Literal, Enum or JSON
+    Schema dict) asks for a structured answer, read back typed into `reply.parsed`;
+    `repair=N` sends an answer that does not fit back to the model up to N times.
+    """
     provider, messages = _split(provider, messages)
-    return finish(Pipeline.run(*prepare(provider, messages, options, "chat")))
+    return finish(rerun.run(*prepare(provider, messages, options, "chat")))
 
 
 async def achat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Async `chat`: waits without blocking the event loop."""
     provider, messages = _split(provider, messages)
-    return finish(await Pipeline.arun(*prepare(provider, messages, options, "chat")))
+    return finish(await rerun.arun(*prepare(provider, messages, options, "chat")))
 
 
 def complete(provider: str | None, prompt: Any = None, **options: Any) -> ChatResponse:
@@ -134,7 +143,7 @@ def stream(
 def stream_request(
     request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None
 ) -> Any:
-    chat_stream = ChatStream(Pipeline.stream(request, pipeline))
+    chat_stream = ChatStream(rerun.stream(request, pipeline))
     if callback is None:
         return chat_stream
     with chat_stream:  # a callback that raises closes the stream
@@ -146,4 +155,4 @@ def stream_request(
 def astream(provider: str | None, messages: Any = None, **options: Any) -> AsyncChatStream:
     """Async stream: `async for chunk in llm.astream("openai", msgs)`."""
     provider, messages = _split(provider, messages)
-    return AsyncChatStream(Pipeline.astream(*prepare(provider, messages, options, "stream")))
+    return AsyncChatStream(rerun.astream(*prepare(provider, messages, options, "stream")))

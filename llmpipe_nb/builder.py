@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import api, providers
+from . import api, providers, rerun
 from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
-from .pipeline import Pipeline
 from .plug import Plug, build_pipeline, to_plug
 from .request import Request
 from .responses import StreamChunk
@@ -127,6 +126,14 @@ class Builder:
         check_request_options(options, providers.get(self.provider), self.kind)
         return self._with(options={**self.options, **secret_key(options)})
 
+    def with_schema(self, schema: Any, *, repair: int = 0) -> Builder:
+        """Ask for a structured answer of `schema`, read back typed into `parsed`; `repair`
+        sends an answer that does not fit back to the model up to that many times."""
+        from .structured import Schema
+
+        Schema.of(schema)  # a schema JSON cannot express fails here, before anything is sent
+        return self.with_options(schema=schema, repair=repair)
+
     def with_messages(self, messages: Any) -> Builder:
         return self._with(messages=messages)
 
@@ -212,6 +219,10 @@ class Builder:
                 from .plugs.cache import ensure_cache
 
                 plugs = list(ensure_cache(plugs))
+            if "schema" in self.options:
+                from .plugs.structured import ensure_structured
+
+                plugs = list(ensure_structured(plugs))
             cached = self._cache["pipeline"] = tuple(plugs)
         return cached
 
@@ -252,10 +263,10 @@ class Builder:
 
     def run(self) -> Request:
         """Run and return the finished Request, without raising (for inspection)."""
-        return Pipeline.run(self.request(), self.pipeline())
+        return rerun.run(self.request(), self.pipeline())
 
     async def arun(self) -> Request:
-        return await Pipeline.arun(self.request(), self.pipeline())
+        return await rerun.arun(self.request(), self.pipeline())
 
     def execute(self) -> Any:
         """Run and return the result; raises the typed error if the run failed, and
@@ -275,7 +286,7 @@ class Builder:
     def astream(self) -> api.AsyncChatStream:
         """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(Pipeline.astream(b.request(), b.pipeline()))
+        return api.AsyncChatStream(rerun.astream(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (

@@ -20,6 +20,8 @@
     │   ├── ProviderTimeoutError     connect, read or idle-between-chunks timeout
     │   ├── StreamInterruptedError   a stream ended without its end marker (.partial_text)
     │   ├── ResponseFormatError      the answer was not in the expected shape
+    │   │   ├── SchemaValidationError  it does not fit the schema= asked for (.path .raw)
+    │   │   └── RefusalError         the model declined to answer in the schema (.refusal)
     │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
     ├── BudgetExceededError          the spend would pass a configured limit
     └── StoreError                   a cache or ledger store failed
@@ -231,6 +233,34 @@ class StreamInterruptedError(ProviderError):
 
 class ResponseFormatError(ProviderError):
     """The provider's answer was not in the shape its wire format promises."""
+
+
+class SchemaValidationError(ResponseFormatError):
+    """A structured answer that is not JSON or does not fit the `schema=` it was asked for.
+
+    `raw` is the text that came back, `path` the first field that does not fit (`items[0].total`,
+    or "the answer"), `reason` what is wrong with it, `schema` the schema's name.
+    """
+
+    def __init__(
+        self, message: str, *, raw: str = "", path: str = "", reason: str = "", schema: str = "", **kw: Any
+    ) -> None:
+        self.raw = raw
+        self.path = path
+        self.reason = reason
+        self.schema = schema
+        super().__init__(message, **kw)
+
+    def __str__(self) -> str:
+        return super().__str__() if self.provider else self.message
+
+
+class RefusalError(ResponseFormatError):
+    """The model declined to answer in the schema; `refusal` is what it said instead."""
+
+    def __init__(self, message: str, *, refusal: str = "", **kw: Any) -> None:
+        self.refusal = refusal
+        super().__init__(message, **kw)
 
 
 class CircuitOpenError(ProviderError):

@@ -24,6 +24,8 @@ log = logging.getLogger("llmpipe_nb.pipeline")
 
 AFTER_RUN = "llmpipe.after_run"
 REPLAY = "llmpipe.replay"
+#: private key where a plug leaves a note on its own step (what it decided)
+NOTE = "llmpipe.note"
 CLOSED = "the stream was closed before its end"
 _PARTIAL = "llmpipe_request"
 
@@ -118,7 +120,8 @@ class _Run:
         elif out.halted:
             outcome, note = "halted", out.metadata.get("halt_reason")
         else:
-            outcome, note = "ok", None
+            note = out.private.get(NOTE)
+            outcome, note = "ok", None if note is self.request.private.get(NOTE) else note
         self.steps.append(
             Step(len(self.steps), name, t0, t1 - t0, outcome, note, out if self.trace else None)
         )

@@ -103,6 +103,10 @@ class ChatResponse(_Rendered):
     reasoning: tuple[ReasoningPart, ...] = ()
     #: a stream's time to its first chunk (`latency_ms` is its total time); None unstreamed
     ttft_ms: float | None = None
+    #: the answer read as the `schema=` type (None without a schema); `content` keeps the text
+    parsed: Any = None
+    #: what the model said instead of the structured answer it declined to give
+    refusal: str | None = None
 
     def __str__(self) -> str:
         return self.content
@@ -127,10 +131,15 @@ class ChatResponse(_Rendered):
 
     def __repr__(self) -> str:
         cost = "None" if self.cost is None else f"${self.cost:.6f}"
+        answer = (
+            f"content={_clip(self.content)!r}"
+            if self.parsed is None
+            else f"parsed={_clip(repr(self.parsed), 120)}"
+        )
         return (
             f"ChatResponse(provider={self.provider!r}, model={self.model!r}, "
             f"finish_reason={self.finish_reason!r}, tokens={self.usage.input_tokens}+"
-            f"{self.usage.output_tokens}, cost={cost}, content={_clip(self.content)!r})"
+            f"{self.usage.output_tokens}, cost={cost}, {answer})"
         )
 
     # IPython prefers a class's own __repr__ over an inherited _repr_pretty_: restate it here
@@ -148,6 +157,8 @@ class StreamChunk:
     index: int = 0
     tool_calls: tuple[ToolCall, ...] = ()
     reasoning: str = ""
+    #: with `schema=`: the object so far, parsed from the JSON that has arrived
+    partial: Any = None
 
     def __str__(self) -> str:
         return self.content

@@ -26,15 +26,23 @@ class _Stream:
 
     response: ChatResponse | None
     request: Request | None
+    #: with `schema=`: the latest partial object, which the closing chunk carries too
+    partial: Any = None
 
     def _chunk(self, item: Any) -> StreamChunk:
         """A chunk as it came, or the closing chunk made from the finished request."""
         if not isinstance(item, Request):
+            if item.partial is not None:
+                self.partial = item.partial
             return item
         self.request = item
         self.response = r = finish(item)
         return StreamChunk(
-            done=True, finish_reason=r.finish_reason, usage=r.usage, tool_calls=r.tool_calls
+            done=True,
+            finish_reason=r.finish_reason,
+            usage=r.usage,
+            tool_calls=r.tool_calls,
+            partial=self.partial,
         )
 
     def _stopped(self, stop: BaseException) -> None:

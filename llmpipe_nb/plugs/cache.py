@@ -248,6 +248,8 @@ class CacheWrite(Plug):
         return {}
 
     def _prepare(self, request: Request) -> tuple[str, str] | None:
+        if request.state == "error":  # an after-run step failed it (an answer that misfits)
+            return None
         key = request.metadata.get("cache_key")
         value = self.cache.entry(request)
         return None if key is None or value is None else (key, value)

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 CONFIG_OPTIONS = frozenset({"api_key", "base_url", "timeout", "headers"})
 #: options every provider takes: the model, where to reach it (FetchConfig takes those out),
-#: and the per-call cache control (the Cache plug takes it out)
-COMMON_OPTIONS = CONFIG_OPTIONS | {"model", "cache"}
+#: the per-call cache control (the Cache plug takes it out), and structured output
+#: (the StructuredOutput plug turns those into the provider's own fields)
+COMMON_OPTIONS = CONFIG_OPTIONS | {"model", "cache", "schema", "repair", "schema_form"}
 
 
 def _number(lo: float, hi: float | None) -> Any:
@@ -54,6 +55,7 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "response_format": (lambda v: isinstance(v, Mapping), "a dict such as {'type': 'json_object'}"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "extra_body": (lambda v: isinstance(v, Mapping), "a dict of extra JSON fields"),
+    "repair": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
 }
 
 

@@ -45,6 +45,11 @@ class Provider:
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
     #: so a misspelt option fails instead of being dropped (None: not declared, not checked)
     request_options: ClassVar[Mapping[str, frozenset[str]] | None] = None
+    #: the ways `schema=` can be asked of this provider, best first (see plugs/structured.py):
+    #: "json_schema", "json_object", "guided_json", "tool" or "prompt"
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema",)
+    #: the JSON Schema subset its structured mode takes (structured/dialects.py)
+    schema_dialect: ClassVar[str] = "json"
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -56,6 +56,8 @@ class CompatibleProvider(OpenAIProvider):
     max_tokens_field = "max_tokens"
     developer_role = False
     plugs = _plugs(*_ALL)
+    #: JSON-schema mode, else the schema in the prompt (validated, and repaired on request)
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema", "prompt")
 
     def chat_options(self, options: Mapping[str, Any]) -> Mapping[str, Any]:
         return options  # the server judges its own models
@@ -144,6 +146,9 @@ class LocalProvider(CompatibleProvider):
     default_model = None
     requires_key = False
     local = True
+    schema_dialect: ClassVar[str] = "json"  # the server compiles any JSON Schema to a grammar
+    #: then JSON mode with the schema beside it, which llama-cpp-python's server takes
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema", "json_object", "prompt")
 
 
 class LMStudioProvider(LocalProvider):
@@ -151,6 +156,7 @@ class LMStudioProvider(LocalProvider):
     a flat string), so that asks for a JSON-object schema instead, which means the same."""
 
     name = "lmstudio"
+    structured_forms = ("json_schema", "prompt")
     key_env = ("LMSTUDIO_API_KEY",)
     base_url_env = "LMSTUDIO_BASE_URL"
     default_base_url = "http://127.0.0.1:1234/v1"
@@ -171,6 +177,7 @@ class VLLMProvider(LocalProvider):
     """
 
     name = "vllm"
+    structured_forms = ("json_schema", "guided_json", "prompt")  # guided_json: before 0.12
     key_env = ("VLLM_API_KEY",)
     base_url_env = "VLLM_BASE_URL"
     default_base_url = "http://127.0.0.1:8000/v1"
@@ -186,6 +193,8 @@ class VLLMProvider(LocalProvider):
         structured = dict(
             body.pop("structured_outputs", None) or options.get("structured_outputs") or {}
         )
+        if options.get("schema_form") == "guided_json":  # a server before 0.12, asked so
+            return body
         moved = []
         for field, key in GUIDED_FIELDS.items():
             value = body.pop(field, options.get(field))
@@ -244,3 +253,4 @@ class GenericProvider(CompatibleProvider):
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = None
     requires_key = False
+    structured_forms = LocalProvider.structured_forms

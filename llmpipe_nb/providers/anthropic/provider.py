@@ -80,6 +80,9 @@ class AnthropicProvider(HttpProvider):
     key_env = ("ANTHROPIC_API_KEY",)
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
+    #: `output_config.format`; a forced tool where a model or server lacks it
+    structured_forms = ("json_schema", "tool")
+    schema_dialect = "anthropic"
     plugs = {
         kind: (AnthropicPrepareRequest, AnthropicParseResponse)
         for kind in ("chat", "stream", "list_models", "validate")

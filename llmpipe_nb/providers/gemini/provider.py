@@ -118,6 +118,7 @@ class GeminiProvider(HttpProvider):
     default_base_url = "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
     requires_key = False  # GeminiOauth2 asks for the key, or uses OAuth2
     price_provider = "google"
+    schema_dialect = "gemini"  # responseJsonSchema
     plugs = {
         kind: (GeminiPrepareRequest, GeminiParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
