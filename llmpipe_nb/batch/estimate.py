@@ -20,7 +20,7 @@ from ..responses import Usage
 from ..tokens import estimate_message_tokens
 from .engine import usd
 from .frame import COLUMNS, Outcome
-from .schema import Schema
+from ..structured import Schema
 
 DEFAULT_OUTPUT_TOKENS = 256
 _MTOK = 1_000_000

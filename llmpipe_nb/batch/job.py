@@ -15,13 +15,13 @@ from typing import Any
 from ..api import default_provider
 from ..errors import ConfigError
 from ..request import Request
+from ..structured import Schema
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
 from .estimate import Estimate, OutputPrior, Rates, input_tokens, make_estimate, output_prior
 from .frame import Outcome, interrupted, outcome, to_frame, unsent
 from .plan import Plan
 from .rows import Prompt, Renderer, Rows, render_all, to_rows
-from .schema import Schema
 
 DEFAULT_CONCURRENCY = 8
 
@@ -74,9 +74,9 @@ class Spec:
         ):
             raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
         options = dict(options or {})
-        parsed = None if schema is None else Schema(schema)
-        if parsed is not None:
-            options = {"response_format": parsed.response_format(), **options}
+        parsed = None if schema is None else Schema.of(schema)
+        if parsed is not None:  # asked through the StructuredOutput plug, like any chat
+            options["schema"] = schema
         if model is not None:
             options["model"] = model
         batch_id = f"batch-{uuid.uuid4().hex[:12]}"

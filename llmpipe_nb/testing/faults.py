@@ -20,6 +20,7 @@ __all__ = [
     "reply",
     "slow_chunks",
     "stream_error",
+    "structured_answer",
 ]
 
 
@@ -33,7 +34,8 @@ class Fault:
     stream properly after that many frames but before its end marker; malformed sends
     broken JSON; error_after ends a stream with the provider's in-stream error event
     after that many frames; chunk_delay_s sleeps between frames; chunk_count sets how
-    many text pieces the reply streams.
+    many text pieces the reply streams; structured_text answers a request for structured
+    output with that text (JSON that does not fit, or not JSON) in the provider's format.
     """
 
     status: int | None = None
@@ -46,6 +48,7 @@ class Fault:
     error_after: int | None = None
     chunk_delay_s: float = 0.0
     chunk_count: int | None = None
+    structured_text: str | None = None
 
 
 def http_error(status: int, body: object = None, headers: Mapping[str, str] | None = None) -> Fault:
@@ -91,3 +94,8 @@ def slow_chunks(seconds: float) -> Fault:
 def chunks(count: int) -> Fault:
     """Stream the reply text in exactly this many pieces."""
     return Fault(chunk_count=count)
+
+
+def structured_answer(text: str) -> Fault:
+    """Answer a structured-output request with this text instead of a valid instance."""
+    return Fault(structured_text=text)

@@ -187,7 +187,8 @@ class FakeServer:
         elif not self.wire.credential_ok(request):
             answer = self.wire.error(401, "Invalid API key provided.")
         else:
-            answer = self.wire.handle(request, fault.chunk_count)
+            with self.wire.answering(fault.structured_text):
+                answer = self.wire.handle(request, fault.chunk_count)
         headers |= answer.headers | dict(fault.headers)
         if isinstance(answer, Reply):
             self._write_reply(handler, answer, headers, fault)

@@ -8,9 +8,13 @@ handles sockets, faults and recording, so a wire module only speaks its format.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from llmpipe_nb.structured import example_of
 
 __all__ = ["RecordedRequest", "Reply", "Stream", "Wire"]
 
@@ -71,6 +75,7 @@ class Wire:
         self.flavor = flavor
         self.api_key = api_key
         self.eol = line_ending or self.default_line_ending
+        self._answering = threading.local()
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         """Answer one request."""
@@ -97,6 +102,25 @@ class Wire:
     def reply_headers(self, request: RecordedRequest) -> dict[str, str]:
         """Headers every response carries (request ids, rate-limit state)."""
         return {}
+
+    @contextmanager
+    def answering(self, text: str | None) -> Iterator[None]:
+        """While handling one request: answer a structured-output request with `text`."""
+        self._answering.text = text
+        try:
+            yield
+        finally:
+            self._answering.text = None
+
+    def structured(self, schema: object, prompt: str) -> str:
+        """The answer to a request for `schema`: a valid instance, the same for the same
+        prompt (`example_of`), or the text a `structured_answer` fault asked for."""
+        text = getattr(self._answering, "text", None)
+        if text is not None:
+            return text
+        if not isinstance(schema, dict) or not schema.get("properties"):
+            return dumps({"echo": prompt})  # JSON mode, or an object with no fields named
+        return dumps(example_of(schema, prompt))
 
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
         return Reply(self.error_body(status, message), status, dict(headers or {}))

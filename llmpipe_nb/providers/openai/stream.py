@@ -26,6 +26,7 @@ class OpenAIStreamDecoder:
         self._head: dict[str, Any] = {}
         self._finish: str | None = None
         self._raw_usage: Any = None
+        self._refusal: list[str] = []
 
     @property
     def partial_text(self) -> str:
@@ -51,6 +52,8 @@ class OpenAIStreamDecoder:
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 out.append(self._text.add(delta["content"]))
+            if delta.get("refusal"):  # a structured answer declined, in pieces like the text
+                self._refusal.append(delta["refusal"])
             for fragment in delta.get("tool_calls") or ():
                 self._add_fragment(fragment)
             self._finish = choice.get("finish_reason") or self._finish
@@ -78,6 +81,8 @@ class OpenAIStreamDecoder:
             for _, call in sorted(self._calls.items())
         ]
         message: dict[str, Any] = {"role": "assistant", "content": self.partial_text or None}
+        if self._refusal:
+            message["refusal"] = "".join(self._refusal)
         if calls:
             message["tool_calls"] = calls
         choice = {"index": 0, "message": message, "finish_reason": self._finish}
