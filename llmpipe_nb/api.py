@@ -46,7 +46,7 @@ def prepare(
         from .plugs.cache import ensure_cache
 
         pipeline = ensure_cache(pipeline)
-    if "schema" in options:  # so does a structured answer its plug
+    if not rerun.OPTIONS.isdisjoint(options):  # so does a structured answer its plug
         from .plugs.structured import ensure_structured
 
         pipeline = ensure_structured(pipeline)

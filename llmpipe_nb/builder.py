@@ -219,7 +219,7 @@ class Builder:
                 from .plugs.cache import ensure_cache
 
                 plugs = list(ensure_cache(plugs))
-            if "schema" in self.options:
+            if not rerun.OPTIONS.isdisjoint(self.options):
                 from .plugs.structured import ensure_structured
 
                 plugs = list(ensure_structured(plugs))

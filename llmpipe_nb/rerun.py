@@ -20,6 +20,9 @@ from .request import Request
 from .responses import StreamChunk
 from .structured import PRIVATE_KEY, PartialJSON, Schema
 
+#: the options that bring the StructuredOutput plug into a pipeline
+OPTIONS = frozenset({"schema", "repair", "schema_form"})
+
 
 def _next(done: Request) -> tuple[Request, str] | None:
     if PRIVATE_KEY not in done.private:

@@ -88,6 +88,7 @@ class LiveAnswer:
         self.interval = interval
         self.clock = clock
         self.parts: list[str] = []
+        self.partial: Any = None  # with a schema: the object so far, shown as a table
         self.updates = 0
         self._handle: Any = None
         self._last = 0.0
@@ -103,9 +104,12 @@ class LiveAnswer:
         self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
         self._last = self.clock()
 
-    def add(self, text: str) -> None:
-        """Take a piece of the answer; show it when the last update is old enough (or none yet)."""
-        if not text:
+    def add(self, text: str, partial: Any = None) -> None:
+        """Take a piece of the answer (and the object so far, with a schema); show it when
+        the last update is old enough (or none yet)."""
+        if partial is not None:
+            self.partial = partial
+        elif not text:
             return
         self.parts.append(text)
         now = self.clock()
@@ -133,11 +137,13 @@ class LiveAnswer:
 
     def _bundle(self) -> dict[str, str]:
         text = self.text
-        body = (
-            views.answer_html(text, self.format)
-            if text
-            else '<span class="lp-note">waiting…</span>'
-        )
+        if self.partial is not None:
+            body = views.parsed_html(self.partial)
+        elif text:
+            body = views.answer_html(text, self.format)
+        else:
+            body = '<span class="lp-note">waiting…</span>'
+
         html = views.frame(
             f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(self.who)}</span>'
             f'{views.badge("streaming", "streaming")}</div><div class="lp-body">{body}</div></div>'
@@ -159,7 +165,7 @@ class PrintedAnswer:
     def start(self) -> None:
         pass
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, partial: Any = None) -> None:
         self.parts.append(text)
         sys.stdout.write(redact(text))
         sys.stdout.flush()

@@ -20,6 +20,7 @@ from ..errors import LLMPipeError
 from .interpolate import fill
 from .live import LiveAnswer, PrintedAnswer, can_update
 from .magic_args import split_target
+from .magic_schema import schema_named
 from .magic_settings import Chat, Defaults, Session
 
 
@@ -50,6 +51,8 @@ def ask(shell: Any, session: Session, args: argparse.Namespace, prompt: str, *, 
             where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
             raise UsageError(f"The prompt is empty: write it {where}.")
         builder, chat = make_builder(session, args, prompt)
+        if args.schema:
+            builder = builder.with_schema(schema_named(shell, args.schema))
     except LLMPipeError as error:
         raise CellError(error) from error
     defaults = session.defaults
@@ -67,7 +70,7 @@ def ask(shell: Any, session: Session, args: argparse.Namespace, prompt: str, *, 
             {"role": "assistant", "content": result.content},
         ]
     if args.output:
-        shell.user_ns[args.output] = result
+        shell.user_ns[args.output] = result.parsed if args.schema else result
     if not live:
         return result
     shell.displayhook.update_user_ns(result)  # `_` and Out[n], as if the cell returned it
@@ -98,7 +101,7 @@ def show(shell: Any, defaults: Defaults, builder: Builder, fmt: str, stream: boo
             view.start()
             answer = builder.stream()
             for chunk in answer:
-                view.add(chunk.content)
+                view.add(chunk.content, chunk.partial)
             result = answer.response
     except LLMPipeError as error:
         view.fail(error)

@@ -9,6 +9,7 @@ from ._html import badge, duration, errors_html, esc, facts_html, frame, money, 
 from .answer import answer_html
 from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
+from .structured import parsed_html, parsed_text
 from .waterfall import trace_html
 
 
@@ -61,6 +62,13 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
     state = req.state if req is not None else None
     if hasattr(result, "embeddings"):
         body = _embeddings_html(result)
+    elif getattr(result, "parsed", None) is not None:
+        raw = answer_html(result.content or "", "code")
+        body = (
+            reasoning_html(result)
+            + parsed_html(result.parsed)
+            + f"<details><summary>JSON</summary>{raw}</details>"
+        )
     else:
         body = reasoning_html(result) + answer_html(getattr(result, "content", "") or "", format)
         if getattr(result, "tool_calls", ()):
@@ -101,6 +109,8 @@ def _body_text(result: Any) -> str:
         dims = len(result.embeddings[0]) if result.embeddings else 0
         return f"{len(result.embeddings)} vectors x {dims} dimensions"
     body = getattr(result, "content", "") or ""
+    if getattr(result, "parsed", None) is not None:
+        body = parsed_text(result.parsed)
     if line := reasoning_line(result):
         body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
@@ -137,7 +147,7 @@ def response_rich(result: Any) -> Any:
     from rich.text import Text
 
     title = Text(" · ".join(x for x in (result.provider, result.model) if x))
-    if hasattr(result, "embeddings"):
+    if hasattr(result, "embeddings") or getattr(result, "parsed", None) is not None:
         main: Any = Text(_body_text(result))
     else:
         main = Markdown(redact(result.content))
