@@ -38,7 +38,7 @@ class Asked:
     schema: Schema
     form: str
     repair: int
-    #: the caller's options and messages, as they were before this plug
+    #: the caller's options (with where to reach the provider) and messages, before this plug
     options: Mapping[str, Any]
     messages: tuple[Any, ...]
     tags: tuple[str, ...]
@@ -73,7 +73,8 @@ class StructuredOutput(Plug):
         form = chosen_form(provider, base_url, options, extra)
         history = tuple(request.metadata.get(HISTORY, ()))
         tags = tuple(request.metadata.get("tags", ()))
-        asked = Asked(schema, form, repair, dict(request.options), request.messages, tags, history, base_url)
+        sent = {**_reach(request.config), **request.options}  # FetchConfig took these out
+        asked = Asked(schema, form, repair, sent, request.messages, tags, history, base_url)
         options, messages = apply_form(form, schema, options, request.messages, provider.schema_dialect)
         label = (f"schema:{schema.name}",)
         if asked.repairs_used:
@@ -132,6 +133,19 @@ def ensure_structured(plugs: Sequence[Plug]) -> tuple[Plug, ...]:
         )
     at = names.index("FetchConfig") + 1
     return (*plugs[:at], _DEFAULT, *plugs[at:])
+
+
+def _reach(config: Any) -> dict[str, Any]:
+    """Where the request went (key, base URL, timeout, headers), as options for the next try."""
+    if config is None:
+        return {}
+    reach = {
+        "api_key": config.api_key,
+        "base_url": config.base_url,
+        "timeout": config.timeout,
+        "headers": dict(config.headers) or None,
+    }
+    return {k: v for k, v in reach.items() if v is not None}
 
 
 def _note(asked: Asked) -> str:

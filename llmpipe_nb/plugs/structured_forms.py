@@ -90,7 +90,7 @@ def apply_form(
         options["tools"] = [
             {"name": schema.name, "description": f"Give the answer as {schema.name}.", "parameters": wire}
         ]
-        options["tool_choice"] = schema.name
+        options["tool_choice"] = {"type": "function", "function": {"name": schema.name}}
     else:
         messages = with_instructions(messages, schema)
     return options, messages

@@ -119,8 +119,8 @@ class Wire:
         if text is not None:
             return text
         if not isinstance(schema, dict) or not schema.get("properties"):
-            return dumps({"echo": prompt})  # JSON mode, or an object with no fields named
-        return dumps(example_of(schema, prompt))
+            return json.dumps({"echo": prompt})  # JSON mode, or an object with no fields named
+        return json.dumps(example_of(schema, prompt), ensure_ascii=False)  # streams word by word
 
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
         return Reply(self.error_body(status, message), status, dict(headers or {}))
