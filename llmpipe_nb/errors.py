@@ -243,7 +243,14 @@ class SchemaValidationError(ResponseFormatError):
     """
 
     def __init__(
-        self, message: str, *, raw: str = "", path: str = "", reason: str = "", schema: str = "", **kw: Any
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        path: str = "",
+        reason: str = "",
+        schema: str = "",
+        **kw: Any,
     ) -> None:
         self.raw = raw
         self.path = path

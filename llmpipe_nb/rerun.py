@@ -11,7 +11,7 @@ arrives as one last chunk before the end.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterable
 from contextlib import suppress
 from typing import Any
 
@@ -81,7 +81,9 @@ def _reader(request: Request) -> _Reader | None:
     return None if spec is None else _Reader(Schema.of(spec))
 
 
-def stream(request: Request, pipeline: Iterable[Any]) -> Generator[StreamChunk | Request, None, None]:
+def stream(
+    request: Request, pipeline: Iterable[Any]
+) -> Generator[StreamChunk | Request, None, None]:
     """`Pipeline.stream`, with partial objects and the retries of a structured request."""
     reader = _reader(request)
     if reader is None:
@@ -89,7 +91,9 @@ def stream(request: Request, pipeline: Iterable[Any]) -> Generator[StreamChunk |
     return _stream(request, tuple(pipeline), reader)
 
 
-def _stream(request: Request, pipeline: tuple[Any, ...], reader: _Reader) -> Generator[Any, None, None]:
+def _stream(
+    request: Request, pipeline: tuple[Any, ...], reader: _Reader
+) -> Generator[Any, None, None]:
     while True:
         items = Pipeline.stream(request, pipeline)
         done: Request | None = None
@@ -117,7 +121,9 @@ def _stream(request: Request, pipeline: tuple[Any, ...], reader: _Reader) -> Gen
         return
 
 
-def astream(request: Request, pipeline: Iterable[Any]) -> AsyncGenerator[StreamChunk | Request, None]:
+def astream(
+    request: Request, pipeline: Iterable[Any]
+) -> AsyncGenerator[StreamChunk | Request, None]:
     """Async `stream`."""
     reader = _reader(request)
     if reader is None:
@@ -125,7 +131,9 @@ def astream(request: Request, pipeline: Iterable[Any]) -> AsyncGenerator[StreamC
     return _astream(request, tuple(pipeline), reader)
 
 
-async def _astream(request: Request, pipeline: tuple[Any, ...], reader: _Reader) -> AsyncIterator[Any]:
+async def _astream(
+    request: Request, pipeline: tuple[Any, ...], reader: _Reader
+) -> AsyncGenerator[Any, None]:
     while True:
         items = Pipeline.astream(request, pipeline)
         done: Request | None = None

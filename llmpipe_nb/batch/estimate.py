@@ -17,10 +17,10 @@ from .. import providers
 from ..errors import ConfigError
 from ..pricing import UNPRICED, cost_for
 from ..responses import Usage
+from ..structured import Schema
 from ..tokens import estimate_message_tokens
 from .engine import usd
 from .frame import COLUMNS, Outcome
-from ..structured import Schema
 
 DEFAULT_OUTPUT_TOKENS = 256
 _MTOK = 1_000_000

@@ -75,8 +75,10 @@ class StructuredOutput(Plug):
         tags = tuple(request.metadata.get("tags", ()))
         sent = {**_reach(request.config), **request.options}  # FetchConfig took these out
         asked = Asked(schema, form, repair, sent, request.messages, tags, history, base_url)
-        options, messages = apply_form(form, schema, options, request.messages, provider.schema_dialect)
-        label = (f"schema:{schema.name}",)
+        options, messages = apply_form(
+            form, schema, options, request.messages, provider.schema_dialect
+        )
+        label: tuple[str, ...] = (f"schema:{schema.name}",)
         if asked.repairs_used:
             label += (f"repair:{asked.repairs_used}",)
         request = request.evolve(

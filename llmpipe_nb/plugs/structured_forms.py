@@ -33,7 +33,9 @@ _NAMES = {
 _remembered: dict[tuple[str, str | None], str] = {}
 
 
-def chosen_form(provider: Any, base_url: str | None, options: Mapping[str, Any], extra: Mapping[str, Any]) -> str:
+def chosen_form(
+    provider: Any, base_url: str | None, options: Mapping[str, Any], extra: Mapping[str, Any]
+) -> str:
     """The form for this request: asked per call (`schema_form=`), set for the provider
     (`llm.configure(p, extra={"schema_form": ...})`), remembered for its server, or its best."""
     forms = provider.structured_forms
@@ -79,7 +81,10 @@ def apply_form(
         options["response_format"] = {"type": "json_object", "schema": schema.json_schema}
         messages = with_instructions(messages, schema)
     elif form == "guided_json":
-        options["extra_body"] = {**(options.get("extra_body") or {}), "guided_json": schema.json_schema}
+        options["extra_body"] = {
+            **(options.get("extra_body") or {}),
+            "guided_json": schema.json_schema,
+        }
     elif form == "tool":
         if options.get("tools") or options.get("tool_choice") is not None:
             raise ConfigError(
@@ -88,7 +93,11 @@ def apply_form(
             )
         wire, _ = schema.wire(dialect)
         options["tools"] = [
-            {"name": schema.name, "description": f"Give the answer as {schema.name}.", "parameters": wire}
+            {
+                "name": schema.name,
+                "description": f"Give the answer as {schema.name}.",
+                "parameters": wire,
+            }
         ]
         options["tool_choice"] = {"type": "function", "function": {"name": schema.name}}
     else:
@@ -99,7 +108,11 @@ def apply_form(
 def with_instructions(messages: tuple[Any, ...], schema: Schema) -> tuple[Any, ...]:
     """The messages with the schema asked for in the system message (added when none)."""
     text = schema.instructions()
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+    if (
+        messages
+        and messages[0].get("role") == "system"
+        and isinstance(messages[0].get("content"), str)
+    ):
         first = {**messages[0], "content": f"{messages[0]['content']}\n\n{text}"}
         return (first, *messages[1:])
     return ({"role": "system", "content": text}, *messages)

@@ -60,7 +60,7 @@ def correction(error: SchemaValidationError) -> str:
 
 def _again(done: Request, asked: Asked, messages: Any, record: dict[str, Any]) -> Request:
     again = Request.new(done.provider, messages, asked.options, kind=done.kind)
-    meta = {HISTORY: (*asked.history, record)}
+    meta: dict[str, Any] = {HISTORY: (*asked.history, record)}
     if asked.tags:
         meta["tags"] = asked.tags
     return again.evolve(metadata=meta)

@@ -55,7 +55,10 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "response_format": (lambda v: isinstance(v, Mapping), "a dict such as {'type': 'json_object'}"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "extra_body": (lambda v: isinstance(v, Mapping), "a dict of extra JSON fields"),
-    "repair": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number >= 0"),
+    "repair": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a whole number >= 0",
+    ),
 }
 
 

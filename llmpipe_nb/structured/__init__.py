@@ -12,7 +12,6 @@ from .schema import PRIVATE_KEY, Schema, parse_as
 from .types import is_pydantic_model, is_record, json_schema_of, type_name
 from .validate import Mismatch, check, coerce, format_path
 
-
 __all__ = [
     "PRIVATE_KEY",
     "Mismatch",

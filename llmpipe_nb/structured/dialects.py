@@ -16,24 +16,59 @@ from collections.abc import Mapping
 from typing import Any
 
 _COMMON = frozenset(
-    {"type", "properties", "required", "additionalProperties", "items", "enum", "anyOf",
-     "$ref", "$defs", "description", "title"}
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "anyOf",
+        "$ref",
+        "$defs",
+        "description",
+        "title",
+    }
 )
 #: dialect -> (keywords kept, objects closed, every property required)
 DIALECTS: dict[str, tuple[frozenset[str] | None, bool, bool]] = {
     # platform.openai.com/docs/guides/structured-outputs: supported schemas
     "openai": (
-        _COMMON | {"const", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-                   "exclusiveMaximum", "multipleOf", "minItems", "maxItems"},
+        _COMMON
+        | {
+            "const",
+            "pattern",
+            "format",
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+            "minItems",
+            "maxItems",
+        },
         True,
         True,
     ),
     # docs.claude.com structured outputs: JSON Schema limitations
-    "anthropic": (_COMMON | {"const", "allOf", "default", "format", "pattern", "minItems"}, True, False),
+    "anthropic": (
+        _COMMON | {"const", "allOf", "default", "format", "pattern", "minItems"},
+        True,
+        False,
+    ),
     # generationConfig.responseJsonSchema: the keywords Gemini documents
     "gemini": (
-        _COMMON | {"format", "prefixItems", "minItems", "maxItems", "minimum", "maximum",
-                   "oneOf", "propertyOrdering"},
+        _COMMON
+        | {
+            "format",
+            "prefixItems",
+            "minItems",
+            "maxItems",
+            "minimum",
+            "maximum",
+            "oneOf",
+            "propertyOrdering",
+        },
         False,
         False,
     ),
@@ -54,7 +89,12 @@ def for_dialect(schema: Mapping[str, Any], dialect: str) -> tuple[dict[str, Any]
 
 
 def _rewrite(
-    node: Any, keep: frozenset[str], closed: bool, all_required: bool, state: dict[str, bool], dialect: str
+    node: Any,
+    keep: frozenset[str],
+    closed: bool,
+    all_required: bool,
+    state: dict[str, bool],
+    dialect: str,
 ) -> Any:
     if not isinstance(node, Mapping):
         return node
@@ -66,7 +106,9 @@ def _rewrite(
         elif key == "oneOf" and "oneOf" not in keep:
             out["anyOf"] = [_rewrite(v, keep, closed, all_required, state, dialect) for v in value]
         elif key in _NESTED and isinstance(value, Mapping):
-            out[key] = {k: _rewrite(v, keep, closed, all_required, state, dialect) for k, v in value.items()}
+            out[key] = {
+                k: _rewrite(v, keep, closed, all_required, state, dialect) for k, v in value.items()
+            }
         elif key in _LISTS and isinstance(value, list):
             out[key] = [_rewrite(v, keep, closed, all_required, state, dialect) for v in value]
         elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
@@ -76,13 +118,17 @@ def _rewrite(
         elif key != "default" or value is not None:
             moved.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
     if moved:
-        out["description"] = " ".join(filter(None, [out.get("description"), f"({'; '.join(moved)})"]))
+        out["description"] = " ".join(
+            filter(None, [out.get("description"), f"({'; '.join(moved)})"])
+        )
     if out.get("type") == "object" or "properties" in out:
         _close(out, closed, all_required, state, dialect)
     return out
 
 
-def _close(out: dict[str, Any], closed: bool, all_required: bool, state: dict[str, bool], dialect: str) -> None:
+def _close(
+    out: dict[str, Any], closed: bool, all_required: bool, state: dict[str, bool], dialect: str
+) -> None:
     extra = out.get("additionalProperties")
     if isinstance(extra, Mapping) and extra:
         state["strict"] = False  # an open map: strict mode cannot hold it

@@ -36,7 +36,12 @@ def example_of(schema: Mapping[str, Any], seed: str = "") -> Any:
 
 class _Example:
     def __init__(
-        self, root: Mapping[str, Any], rng: random.Random, words: list[str], numbers: list[float], text: str
+        self,
+        root: Mapping[str, Any],
+        rng: random.Random,
+        words: list[str],
+        numbers: list[float],
+        text: str,
     ) -> None:
         self.root = root
         self.rng = rng
@@ -66,7 +71,11 @@ class _Example:
             return named[0] if named else self.rng.choice(schema["enum"])
         for key in ("anyOf", "oneOf"):
             if schema.get(key):
-                options = [o for o in schema[key] if not (isinstance(o, Mapping) and o.get("type") == "null")]
+                options = [
+                    o
+                    for o in schema[key]
+                    if not (isinstance(o, Mapping) and o.get("type") == "null")
+                ]
                 return self.value(options[0] if options else {"type": "null"}, depth)
         if schema.get("allOf"):
             merged: dict[str, Any] = {}
@@ -77,7 +86,9 @@ class _Example:
         if isinstance(kinds, list):
             kinds = next((k for k in kinds if k != "null"), "null")
         if kinds is None:
-            kinds = "object" if "properties" in schema else "array" if "items" in schema else "string"
+            kinds = (
+                "object" if "properties" in schema else "array" if "items" in schema else "string"
+            )
         return getattr(self, f"_{kinds}", self._string)(schema, depth)
 
     def _object(self, schema: Mapping[str, Any], depth: int) -> Any:
@@ -103,7 +114,9 @@ class _Example:
         if schema.get("format") in _FORMATTED:
             return _FORMATTED[schema["format"]]
         if schema.get("format") == "uuid":
-            return "%08x-%04x-4%03x-8%03x-%012x" % tuple(self.rng.getrandbits(b) for b in (32, 16, 12, 12, 48))
+            return "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}".format(
+                *tuple(self.rng.getrandbits(b) for b in (32, 16, 12, 12, 48))
+            )
         start = self.rng.randrange(len(self.words))
         text = " ".join(self.words[start : start + self.rng.randint(1, 3)])
         low, high = int(schema.get("minLength", 0)), schema.get("maxLength")

@@ -66,7 +66,7 @@ class PartialJSON:
             if state == _STRING:
                 i = self._string(text, i, n)
                 continue
-            if state == _NUMBER or state == _LITERAL:
+            if state in (_NUMBER, _LITERAL):
                 run = (_NUMBER_RUN if state == _NUMBER else _LETTERS).match(text, i)
                 if run is not None:
                     self._token.append(run.group())

@@ -240,7 +240,12 @@ def _drop_strict_nulls(value: Any, rule: Any, root: Any) -> Any:
         out = {}
         for key, item in value.items():
             prop = properties.get(key)
-            if item is None and key not in required and prop is not None and not _allows_null(prop, root):
+            if (
+                item is None
+                and key not in required
+                and prop is not None
+                and not _allows_null(prop, root)
+            ):
                 continue
             out[key] = _drop_strict_nulls(item, prop, root)
         return out
@@ -260,7 +265,9 @@ def _kind(rule: Any, root: Any) -> str:
     if isinstance(kinds, list):
         rest = [k for k in kinds if k != "null"]
         kinds = rest[0] if len(rest) == 1 else None
-    options = [o for o in rule.get("anyOf", ()) if not (isinstance(o, Mapping) and o.get("type") == "null")]
+    options = [
+        o for o in rule.get("anyOf", ()) if not (isinstance(o, Mapping) and o.get("type") == "null")
+    ]
     if kinds is None and len(options) == 1:
         return _kind(options[0], root)
     return kinds if kinds in ("integer", "number", "boolean", "string") else "object"

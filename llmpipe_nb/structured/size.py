@@ -68,4 +68,3 @@ def json_chars(rule: Any, root: Any = None, depth: int = 0) -> tuple[float, floa
     if isinstance(kinds, str) and kinds in _SIZES:
         return _SIZES[kinds]
     return 10, None  # any JSON value
-

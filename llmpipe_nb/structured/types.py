@@ -123,21 +123,33 @@ class _Writer:
             return self._array(origin or tp, args, where)
         if origin in (dict, Mapping) or tp is dict:
             if args and args[0] is not str:
-                raise ConfigError(f"{where} is a dict keyed by {type_name(args[0])}: JSON keys are strings, use dict[str, ...].")
-            values = self.schema(args[1], f"{where}[...]") if args else {}
-            return {"type": "object", "additionalProperties": values}
+                raise ConfigError(
+                    f"{where} is a dict keyed by {type_name(args[0])}: JSON keys are strings, use dict[str, ...]."
+                )
+            inner = self.schema(args[1], f"{where}[...]") if args else {}
+            return {"type": "object", "additionalProperties": inner}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             values = [member.value for member in tp]
             kinds = sorted({SCALARS[type(v)] for v in values if type(v) in SCALARS})
-            return {"title": tp.__name__, "type": kinds[0] if len(kinds) == 1 else kinds, "enum": values}
+            return {
+                "title": tp.__name__,
+                "type": kinds[0] if len(kinds) == 1 else kinds,
+                "enum": values,
+            }
         if is_record(tp):
             return self._record(tp)
-        raise ConfigError(f"schema= cannot express the type of {where} ({type_name(tp)}) in JSON: {_HINT}.")
+        raise ConfigError(
+            f"schema= cannot express the type of {where} ({type_name(tp)}) in JSON: {_HINT}."
+        )
 
     def _union(self, args: tuple[Any, ...], where: str) -> dict[str, Any]:
         options = [self.schema(a, where) for a in args if a is not type(None)]
         nullable = len(options) < len(args)
-        if len(options) == 1 and isinstance(options[0].get("type"), str) and "$ref" not in options[0]:
+        if (
+            len(options) == 1
+            and isinstance(options[0].get("type"), str)
+            and "$ref" not in options[0]
+        ):
             single = dict(options[0])
             if nullable:
                 single["type"] = [single["type"], "null"]
@@ -203,7 +215,9 @@ def _pydantic(cls: Any) -> dict[str, Any]:
     try:
         return dict(cls.model_json_schema())
     except Exception as error:  # pydantic's own refusal (an arbitrary type, a bad default)
-        raise ConfigError(f"pydantic cannot write a JSON schema for {cls.__name__}: {error}") from None
+        raise ConfigError(
+            f"pydantic cannot write a JSON schema for {cls.__name__}: {error}"
+        ) from None
 
 
 def _unwrap_required(hint: Any) -> Any:

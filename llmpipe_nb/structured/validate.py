@@ -96,7 +96,7 @@ def coerce(tp: Any, value: Any, path: Path = ()) -> Any:
     if is_pydantic_model(tp):
         return _pydantic(tp, value, path)
     if dataclasses.is_dataclass(tp) or is_typeddict(tp):
-        return _record(tp, value, path)  # type: ignore[arg-type]
+        return _record(tp, value, path)
     raise Mismatch(path, f"cannot read a {tp!r}")
 
 
@@ -118,14 +118,19 @@ def _scalar(tp: type, value: Any, path: Path) -> Any:
 
 
 def _wrong(expected: str, value: Any, path: Path) -> Any:
-    raise Mismatch(path, f"expected {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {_json_kind(value)} {_shown(value)}")
+    raise Mismatch(
+        path,
+        f"expected {'an' if expected[0] in 'aeiou' else 'a'} {expected}, got {_json_kind(value)} {_shown(value)}",
+    )
 
 
 def _formatted(tp: Any, value: Any, path: Path) -> Any:
     if not isinstance(value, str):
         return _wrong(f"{FORMATS[tp]} string", value, path)
     try:
-        return tp(value) if tp.__name__ == "UUID" else tp.fromisoformat(value.replace("Z", "+00:00"))
+        return (
+            tp(value) if tp.__name__ == "UUID" else tp.fromisoformat(value.replace("Z", "+00:00"))
+        )
     except ValueError:
         raise Mismatch(path, f"{_shown(value)} is not a {FORMATS[tp]}") from None
 
@@ -153,7 +158,9 @@ def _sequence(origin: Any, args: tuple[Any, ...], value: Any, path: Path) -> Any
     if origin is tuple and args and args[-1] is not Ellipsis:
         if len(value) != len(args):
             raise Mismatch(path, f"expected {len(args)} items, got {len(value)}")
-        return tuple(coerce(a, v, (*path, i)) for i, (a, v) in enumerate(zip(args, value)))
+        return tuple(
+            coerce(a, v, (*path, i)) for i, (a, v) in enumerate(zip(args, value, strict=False))
+        )
     item = args[0] if args else Any
     items = [coerce(item, v, (*path, i)) for i, v in enumerate(value)]
     return items if origin is list else origin(items)
@@ -166,9 +173,13 @@ def _record(cls: type, value: Any, path: Path) -> Any:
     values: dict[str, Any] = {}
     if dataclasses.is_dataclass(cls):
         for f in dataclasses.fields(cls):
-            has_default = not (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            has_default = not (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            )
             raw = value.get(f.name)
-            if f.name not in value or (raw is None and has_default and not _allows_none(hints[f.name])):
+            if f.name not in value or (
+                raw is None and has_default and not _allows_none(hints[f.name])
+            ):
                 if not has_default:
                     raise Mismatch((*path, f.name), "this required field is missing")
                 continue  # left out, or null under a strict schema: the default
@@ -179,8 +190,15 @@ def _record(cls: type, value: Any, path: Path) -> Any:
             raise Mismatch(path, str(error)) from None
     required = cls.__required_keys__  # type: ignore[attr-defined]
     for name, hint in hints.items():
-        hint = typing.get_args(hint)[0] if getattr(typing.get_origin(hint), "_name", None) in ("Required", "NotRequired", "ReadOnly") else hint
-        if name in value and not (value[name] is None and name not in required and not _allows_none(hint)):
+        hint = (
+            typing.get_args(hint)[0]
+            if getattr(typing.get_origin(hint), "_name", None)
+            in ("Required", "NotRequired", "ReadOnly")
+            else hint
+        )
+        if name in value and not (
+            value[name] is None and name not in required and not _allows_none(hint)
+        ):
             values[name] = coerce(hint, value[name], (*path, name))
         elif name in required:
             raise Mismatch((*path, name), "this required field is missing")
@@ -214,7 +232,10 @@ def _pydantic(cls: Any, value: Any, path: Path) -> Any:
 
 _KINDS = {
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "array": lambda v: isinstance(v, list),
@@ -239,9 +260,13 @@ def check(schema: Any, value: Any, path: Path = (), root: Any = None) -> None:
     if kinds is not None:
         names = [kinds] if isinstance(kinds, str) else list(kinds)
         if not any(_KINDS.get(k, lambda v: True)(value) for k in names):
-            raise Mismatch(path, f"expected {' or '.join(names)}, got {_json_kind(value)} {_shown(value)}")
+            raise Mismatch(
+                path, f"expected {' or '.join(names)}, got {_json_kind(value)} {_shown(value)}"
+            )
     if "enum" in schema and value not in schema["enum"]:
-        raise Mismatch(path, f"{_shown(value)} is not one of {', '.join(map(repr, schema['enum']))}")
+        raise Mismatch(
+            path, f"{_shown(value)} is not one of {', '.join(map(repr, schema['enum']))}"
+        )
     if "const" in schema and value != schema["const"]:
         raise Mismatch(path, f"{_shown(value)} is not {schema['const']!r}")
     for key in ("anyOf", "oneOf"):

@@ -203,7 +203,9 @@ class AnthropicWire(Wire):
             return None
         if self.flavor == "no_output_config":
             return "output_config.format: Extra inputs are not permitted"
-        if output_format.get("type") != "json_schema" or not isinstance(output_format.get("schema"), dict):
+        if output_format.get("type") != "json_schema" or not isinstance(
+            output_format.get("schema"), dict
+        ):
             return "output_config.format: a json_schema format needs a schema object"
         return _open_object(output_format["schema"], "output_config.format.schema")
 
@@ -315,9 +317,7 @@ def _open_object(schema: Any, where: str) -> str | None:
     """Anthropic's 400 for an object schema that is not closed, wherever it is nested."""
     if isinstance(schema, dict):
         if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
-            return (
-                f"{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
-            )
+            return f"{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
         for key, value in schema.items():
             found = _open_object(value, f"{where}.{key}")
             if found:

@@ -377,7 +377,9 @@ def _schema_refusal(body: dict[str, Any]) -> str | None:
     """Gemini's 400 for a JSON schema without the JSON MIME type it requires."""
     config = body.get("generationConfig") or {}
     if "responseJsonSchema" in config and config.get("responseMimeType") != "application/json":
-        return "* GenerationConfig.response_json_schema: requires response_mime_type application/json"
+        return (
+            "* GenerationConfig.response_json_schema: requires response_mime_type application/json"
+        )
     return None
 
 

@@ -127,14 +127,14 @@ class OpenAIWire(Wire):
         calls = _tool_calls(body, messages, user)
         constraint = self._constraint(body)
         text = self._constrained(constraint, user) or echo.echo(user)
-        refusal = REFUSAL if constraint and "json" in constraint and "[refuse]" in user else None
+        declined = REFUSAL if constraint and "json" in constraint and "[refuse]" in user else None
         prompt_tokens = echo.token_count(*(json.dumps(m.get("content")) for m in messages))
         if body.get("stream"):
-            return self._chat_stream(body, text, calls, prompt_tokens, chunk_count, refusal)
+            return self._chat_stream(body, text, calls, prompt_tokens, chunk_count, declined)
         completion_tokens = echo.token_count(text)
-        content = None if calls or refusal else text
+        content = None if calls or declined else text
         message: dict[str, Any] = {"role": "assistant", "content": content}
-        message.update({"refusal": refusal, "annotations": []})
+        message.update({"refusal": declined, "annotations": []})
         if calls:
             message["tool_calls"] = calls
         reply = {

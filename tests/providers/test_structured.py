@@ -68,7 +68,11 @@ def test_each_provider_gets_the_schema_in_its_own_field_and_the_answer_comes_bac
     }[provider]
     assert sent_schema(provider, body) == expected
     if provider == "openai":
-        assert body["response_format"]["json_schema"] == {"name": "Invoice", "schema": expected, "strict": True}
+        assert body["response_format"]["json_schema"] == {
+            "name": "Invoice",
+            "schema": expected,
+            "strict": True,
+        }
         assert expected["additionalProperties"] is False
     if provider == "anthropic":
         assert "response_format" not in body and expected["additionalProperties"] is False
@@ -82,7 +86,11 @@ def test_each_provider_gets_the_schema_in_its_own_field_and_the_answer_comes_bac
 MISFITS = {
     "not-json": ("The vendor is ACME.", "the answer", "not JSON"),
     "missing": ('{"vendor": "ACME", "currency": "EUR"}', "total", "Field required"),
-    "wrong-enum": ('{"vendor": "ACME", "total": 1, "currency": "GBP"}', "currency", "'EUR' or 'USD'"),
+    "wrong-enum": (
+        '{"vendor": "ACME", "total": 1, "currency": "GBP"}',
+        "currency",
+        "'EUR' or 'USD'",
+    ),
 }
 
 
@@ -102,7 +110,9 @@ def test_an_answer_that_does_not_fit_is_a_typed_error_with_its_path(provider, ca
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_fenced_answer_is_read_through_the_fence(provider, fake_server):
     server = fake_server(provider)
-    server.inject(faults.structured_answer('```json\n{"vendor": "A", "total": 2, "currency": "USD"}\n```'))
+    server.inject(
+        faults.structured_answer('```json\n{"vendor": "A", "total": 2, "currency": "USD"}\n```')
+    )
     reply = llm.chat(provider, PROMPT, schema=Invoice, **at(server))
     assert reply.parsed == Invoice(vendor="A", total=2, currency="USD")
 
@@ -110,7 +120,9 @@ def test_a_fenced_answer_is_read_through_the_fence(provider, fake_server):
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_repair_succeeds_on_the_second_attempt(provider, fake_server):
     server = fake_server(provider)
-    server.inject(faults.structured_answer('{"vendor": "ACME", "total": "twelve", "currency": "EUR"}'))
+    server.inject(
+        faults.structured_answer('{"vendor": "ACME", "total": "twelve", "currency": "EUR"}')
+    )
     reply = llm.chat(provider, PROMPT, schema=Invoice, repair=1, **at(server))
     assert isinstance(reply.parsed, Invoice) and len(server.requests) == 2
     retried = json.dumps(server.requests[1].json)
@@ -182,10 +194,13 @@ def test_anthropic_without_output_config_falls_back_to_a_forced_tool_and_remembe
     assert isinstance(reply.parsed, Invoice) and len(server.requests) == 2
     assert "output_config" in server.requests[0].json and "tools" in server.requests[1].json
     note = next(s.note for s in reply.request.trace if s.plug == "StructuredOutput")
-    assert note == f"Invoice as tool (json_schema refused by the server, remembered for {server.base_url})"
+    assert (
+        note
+        == f"Invoice as tool (json_schema refused by the server, remembered for {server.base_url})"
+    )
     llm.chat("anthropic", PROMPT, schema=Invoice, **at(server))
     assert len(server.requests) == 3 and "tools" in server.requests[2].json
-    assert list(llm.costs().error_type)[0] == "BadRequestError"
+    assert next(iter(llm.costs().error_type)) == "BadRequestError"
 
 
 def test_llama_cpp_python_refuses_json_schema_so_json_object_with_the_schema_is_sent(fake_server):
@@ -194,10 +209,18 @@ def test_llama_cpp_python_refuses_json_schema_so_json_object_with_the_schema_is_
     assert isinstance(reply.parsed, Invoice)
     first, second = (r.json for r in server.requests)
     assert first["response_format"]["type"] == "json_schema"
-    assert second["response_format"] == {"type": "json_object", "schema": Schema(Invoice).json_schema}
-    assert second["messages"][0]["role"] == "system" and "JSON Schema" in second["messages"][0]["content"]
+    assert second["response_format"] == {
+        "type": "json_object",
+        "schema": Schema(Invoice).json_schema,
+    }
+    assert (
+        second["messages"][0]["role"] == "system"
+        and "JSON Schema" in second["messages"][0]["content"]
+    )
     assert reply.request.metadata["structured_history"][0]["form"] == "json_schema"
-    again = llm.stream("llamacpp", PROMPT, model="smollm2", schema=Invoice, base_url=server.base_url)
+    again = llm.stream(
+        "llamacpp", PROMPT, model="smollm2", schema=Invoice, base_url=server.base_url
+    )
     assert isinstance(again.text(), str) and again.response.parsed == reply.parsed
     assert len(server.requests) == 3  # remembered for this server: no refusal this time
 
@@ -217,7 +240,14 @@ def test_vllm_gets_structured_outputs_and_guided_json_when_asked(fake_server):
     assert body["structured_outputs"] == {"json": Schema(Invoice).json_schema}
     assert isinstance(reply.parsed, Invoice)
     with pytest.raises(SchemaValidationError):  # this fake is vLLM 0.12: it ignores guided_json
-        llm.chat("vllm", PROMPT, model="m", schema=Invoice, schema_form="guided_json", base_url=server.base_url)
+        llm.chat(
+            "vllm",
+            PROMPT,
+            model="m",
+            schema=Invoice,
+            schema_form="guided_json",
+            base_url=server.base_url,
+        )
     body = server.last_request.json
     assert body["guided_json"] == Schema(Invoice).json_schema
     assert "response_format" not in body and "structured_outputs" not in body
@@ -231,4 +261,6 @@ def test_the_prompt_form_writes_the_schema_into_the_system_message(fake_server):
     body = server.last_request.json
     assert "response_format" not in body
     system = body["messages"][0]
-    assert system["role"] == "system" and system["content"].startswith("Be brief.\n\nAnswer with one JSON")
+    assert system["role"] == "system" and system["content"].startswith(
+        "Be brief.\n\nAnswer with one JSON"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import itertools
 import json
 from typing import Literal
 
@@ -57,7 +58,10 @@ def test_chat_returns_the_typed_value_and_keeps_the_text(mock):
         (Literal["yes", "no"], lambda v: v in ("yes", "no")),
         (Mood, lambda v: isinstance(v, Mood)),
         (int, lambda v: isinstance(v, int)),
-        ({"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]}, lambda v: isinstance(v["a"], bool)),
+        (
+            {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]},
+            lambda v: isinstance(v["a"], bool),
+        ),
     ],
     ids=["list", "literal", "enum", "int", "json-schema"],
 )
@@ -82,7 +86,7 @@ def test_a_stream_grows_a_partial_object_that_ends_as_the_parsed_one(mock):
     assert parts[-1] == json.loads(final.content) == final.parsed.model_dump()
     growing = [p for p in parts if p is not None]
     assert len(growing) > 5 and growing[0] == {}
-    assert all(set(a) <= set(b) for a, b in zip(growing, growing[1:]))  # fields only arrive
+    assert all(set(a) <= set(b) for a, b in itertools.pairwise(growing))  # fields only arrive
 
 
 def test_an_async_stream_of_a_list_gives_the_list_so_far(mock):
@@ -115,7 +119,7 @@ def test_repair_sends_the_error_back_and_every_attempt_is_recorded(mock):
     assert note == "Invoice as json_schema (repair 1 of 2)"
     rows = llm.costs()
     assert list(rows.status) == ["error", "completed"]
-    assert list(rows.error_type)[0] == "SchemaValidationError"
+    assert next(iter(rows.error_type)) == "SchemaValidationError"
     assert [tuple(t) for t in rows.tags] == [("schema:Invoice",), ("schema:Invoice", "repair:1")]
     assert history[0]["request_id"] == rows.request_id.iloc[0]
 

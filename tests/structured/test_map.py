@@ -64,7 +64,9 @@ def test_each_field_is_a_column_of_its_own_type(mock):
 
 def test_a_misfit_row_keeps_its_error_and_the_others_complete(mock):
     good = json.dumps({"label": "fine"})
-    mock.configure(respond=lambda body: good if "ok" in body["messages"][-1]["content"] else '{"x": 1}')
+    mock.configure(
+        respond=lambda body: good if "ok" in body["messages"][-1]["content"] else '{"x": 1}'
+    )
     out = llm.map(["ok 1", "bad", "ok 2"], "{}", schema=Tag, progress=False)
     assert out.label.tolist()[::2] == ["fine", "fine"] and pd.isna(out.label.iloc[1])
     error = out.error.iloc[1]
@@ -79,10 +81,16 @@ def test_repair_in_a_batch_fixes_a_row_and_tags_its_second_attempt(mock):
     assert out.label.tolist() == ["fixed"] and out.error.isna().all()
     rows = llm.costs()
     assert list(rows.status) == ["error", "completed"]
-    assert "repair:1" in rows.tags.iloc[1] and "run-1" in rows.tags.iloc[1] and "schema:Tag" in rows.tags.iloc[0]
+    assert (
+        "repair:1" in rows.tags.iloc[1]
+        and "run-1" in rows.tags.iloc[1]
+        and "schema:Tag" in rows.tags.iloc[0]
+    )
 
 
 def test_a_list_schema_is_one_column_of_lists(mock):
     out = llm.map(["x"], "List tags of {}", schema=list[Tag], progress=False)
     assert list(out.columns[:2]) == ["content", "items"]
-    assert isinstance(out["items"].iloc[0], list) and all("label" in t for t in out["items"].iloc[0])
+    assert isinstance(out["items"].iloc[0], list) and all(
+        "label" in t for t in out["items"].iloc[0]
+    )

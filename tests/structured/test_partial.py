@@ -52,7 +52,7 @@ def test_open_strings_show_as_far_as_they_came_and_unfinished_numbers_wait():
     parser = PartialJSON()
     parser.feed('{"name": "Ad')
     assert parser.value == {"name": "Ad"}
-    parser.feed('a\\u00')
+    parser.feed("a\\u00")
     assert parser.value == {"name": "Ada"}  # a cut escape is left out until it is whole
     parser.feed('e9", "age": 3')
     assert parser.value == {"name": "Adaé"}  # 3 might become 36
@@ -78,7 +78,10 @@ def test_text_that_stops_being_json_keeps_what_came_before():
 
 
 def test_a_ten_thousand_chunk_stream_ends_in_the_whole_value():
-    doc = {"items": [{"name": f"item {i}", "price": i * 1.5} for i in range(400)], "summary": "word " * 2000}
+    doc = {
+        "items": [{"name": f"item {i}", "price": i * 1.5} for i in range(400)],
+        "summary": "word " * 2000,
+    }
     text = json.dumps(doc)
     size = len(text) // 10_000 + 1
     parser = PartialJSON()

@@ -67,7 +67,11 @@ def test_a_dataclass_becomes_an_object_with_nested_types_defaults_and_descriptio
     props = schema["properties"]
     assert props["vendor"] == {"type": "string"}
     assert props["currency"] == {"type": "string", "enum": ["EUR", "USD"], "default": "EUR"}
-    assert props["note"] == {"type": "string", "description": "anything the vendor wrote", "default": ""}
+    assert props["note"] == {
+        "type": "string",
+        "description": "anything the vendor wrote",
+        "default": "",
+    }
     line = props["lines"]["items"]
     assert line["description"] == "One line of an invoice." and line["required"] == ["item"]
     assert line["properties"]["color"] == {
@@ -81,13 +85,22 @@ def test_a_dataclass_becomes_an_object_with_nested_types_defaults_and_descriptio
 def test_typeddict_pydantic_dicts_tuples_dates_and_recursion():
     assert json_schema_of(Person)["required"] == []
     assert json_schema_of(Order) == Order.model_json_schema()
-    assert json_schema_of(dict[str, int]) == {"type": "object", "additionalProperties": {"type": "integer"}}
-    assert json_schema_of(tuple[int, str])["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
+    assert json_schema_of(dict[str, int]) == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+    }
+    assert json_schema_of(tuple[int, str])["prefixItems"] == [
+        {"type": "integer"},
+        {"type": "string"},
+    ]
     assert json_schema_of(dt.date) == {"type": "string", "format": "date"}
     node = json_schema_of(Node)
     assert node["properties"]["children"]["items"] == {"$ref": "#"}
     wrapped = json_schema_of(list[Node])
-    assert wrapped["items"] == {"$ref": "#/$defs/Node"} and "children" in wrapped["$defs"]["Node"]["properties"]
+    assert (
+        wrapped["items"] == {"$ref": "#/$defs/Node"}
+        and "children" in wrapped["$defs"]["Node"]["properties"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,7 +139,10 @@ def test_openai_strict_closes_objects_requires_every_field_and_makes_optional_on
         "description": '(default: "EUR")',
     }
     line = schema["properties"]["lines"]["items"]
-    assert line["additionalProperties"] is False and line["properties"]["qty"]["type"] == ["integer", "null"]
+    assert line["additionalProperties"] is False and line["properties"]["qty"]["type"] == [
+        "integer",
+        "null",
+    ]
 
 
 def test_keywords_a_dialect_lacks_move_into_the_description():
@@ -139,7 +155,11 @@ def test_keywords_a_dialect_lacks_move_into_the_description():
         "required": ["code", "n"],
     }
     openai, _ = for_dialect(rich, "openai")
-    assert openai["properties"]["code"] == {"type": "string", "const": "abc", "description": "(minLength: 3)"}
+    assert openai["properties"]["code"] == {
+        "type": "string",
+        "const": "abc",
+        "description": "(minLength: 3)",
+    }
     anthropic, _ = for_dialect(rich, "anthropic")
     assert anthropic["properties"]["n"] == {"type": "integer", "description": "(minimum: 1)"}
     assert anthropic["additionalProperties"] is False and anthropic["required"] == ["code", "n"]
@@ -162,7 +182,10 @@ def test_answers_are_read_back_as_the_type_with_defaults_for_strict_nulls():
     text = json.dumps(
         {
             "vendor": "ACME",
-            "lines": [{"item": "bolt", "qty": 3, "color": "red"}, {"item": "nut", "qty": None, "color": None}],
+            "lines": [
+                {"item": "bolt", "qty": 3, "color": "red"},
+                {"item": "nut", "qty": None, "color": None},
+            ],
             "currency": None,
             "note": None,
         }
@@ -179,9 +202,21 @@ def test_answers_are_read_back_as_the_type_with_defaults_for_strict_nulls():
     [
         ("I think it is ACME", "the answer", "not JSON"),
         ('{"lines": []}', "vendor", "required field is missing"),
-        ('{"vendor": "A", "lines": [{"item": "x", "qty": "two"}]}', "lines[0].qty", "expected an integer"),
-        ('{"vendor": "A", "lines": [], "currency": "GBP"}', "currency", "'GBP' is not one of 'EUR', 'USD'"),
-        ('{"vendor": "A", "lines": [{"item": "x", "color": "green"}]}', "lines[0].color", "'green'"),
+        (
+            '{"vendor": "A", "lines": [{"item": "x", "qty": "two"}]}',
+            "lines[0].qty",
+            "expected an integer",
+        ),
+        (
+            '{"vendor": "A", "lines": [], "currency": "GBP"}',
+            "currency",
+            "'GBP' is not one of 'EUR', 'USD'",
+        ),
+        (
+            '{"vendor": "A", "lines": [{"item": "x", "color": "green"}]}',
+            "lines[0].color",
+            "'green'",
+        ),
     ],
     ids=["not-json", "missing", "wrong-type", "wrong-enum", "nested-enum"],
 )
@@ -217,13 +252,19 @@ def test_a_json_schema_dict_is_checked_as_written():
         "additionalProperties": False,
     }
     assert parse_as(schema, '{"tags": ["a"]}') == {"tags": ["a"]}
-    for text, path in (('{"tags": ["a", "b", "c"]}', "tags"), ('{"tags": [1]}', "tags[0]"), ('{"tags": [], "x": 1}', "x")):
+    for text, path in (
+        ('{"tags": ["a", "b", "c"]}', "tags"),
+        ('{"tags": [1]}', "tags[0]"),
+        ('{"tags": [], "x": 1}', "x"),
+    ):
         with pytest.raises(SchemaValidationError) as caught:
             parse_as(schema, text)
         assert caught.value.path == path
 
 
-@pytest.mark.parametrize("spec", [Invoice, Person, Order, Node, list[Line], Color, dict[str, int], int])
+@pytest.mark.parametrize(
+    "spec", [Invoice, Person, Order, Node, list[Line], Color, dict[str, int], int]
+)
 def test_the_example_instance_is_valid_and_deterministic(spec):
     schema = Schema(spec)
     value = example_of(schema.json_schema, "Extract: ACME sold 3 bolts")

@@ -54,7 +54,9 @@ def structured_reply(body: Mapping[str, Any]) -> str | None:
     schema = (response_format.get("json_schema") or {}).get("schema")
     if response_format.get("type") != "json_schema" or not isinstance(schema, Mapping):
         return None
-    prompt = " ".join(str(m.get("content")) for m in body.get("messages", ()) if m.get("role") == "user")
+    prompt = " ".join(
+        str(m.get("content")) for m in body.get("messages", ()) if m.get("role") == "user"
+    )
     return json.dumps(example_of(schema, prompt), ensure_ascii=False)
 
 
@@ -130,7 +132,9 @@ class MockState:
             if queued is not None
             else self.respond(body)
             if self.respond is not None
-            else body.get("mock_reply") or self.reply or structured_reply(body)
+            else body.get("mock_reply")
+            or self.reply
+            or structured_reply(body)
             or default_reply(body["messages"])
         )
         if isinstance(reply, BaseException):
