@@ -2,8 +2,9 @@
 
 The same schema and seed always give the same value, so notebooks and tests that ask the
 mock for structured output show a typed answer without a network. The value borrows from
-the seed (the prompt): strings are runs of its words, numbers are its numbers where they
-fit, and an enum value it names is chosen, so the answer reads as if it came from it.
+the seed (the prompt): strings are its names (capitalised words after the first word, in
+order; else its words), numbers are its numbers where they fit, and an enum value it
+names is chosen, so the answer reads as if it came from it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def example_of(schema: Mapping[str, Any], seed: str = "") -> Any:
     """A value that `schema` accepts, the same for the same schema and seed."""
     rng = random.Random(hashlib.sha256(seed.encode()).digest())
     words = re.findall(r"[A-Za-z][\w'-]*", seed) or ["example"]
+    words = [w for w in words[1:] if w[0].isupper()] or words
     numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", seed)]
     return _Example(schema, rng, words, numbers, seed.lower()).value(schema, 0)
 
@@ -49,6 +51,7 @@ class _Example:
         self.numbers = numbers
         self.text = text
         self.used = 0
+        self.said = 0
 
     def _number_from_seed(self, low: float, high: float, whole: bool) -> float | None:
         """The seed's next number that fits, in order."""
@@ -117,8 +120,8 @@ class _Example:
             return "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}".format(
                 *tuple(self.rng.getrandbits(b) for b in (32, 16, 12, 12, 48))
             )
-        start = self.rng.randrange(len(self.words))
-        text = " ".join(self.words[start : start + self.rng.randint(1, 3)])
+        text = self.words[self.said % len(self.words)]
+        self.said += 1
         low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
         text = text.ljust(low, "x")
         return text[:high] if isinstance(high, int) else text
