@@ -3,6 +3,7 @@ misfits and repair, refusals, streamed partial objects, and the forms servers ac
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Literal
 
@@ -264,3 +265,39 @@ def test_the_prompt_form_writes_the_schema_into_the_system_message(fake_server):
     assert system["role"] == "system" and system["content"].startswith(
         "Be brief.\n\nAnswer with one JSON"
     )
+
+
+@pytest.mark.parametrize(
+    "spec, name, wrap",
+    [
+        (list[Invoice], "Invoice_list", "items"),
+        (Literal["yes", "no"], "choice", "value"),
+        (int, "int", "value"),
+        ({"title": "Tags", "type": "array", "items": {"type": "string"}}, "Tags", "items"),
+        ({"title": "Flags", "type": "object", "properties": {"ok": {"type": "boolean"}}}, "Flags", None),
+    ],
+    ids=["list", "literal", "int", "json-array", "json-object"],
+)
+def test_each_kind_of_schema_goes_over_the_wire_as_an_object(spec, name, wrap, openai_server):
+    reply = llm.chat("openai", PROMPT, schema=spec, **at(openai_server))
+    sent = openai_server.last_request.json["response_format"]["json_schema"]
+    assert sent["name"] == name and sent["schema"]["type"] == "object"
+    assert sent["schema"] == Schema.of(spec).wire("openai")[0]
+    if wrap is None:
+        assert reply.parsed == json.loads(reply.content)
+    else:
+        assert sent["schema"]["required"] == [wrap]
+        assert reply.parsed == Schema.of(spec).parse(reply.content)
+
+
+def test_an_async_stream_takes_the_next_form_too(fake_server):
+    server = fake_server("openai", flavor="llama_cpp_python")
+
+    async def run():
+        stream = llm.astream("llamacpp", PROMPT, model="m", schema=Invoice, base_url=server.base_url)
+        partials = [chunk.partial async for chunk in stream]
+        return partials, stream.response
+
+    partials, final = asyncio.run(run())
+    assert isinstance(final.parsed, Invoice) and partials[-1] == final.parsed.model_dump()
+    assert [r.json["response_format"]["type"] for r in server.requests] == ["json_schema", "json_object"]

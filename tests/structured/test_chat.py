@@ -191,3 +191,26 @@ def test_the_parsed_answer_renders_as_a_field_table(mock):
     assert "<th>field</th>" in html and "<code>currency</code>" in html and "EUR" in html
     text = views.response_text(reply)
     assert text.splitlines()[:2] == ["Invoice", "  vendor    " + reply.parsed.vendor]
+
+
+def test_an_async_stream_is_repaired_too(mock):
+    good = '{"vendor": "ACME", "total": 2, "currency": "EUR"}'
+    mock.configure(replies=["{broken", good])
+
+    async def run():
+        stream = llm.astream("mock", PROMPT, schema=Invoice, repair=1)
+        chunks = [chunk async for chunk in stream]
+        return chunks, stream.response
+
+    chunks, final = asyncio.run(run())
+    assert final.parsed.total == 2 and chunks[-1].partial == json.loads(good)
+    assert [r.stream for r in mock.requests] == ["sse", None]
+
+
+def test_a_structured_stream_closed_early_is_recorded_once_as_cancelled(mock):
+    mock.configure(chunk_size=2)
+    with llm.stream("mock", PROMPT, schema=Invoice) as stream:
+        first = [next(stream).partial for _ in range(3)]
+    assert first[-1] is not None and stream.request.state == "cancelled"
+    rows = llm.costs()
+    assert list(rows.status) == ["cancelled"] and len(mock.requests) == 1
