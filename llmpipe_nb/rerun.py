@@ -22,6 +22,8 @@ from .structured import PRIVATE_KEY, PartialJSON, Schema
 
 #: the options that bring the StructuredOutput plug into a pipeline
 OPTIONS = frozenset({"schema", "repair", "schema_form"})
+#: a chunk's fields but `partial`, to copy one fast (`dataclasses.replace` costs ~5 µs)
+_CHUNK_FIELDS = tuple(f.name for f in dataclasses.fields(StreamChunk) if f.name != "partial")
 
 
 def _next(done: Request) -> tuple[Request, str] | None:
@@ -64,7 +66,11 @@ class _Reader:
         if chunk.content:
             self.json.feed(chunk.content)
             self.last = self.schema.unwrap(self.json.value)
-        return chunk if self.last is None else dataclasses.replace(chunk, partial=self.last)
+        if self.last is None:
+            return chunk
+        return StreamChunk(
+            **{name: getattr(chunk, name) for name in _CHUNK_FIELDS}, partial=self.last
+        )
 
     def whole(self, done: Request) -> StreamChunk | None:
         """The object of an answer that came whole (a repair), as one chunk."""

@@ -274,7 +274,11 @@ def test_the_prompt_form_writes_the_schema_into_the_system_message(fake_server):
         (Literal["yes", "no"], "choice", "value"),
         (int, "int", "value"),
         ({"title": "Tags", "type": "array", "items": {"type": "string"}}, "Tags", "items"),
-        ({"title": "Flags", "type": "object", "properties": {"ok": {"type": "boolean"}}}, "Flags", None),
+        (
+            {"title": "Flags", "type": "object", "properties": {"ok": {"type": "boolean"}}},
+            "Flags",
+            None,
+        ),
     ],
     ids=["list", "literal", "int", "json-array", "json-object"],
 )
@@ -294,10 +298,15 @@ def test_an_async_stream_takes_the_next_form_too(fake_server):
     server = fake_server("openai", flavor="llama_cpp_python")
 
     async def run():
-        stream = llm.astream("llamacpp", PROMPT, model="m", schema=Invoice, base_url=server.base_url)
+        stream = llm.astream(
+            "llamacpp", PROMPT, model="m", schema=Invoice, base_url=server.base_url
+        )
         partials = [chunk.partial async for chunk in stream]
         return partials, stream.response
 
     partials, final = asyncio.run(run())
     assert isinstance(final.parsed, Invoice) and partials[-1] == final.parsed.model_dump()
-    assert [r.json["response_format"]["type"] for r in server.requests] == ["json_schema", "json_object"]
+    assert [r.json["response_format"]["type"] for r in server.requests] == [
+        "json_schema",
+        "json_object",
+    ]
