@@ -143,7 +143,6 @@ class LiveAnswer:
             body = views.answer_html(text, self.format)
         else:
             body = '<span class="lp-note">waiting…</span>'
-
         html = views.frame(
             f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(self.who)}</span>'
             f'{views.badge("streaming", "streaming")}</div><div class="lp-body">{body}</div></div>'

@@ -4,7 +4,8 @@ The same schema and seed always give the same value, so notebooks and tests that
 mock for structured output show a typed answer without a network. The value borrows from
 the seed (the prompt): strings are its names (capitalised words after the first word, in
 order; else its words), numbers are its numbers where they fit, and an enum value it
-names is chosen, so the answer reads as if it came from it.
+names is chosen, so the answer reads as if it came from it. A string `pattern` is not
+followed: the mock's answer to such a schema may not fit it.
 """
 
 from __future__ import annotations
