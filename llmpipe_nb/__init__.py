@@ -35,6 +35,8 @@ from .config import ProviderConfig, Secret, configure, reset_configuration
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BatchJobError,
+    BatchPendingError,
     BudgetExceededError,
     CircuitOpenError,
     ConfigError,
@@ -86,6 +88,9 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "BatchJob": ("llmpipe_nb.batch", "BatchJob"),
+    "batch_job": ("llmpipe_nb.batch", "batch_job"),
+    "batch_jobs": ("llmpipe_nb.batch", "batch_jobs"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
 }
 
@@ -122,6 +127,8 @@ __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
+    "BatchPendingError",
     "BudgetExceededError",
     "Builder",
     "ChatResponse",
