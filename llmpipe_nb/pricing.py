@@ -97,7 +97,11 @@ def cost_for(
     if local:
         return 0.0, LOCAL
     cost, status = _table_cost(price_provider or provider, model, usage, service_tier)
-    if cost is not None and service_tier == BATCH and _no_batch_price(price_provider or provider, model):
+    if (
+        cost is not None
+        and service_tier == BATCH
+        and _no_batch_price(price_provider or provider, model)
+    ):
         cost *= BATCH_DISCOUNT
     return cost, status
 

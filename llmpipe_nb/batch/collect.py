@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..errors import BatchJobError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..pricing import BATCH
-from ..providers._batches import Answer, unanswered
+from ..providers._batches import Answer, BatchAPI, RemoteBatch, unanswered
 from ..request import Request
 from ..tagging import merge
 from .frame import Outcome, outcome
@@ -73,7 +74,7 @@ def collect(record: JobRecord, store: JobStore, plan: Plan) -> list[Outcome]:
         if part.remote is None:
             continue
         remote = part.remote
-        got = retried(lambda remote=remote: list(api.results(provider, config, remote)))
+        got = retried(partial(_results, api, provider, config, remote))
         latency = _latency(part)
         answers.update((cid, (answer, latency, remote.batch_id)) for cid, answer in got)
     plugs = batch_pipeline(plan.pipeline())
@@ -81,26 +82,31 @@ def collect(record: JobRecord, store: JobStore, plan: Plan) -> list[Outcome]:
     by_id: dict[str, Outcome] = {}
     for cid, number, messages in store.requests(record.id):
         answer, latency, batch_id = answers.get(cid) or _missing(parts[number])
+        request = plan.request(messages)
         if isinstance(answer, BatchJobError):
             answer.job_id = record.id
-        request = plan.request(messages)
         if batch_id is not None:
             tags = merge(tuple(request.metadata.get("tags", ())), (f"batch:{batch_id}",))
             request = request.put_metadata("tags", tags)
         request = request.put_private(ANSWER, (answer, latency))
         by_id[cid] = outcome(Pipeline.run(request, plugs, trace=False))
-    outcomes = []
+    outcomes: list[Outcome] = []
     seen: set[str] = set()
-    for cid, kept in store.rows(record.id):
-        if cid is None:
+    for row_id, kept in store.rows(record.id):
+        if row_id is None:
+            assert kept is not None, "a row answered at submit keeps its result"
             outcomes.append(kept)
-        elif cid in seen:  # the same request as an earlier row: sent and paid once
-            outcomes.append(_duplicate(by_id[cid]))
+        elif row_id in seen:  # the same request as an earlier row: sent and paid once
+            outcomes.append(_duplicate(by_id[row_id]))
         else:
-            seen.add(cid)
-            outcomes.append(by_id[cid])
+            seen.add(row_id)
+            outcomes.append(by_id[row_id])
     store.save_outcomes(record.id, outcomes, time.time())
-    return outcomes  # type: ignore[return-value]
+    return outcomes
+
+
+def _results(api: BatchAPI, provider: Any, config: Any, remote: RemoteBatch) -> list[Any]:
+    return list(api.results(provider, config, remote))
 
 
 def _missing(part: Part) -> tuple[Answer, None, str | None]:

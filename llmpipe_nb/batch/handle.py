@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from typing import Any
 
 from ..config import ProviderConfig
@@ -191,7 +192,7 @@ class BatchJob:
                 self._store.save_part(self.id, part)
             if remote is None or remote.terminal:
                 continue
-            part.remote = retried(lambda r=remote: api.status(provider, config, r))
+            part.remote = retried(partial(api.status, provider, config, remote))
             self._store.save_part(self.id, part)
         self._settle()
         return self
@@ -202,7 +203,7 @@ class BatchJob:
         for part in self._record.parts:
             remote = part.remote
             if remote is not None and not remote.terminal:
-                part.remote = retried(lambda r=remote: api.cancel(provider, config, r))
+                part.remote = retried(partial(api.cancel, provider, config, remote))
                 self._store.save_part(self.id, part)
         self._settle()
         return self
@@ -358,4 +359,3 @@ def _check_seconds(name: str, value: float | None) -> None:
         not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
     ):
         raise ConfigError(f"{name} must be a number of seconds >= 0, not {value!r}.")
-

@@ -172,9 +172,7 @@ class JobStore:
             ("INSERT INTO parts (job_id, part, size) VALUES (?, ?, ?)", (job.id, p.part, p.size))
             for p in job.parts
         ]
-        statements += [
-            ("INSERT INTO requests VALUES (?, ?, ?, ?)", (job.id, *r)) for r in requests
-        ]
+        statements += [("INSERT INTO requests VALUES (?, ?, ?, ?)", (job.id, *r)) for r in requests]
         statements += [
             ("INSERT INTO rows VALUES (?, ?, ?, ?)", (job.id, i, *r)) for i, r in enumerate(rows)
         ]
@@ -202,8 +200,10 @@ class JobStore:
 
     def delete(self, job_id: str) -> None:
         self._write(
-            [(f"DELETE FROM {t} WHERE {'id' if t == 'jobs' else 'job_id'}=?", (job_id,)) for t in
-             ("jobs", "parts", "requests", "rows")]
+            [
+                (f"DELETE FROM {t} WHERE {'id' if t == 'jobs' else 'job_id'}=?", (job_id,))
+                for t in ("jobs", "parts", "requests", "rows")
+            ]
         )
 
     # -- reading -----------------------------------------------------------------------

@@ -25,7 +25,12 @@ from .progress import _duration, _importable, in_jupyter
 if TYPE_CHECKING:
     from .handle import BatchJob
 
-_COLORS = {"completed": "#2e7d32", "failed": "#c62828", "expired": "#ef6c00", "cancelled": "#757575"}
+_COLORS = {
+    "completed": "#2e7d32",
+    "failed": "#c62828",
+    "expired": "#ef6c00",
+    "cancelled": "#757575",
+}
 
 
 def price_so_far(job: BatchJob) -> str:
@@ -80,8 +85,7 @@ def job_text(job: BatchJob) -> str:
     batches = ", ".join(job.batch_ids) or "none"
     why = f"; {job.error}" if job.error else ""
     return (
-        f"BatchJob({job.id}, {job.provider}/{job.model}: {job_line(job)}; "
-        f"batches: {batches}{why})"
+        f"BatchJob({job.id}, {job.provider}/{job.model}: {job_line(job)}; batches: {batches}{why})"
     )
 
 
@@ -104,7 +108,9 @@ def job_html(job: BatchJob, problem: str | None = None) -> str:
         rows.append(["why", job.error])
     if problem:
         rows.append(["last poll", problem])
-    rows.append(["next", "job.wait() returns the DataFrame" if not job.terminal else "job.result()"])
+    rows.append(
+        ["next", "job.wait() returns the DataFrame" if not job.terminal else "job.result()"]
+    )
     card = table_view(f"BatchJob {job.id}: {job.provider}/{job.model}", ["", ""], rows).html
     color = _COLORS.get(job.status)
     if color is None:
@@ -154,7 +160,9 @@ class _WidgetProgress:
         import ipywidgets as widgets
         from IPython.display import display
 
-        self.bar = widgets.IntProgress(value=0, min=0, max=max(job.requests, 1), description="batch")
+        self.bar = widgets.IntProgress(
+            value=0, min=0, max=max(job.requests, 1), description="batch"
+        )
         self.label = widgets.HTML()
         display(widgets.HBox([self.bar, self.label]))
 

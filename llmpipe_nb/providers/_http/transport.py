@@ -166,7 +166,9 @@ class HttpTransport:
     ) -> HttpResponse:
         """POST a multipart form with one `file` (name, content, media type), as the Files
         API takes a batch's input; the JSON answer comes back."""
-        response, started = self._send_raw("POST", path, {}, data=dict(fields), files={"file": file})
+        response, started = self._send_raw(
+            "POST", path, {}, data=dict(fields), files={"file": file}
+        )
         return self._answer(response, started)
 
     def fetch_text(self, path: str, headers: Mapping[str, str] | None = None) -> str:

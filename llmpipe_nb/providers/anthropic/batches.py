@@ -65,8 +65,10 @@ class AnthropicBatches(BatchAPI):
         if kind == "succeeded":
             return HttpResponse(200, {}, result.get("message"))
         if kind == "errored":
-            body = result.get("error") or {}
-            inner = body.get("error") if isinstance(body.get("error"), Mapping) else body
+            body = result.get("error")
+            body = body if isinstance(body, Mapping) else {}
+            inner = body.get("error")
+            inner = inner if isinstance(inner, Mapping) else body
             status = ERROR_STATUS.get(str(inner.get("type")), 500)
             return provider.map_error(status, {}, body if "error" in body else {"error": body})
         if kind in ("canceled", "expired"):

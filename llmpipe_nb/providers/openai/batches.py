@@ -88,7 +88,9 @@ class OpenAIBatches(BatchAPI):
             if status < 300:
                 return HttpResponse(status, headers, body)
             return provider.map_error(status, headers, body)
-        error = row.get("error") if isinstance(row.get("error"), Mapping) else {}
+        error = row.get("error")
+        if not isinstance(error, Mapping):
+            error = {}
         code = str(error.get("code") or "")
         if code in _NOT_RUN:
             return unanswered(batch.batch_id, _NOT_RUN[code])
@@ -117,9 +119,7 @@ class OpenAIBatches(BatchAPI):
             created_at=unix_time(body.get("created_at")),
             finished_at=next((t for t in ended if t is not None), None),
             error="; ".join(_error_text(e) for e in errors if isinstance(e, Mapping)) or None,
-            files={
-                k: str(body[k]) for k in ("output_file_id", "error_file_id") if body.get(k)
-            },
+            files={k: str(body[k]) for k in ("output_file_id", "error_file_id") if body.get(k)},
             input_tokens=usage.get("input_tokens"),
             output_tokens=usage.get("output_tokens"),
         )
