@@ -25,12 +25,12 @@ COLUMNS = (
 )
 
 
-def batch_job(job_id: str) -> BatchJob:
+def batch_job(job_id: str, path: str | None = None) -> BatchJob:
     """The job with this id (`job.id`), or with a provider batch of this id (`batch_...`,
-    `msgbatch_...`); re-attaching sends nothing again."""
+    `msgbatch_...`); re-attaching sends nothing again. `path` names another job store."""
     if not isinstance(job_id, str) or not job_id:
         raise ConfigError(f"batch_job takes a job or batch id string, not {job_id!r}.")
-    store = open_store()
+    store = open_store(path)
     record = store.job(job_id)
     if record is None:
         raise ConfigError(
@@ -40,12 +40,12 @@ def batch_job(job_id: str) -> BatchJob:
     return BatchJob(record, store)
 
 
-def batch_jobs(refresh: bool = False) -> Any:
+def batch_jobs(refresh: bool = False, path: str | None = None) -> Any:
     """Every job, oldest first, as a DataFrame; statuses as last polled, or asked again of
-    the provider for the unfinished ones with `refresh=True`."""
+    the provider for the unfinished ones with `refresh=True`. `path` names another store."""
     import pandas as pd
 
-    store = open_store()
+    store = open_store(path)
     jobs = [BatchJob(record, store) for record in store.jobs()]
     if refresh:
         for job in jobs:
