@@ -271,7 +271,10 @@ class HttpTransport:
         except ValueError:
             body = text
         error = self.provider.map_error(response.status_code, dict(response.headers), body)
-        return lifecycle.retired_error(error, response.request.url.path, response.request.content)
+        sent = response.request
+        if not isinstance(sent.stream, httpx2.ByteStream):  # a multipart upload names no model
+            return error
+        return lifecycle.retired_error(error, sent.url.path, sent.content)
 
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
         name, where = self.provider.name, self.config.base_url
