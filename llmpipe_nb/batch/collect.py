@@ -84,7 +84,7 @@ def collect(record: JobRecord, store: JobStore, plan: Plan) -> list[Outcome]:
         answer, latency, batch_id = answers.get(cid) or _missing(parts[number])
         request = plan.request(messages)
         if isinstance(answer, BatchJobError):
-            answer.job_id = record.id
+            answer.job_id, answer.provider = record.id, answer.provider or record.provider
         if batch_id is not None:
             tags = merge(tuple(request.metadata.get("tags", ())), (f"batch:{batch_id}",))
             request = request.put_metadata("tags", tags)

@@ -13,6 +13,7 @@ import html
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -143,11 +144,18 @@ class LiveView:
             self.widget.value = job_html(job)
 
 
+_views: weakref.WeakKeyDictionary[Any, LiveView] = weakref.WeakKeyDictionary()
+
+
 def mimebundle(job: BatchJob) -> dict[str, Any]:
-    """The card, following the job live when this is a notebook with ipywidgets."""
+    """The card, following the job live when this is a notebook with ipywidgets (one
+    following view per job, however often it is shown)."""
     bundle: dict[str, Any] = {"text/html": job_html(job)}
     if not job.terminal and in_jupyter() and _importable("ipywidgets"):
-        bundle.update(LiveView(job).widget._repr_mimebundle_())
+        view = _views.get(job)
+        if view is None:
+            view = _views[job] = LiveView(job)
+        bundle.update(view.widget._repr_mimebundle_())
     bundle["text/plain"] = job_text(job)
     return bundle
 
