@@ -14,8 +14,8 @@ import json
 import os
 import pickle
 import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,51 +100,44 @@ class JobRecord:
 
 
 class JobStore:
-    """The jobs file; thread-safe, and a forked child opens its own connection."""
+    """The jobs file. Every operation opens its own short connection (so nothing stays
+    open, and threads, forks and other processes each get theirs); writes are one
+    `BEGIN IMMEDIATE` transaction that waits for the others."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path).expanduser() if path is not None else default_path()
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = -1
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is not None and self._pid == os.getpid():
-            return self._conn
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
                 f"Cannot keep batch jobs in {self.path} ({error}): set {JOBS_ENV} to the path "
                 "of a writable file."
             ) from error
-        self._conn, self._pid = conn, os.getpid()
-        return conn
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            yield conn
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StoreError(f"Cannot use the batch jobs in {self.path} ({error}).") from error
+        finally:
+            conn.close()
 
     def _write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
-        with self._lock:
-            db = self._db()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                for sql, args in statements:
-                    db.execute(sql, args)
-                db.execute("COMMIT")
-            except sqlite3.Error as error:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise StoreError(f"Cannot write batch jobs to {self.path} ({error}).") from error
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            for sql, args in statements:
+                db.execute(sql, args)
+            db.execute("COMMIT")
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._db().execute(sql, args).fetchall()
-            except sqlite3.Error as error:
-                raise StoreError(f"Cannot read batch jobs from {self.path} ({error}).") from error
+        with self._db() as db:
+            return db.execute(sql, args).fetchall()
 
     # -- writing -----------------------------------------------------------------------
 
@@ -264,28 +257,14 @@ class JobStore:
             parts,
         )
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._conn.close()
-            self._conn = None
-
     def __repr__(self) -> str:
         return f"JobStore({str(self.path)!r})"
 
 
-_stores: dict[Path, JobStore] = {}
-_stores_lock = threading.Lock()
-
-
 def open_store(path: str | os.PathLike[str] | None = None) -> JobStore:
-    """The store of `path` (default: `default_path()`), one per file in this process."""
-    where = Path(path).expanduser() if path is not None else default_path()
-    with _stores_lock:
-        store = _stores.get(where)
-        if store is None:
-            store = _stores[where] = JobStore(where)
-        return store
+    """The store at `path`, else at `default_path()` (read when called: the environment
+    may have moved it)."""
+    return JobStore(path)
 
 
 # -- results on disk ---------------------------------------------------------------------

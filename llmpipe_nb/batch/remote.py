@@ -74,12 +74,13 @@ def _adapter_for(provider: Any) -> BatchAPI | None:
 
 def retried(action: Callable[[], T]) -> T:
     """`action()`, tried again after a connection failure, a timeout, a 429 or a 5xx."""
-    for attempt in range(ATTEMPTS):
+    attempt = 0
+    while True:
         try:
             return action()
         except ProviderError as error:
-            if not error.retryable or attempt == ATTEMPTS - 1:
+            attempt += 1
+            if not error.retryable or attempt == ATTEMPTS:
                 raise
-            wait = error.retry_after if error.retry_after is not None else FIRST_WAIT_S * 2**attempt
-            time.sleep(min(wait, MAX_WAIT_S))
-    raise AssertionError("unreachable")  # pragma: no cover
+            wait = error.retry_after
+            time.sleep(min(FIRST_WAIT_S * 2 ** (attempt - 1) if wait is None else wait, MAX_WAIT_S))

@@ -24,6 +24,7 @@ from ..errors import BudgetExceededError, ConfigError, LLMPipeError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..pricing import BATCH
+from ..providers._batches import BatchAPI
 from ..request import Request
 from ..transport import HttpCall
 from .engine import usd
@@ -87,7 +88,7 @@ def submit(spec: Spec, data: Any) -> BatchJob:
             f"These rows are already in batch job {running.id} (submitted "
             f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(running.created_at))}, "
             f"{running.status}): re-attached to it instead of submitting and paying again.",
-            stacklevel=3,
+            stacklevel=4,
         )
         return BatchJob(running, store, plan=plan, reattached=True)
 
@@ -169,7 +170,7 @@ def custom_id(call: HttpCall) -> str:
 
 
 def split(
-    calls: Sequence[tuple[str, tuple[Any, HttpCall]]], api: Any
+    calls: Sequence[tuple[str, tuple[Any, HttpCall]]], api: BatchAPI
 ) -> list[list[tuple[str, tuple[Any, HttpCall]]]]:
     """Consecutive groups, each within the provider's requests and bytes per batch."""
     parts: list[list[tuple[str, tuple[Any, HttpCall]]]] = []
