@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from ..config import ProviderConfig
-from ..errors import BatchPendingError, ConfigError, LLMPipeError
+from ..errors import BatchPendingError, ConfigError, LLMPipeError, redact
 from ..providers._batches import ACTIVE, BatchAPI, RemoteBatch
 from . import jobview
 from .frame import Outcome, to_frame
@@ -123,7 +123,7 @@ class BatchJob:
     def error(self) -> str | None:
         """Why a batch of the job failed or could not be submitted, in the provider's words."""
         reasons = [p.error or (p.remote.error if p.remote else None) for p in self._record.parts]
-        return "; ".join(r for r in reasons if r) or None
+        return redact("; ".join(r for r in reasons if r)) or None
 
     @property
     def remotes(self) -> list[RemoteBatch]:

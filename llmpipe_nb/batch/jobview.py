@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, MissingDependencyError
+from ..errors import ConfigError, MissingDependencyError, redact
 from ..pricing import BATCH, cost_for
 from ..responses import Usage
 from .engine import usd
@@ -26,12 +26,8 @@ from .progress import _duration, _importable, in_jupyter
 if TYPE_CHECKING:
     from .handle import BatchJob
 
-_COLORS = {
-    "completed": "#2e7d32",
-    "failed": "#c62828",
-    "expired": "#ef6c00",
-    "cancelled": "#757575",
-}
+#: the badge each status wears (the shared views' colours: green, red, amber)
+_BADGES = {"completed": "completed", "failed": "error", "expired": "error", "cancelled": "error"}
 
 
 def price_so_far(job: BatchJob) -> str:
@@ -91,32 +87,32 @@ def job_text(job: BatchJob) -> str:
 
 
 def job_html(job: BatchJob, problem: str | None = None) -> str:
-    from ..views import table_view
+    from ..views import badge, esc, frame, table
 
     local = job.rows - job.requests
-    rows: list[list[Any]] = [
-        ["status", job.status],
-        ["rows", f"{job.rows:,} ({local:,} answered here: cached, repeated or not sendable)"],
-        ["requests", f"{job.succeeded:,} done · {job.failed:,} failed of {job.requests:,}"],
-        ["price so far", f"{price_so_far(job)} at the batch price"],
-        ["elapsed", _duration(job.elapsed_s())],
+    rows: list[tuple[str, str]] = [
+        ("status", badge(job.status, _BADGES.get(job.status, "halted"))),
+        ("rows", esc(f"{job.rows:,} ({local:,} answered here: cached, repeated or not sendable)")),
+        ("requests", esc(f"{job.succeeded:,} done · {job.failed:,} failed of {job.requests:,}")),
+        ("price so far", esc(f"{price_so_far(job)} at the batch price")),
+        ("elapsed", esc(_duration(job.elapsed_s()))),
     ]
     eta = job.eta_s()
     if eta is not None:
-        rows.append(["ETA", _duration(eta)])
-    rows.append(["provider batches", ", ".join(job.batch_ids) or "none"])
+        rows.append(("ETA", esc(_duration(eta))))
+    rows.append(("provider batches", esc(", ".join(job.batch_ids) or "none")))
     if job.error:
-        rows.append(["why", job.error])
+        rows.append(("why", esc(job.error)))
     if problem:
-        rows.append(["last poll", problem])
+        rows.append(("last poll", esc(problem)))
     rows.append(
-        ["next", "job.wait() returns the DataFrame" if not job.terminal else "job.result()"]
+        ("next", esc("job.result()" if job.terminal else "job.wait() returns the DataFrame"))
     )
-    card = table_view(f"BatchJob {job.id}: {job.provider}/{job.model}", ["", ""], rows).html
-    color = _COLORS.get(job.status)
-    if color is None:
-        return card
-    return card.replace(html.escape(job.status), f'<b style="color:{color}">{job.status}</b>', 1)
+    title = esc(f"BatchJob {job.id}: {job.provider}/{job.model}")
+    cells = [(esc(name), value) for name, value in rows]
+    return frame(
+        f'<div class="lp-card"><div class="lp-title">{title}</div>{table(("", ""), cells)}</div>'
+    )
 
 
 class LiveView:
@@ -139,7 +135,7 @@ class LiveView:
             try:
                 job.refresh()
             except Exception as error:  # shown, not raised: nobody would see it in a thread
-                self.widget.value = job_html(job, f"{type(error).__name__}: {error}")
+                self.widget.value = job_html(job, redact(f"{type(error).__name__}: {error}"))
                 return
             self.widget.value = job_html(job)
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -99,7 +100,7 @@ def test_the_job_is_kept_before_map_returns_and_found_by_either_id(openai_fake):
 
 
 def test_unknown_ids_and_bad_arguments_are_refused(openai_fake):
-    with pytest.raises(llm.ConfigError, match="No batch job 'batch_nope'.*llm.batch_jobs"):
+    with pytest.raises(llm.ConfigError, match=r"No batch job 'batch_nope'.*llm.batch_jobs"):
         llm.batch_job("batch_nope")
     with pytest.raises(llm.ConfigError, match="job or batch id"):
         llm.batch_job(7)
@@ -115,25 +116,27 @@ def test_unknown_ids_and_bad_arguments_are_refused(openai_fake):
 def test_result_before_the_end_and_a_wait_that_times_out_say_how_far_it_is(openai_fake):
     openai_fake.wire.batches.script.validating_polls = 1000
     job = llm.map(["a", "b"], "{}", "openai", engine="batch")
-    with pytest.raises(llm.BatchPendingError, match=f"{job.id} is validating now.*job.wait"):
+    with pytest.raises(llm.BatchPendingError, match=rf"{job.id} is validating now.*job.wait"):
         job.result()
-    with pytest.raises(llm.BatchPendingError, match="after 0.05 s") as caught:
+    with pytest.raises(llm.BatchPendingError, match=r"after 0.05 s") as caught:
         job.wait(poll_interval=0.01, timeout=0.05, progress=False)
     assert caught.value.job_id == job.id and caught.value.status == "validating"
 
 
 def test_what_cannot_be_batched_is_refused_before_anything_is_sent(openai_fake):
-    with pytest.raises(llm.ConfigError, match="'ollama' has no Batch API.*engine='local'"):
+    with pytest.raises(llm.ConfigError, match=r"'ollama' has no Batch API.*engine='local'"):
         llm.map(["a"], "{}", "ollama", engine="batch")
     with pytest.raises(llm.ConfigError, match="'gemini' has no Batch API"):
         llm.map(["a"], "{}", "gemini", engine="batch", api_key=KEY)
     with pytest.raises(llm.ConfigError, match="retry=, rate_limit= cannot go with engine='batch'"):
-        llm.map(["a"], "{}", "openai", engine="batch", retry=True, rate_limit={"requests_per_minute": 5})
+        llm.map(
+            ["a"], "{}", "openai", engine="batch", retry=True, rate_limit={"requests_per_minute": 5}
+        )
     with pytest.raises(llm.ConfigError, match="plain JSON values"):
         llm.map(["a"], "{}", "openai", engine="batch", cache={"store": llm_memory_store()})
     with pytest.raises(llm.ConfigError, match="client= and partitions= go with engine='dask'"):
         llm.map(["a"], "{}", "openai", engine="batch", partitions=2)
-    with pytest.raises(llm.BudgetExceededError, match="Not submitted.*batch price.*max_cost"):
+    with pytest.raises(llm.BudgetExceededError, match=r"Not submitted.*batch price.*max_cost"):
         llm.map(["a"] * 50, "{}", "openai", engine="batch", max_cost=0.000001, max_tokens=500)
     with pytest.raises(llm.MissingKeyError):
         llm.reset_configuration("openai")
@@ -216,3 +219,28 @@ def test_the_llmpipe_batch_command_lists_shows_and_cancels(openai_fake, capsys):
     assert cli.main(["batch", "show", "nope"]) == 1
     assert "No batch job 'nope'" in capsys.readouterr().err
     assert llm.batch_job(job.id).wait(poll_interval=FAST, progress=False).error.notna().all()
+
+
+def test_in_a_notebook_the_card_follows_the_job_until_it_ends(openai_fake, monkeypatch):
+    from llmpipe_nb.batch import jobview
+
+    monkeypatch.setattr(jobview, "in_jupyter", lambda: True)
+    monkeypatch.setattr(llm.BatchJob, "poll_interval", lambda self: 0.01)
+    job = llm.map(["a", "b"], "{}", "openai", engine="batch")
+    bundle = job._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    again = job._repr_mimebundle_()["application/vnd.jupyter.widget-view+json"]
+    assert again == view  # shown twice: one view, one poller
+    widget = jobview._views[job].widget
+    deadline = time.monotonic() + 10
+    while ">completed</span>" not in widget.value and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ">completed</span>" in widget.value and job.terminal
+    assert "application/vnd.jupyter.widget-view+json" not in job._repr_mimebundle_()
+
+
+def test_wait_draws_a_rich_bar_in_a_terminal(openai_fake, capsys):
+    llm.map(["a", "b"], "{}", "openai", engine="batch").wait(poll_interval=FAST, progress="rich")
+    drawn = capsys.readouterr().err
+    assert "batch" in drawn and "completed · 2/2 requests · 2 done · 0 failed" in drawn

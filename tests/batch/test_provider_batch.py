@@ -54,9 +54,10 @@ def test_a_thousand_rows_come_back_in_order_with_failed_rows_typed(serve, provid
     server = serve(provider)
     server.wire.batches.script.rows_per_poll = 250
     texts = [f"item {i % 900}" if i % 97 else f"{FAIL_MARKER} item {i}" for i in range(1000)]
-    df = pd.DataFrame({"text": texts}, index=pd.RangeIndex(5000, 6000).to_series().sample(
-        frac=1, random_state=7
-    ).index)
+    df = pd.DataFrame(
+        {"text": texts},
+        index=pd.RangeIndex(5000, 6000).to_series().sample(frac=1, random_state=7).index,
+    )
 
     job = llm.map(df, "Classify: {text}", provider, engine="batch")
 
