@@ -268,3 +268,24 @@ def test_the_key_is_never_stored_nor_shown(tmp_path, monkeypatch):
     with sqlite3.connect(tmp_path / "jobs.sqlite3") as db:
         dump = "\n".join(db.iterdump())
     assert KEY not in dump and job.id in dump
+
+
+def test_rows_that_cannot_be_sent_fail_on_their_own_and_a_job_with_nothing_to_send_is_done(
+    serve, tmp_path
+):
+    server = serve("openai")
+    df = pd.DataFrame({"name": ["kettle", None, "lamp"]}, index=["r1", "r2", "r3"], dtype=object)
+    out = llm.map(df, "Describe {name}", "openai", engine="batch").wait(
+        poll_interval=FAST, progress=False
+    )
+    assert len(sent(server)) == 2 and out.error.iloc[[0, 2]].isna().all()
+    assert isinstance(out.loc["r2", "error"], llm.ConfigError) and "not sent" in str(
+        out.loc["r2", "error"]
+    )
+
+    cache = {"store": "sqlite", "path": str(tmp_path / "cache.sqlite")}
+    llm.map(["a", "b"], "{}", "openai", cache=cache, progress=False)
+    before = len(server.requests)
+    job = llm.map(["a", "b"], "{}", "openai", cache=cache, engine="batch")
+    assert job.status == "completed" and job.batch_ids == [] and job.requests == 0
+    assert job.result().cache_hit.all() and len(server.requests) == before
