@@ -35,6 +35,8 @@ from .config import ProviderConfig, Secret, configure, reset_configuration
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BatchJobError,
+    BatchPendingError,
     BudgetExceededError,
     CircuitOpenError,
     ConfigError,
@@ -92,6 +94,9 @@ _LAZY = {
     "acompare": ("llmpipe_nb.comparison", "acompare"),
     "Comparison": ("llmpipe_nb.comparison", "Comparison"),
     "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
+    "BatchJob": ("llmpipe_nb.batch", "BatchJob"),
+    "batch_job": ("llmpipe_nb.batch", "batch_job"),
+    "batch_jobs": ("llmpipe_nb.batch", "batch_jobs"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
     "prompt": ("llmpipe_nb.context", "prompt"),
     "Prompt": ("llmpipe_nb.context", "Prompt"),
@@ -139,6 +144,8 @@ __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
+    "BatchPendingError",
     "BudgetExceededError",
     "Builder",
     "ChatResponse",
