@@ -22,7 +22,10 @@
     │   ├── ResponseFormatError      the answer was not in the expected shape
     │   │   ├── SchemaValidationError  it does not fit the schema= asked for (.path .raw)
     │   │   └── RefusalError         the model declined to answer in the schema (.refusal)
-    │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   ├── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   └── BatchJobError            a provider batch job (or a row of it) failed, expired
+    │       │                        or was cancelled (.job_id .batch_id .status)
+    │       └── BatchPendingError    the batch job has not finished yet
     ├── BudgetExceededError          the spend would pass a configured limit
     └── StoreError                   a cache or ledger store failed
 
@@ -199,7 +202,12 @@ class ContextLengthError(BadRequestError):
 
 
 class ContentFilteredError(BadRequestError):
-    """The provider blocked the prompt or the answer for safety reasons."""
+    """The provider blocked the prompt or the answer for safety reasons; `categories` names
+    the filters that fired where the provider says which (Azure: hate, violence, jailbreak)."""
+
+    def __init__(self, message: str, *, categories: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(message, **kwargs)
 
 
 class ServerError(ProviderError):
@@ -272,6 +280,29 @@ class RefusalError(ResponseFormatError):
 
 class CircuitOpenError(ProviderError):
     """The circuit breaker for this provider is open, so the call was not made."""
+
+
+class BatchJobError(ProviderError):
+    """A provider batch job gave no answer for a row: the job failed, expired or was
+    cancelled (`status`); `job_id` is this machine's id of the job, `batch_id` the provider's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.job_id = job_id
+        self.batch_id = batch_id
+        self.status = status
+        super().__init__(message, **kw)
+
+
+class BatchPendingError(BatchJobError):
+    """The batch job is still running at the provider: its result is not there yet."""
 
 
 class BudgetExceededError(LLMPipeError):

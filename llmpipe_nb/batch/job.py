@@ -14,6 +14,7 @@ from typing import Any
 
 from ..api import default_provider
 from ..errors import ConfigError
+from ..observability import trace_carrier
 from ..request import Request
 from ..structured import Schema
 from ..tagging import active_tags, check_tags, merge
@@ -37,6 +38,16 @@ class BatchInterrupted(KeyboardInterrupt):
         )
 
 
+def check_limits(concurrency: Any, max_cost: Any) -> None:
+    """ConfigError for a concurrency that is not a whole number >= 1 or a negative max_cost."""
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
+    if max_cost is not None and (
+        not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
+    ):
+        raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+
+
 @dataclass(frozen=True)
 class Spec:
     """What to send for each row and under which limits; picklable."""
@@ -49,6 +60,8 @@ class Spec:
     max_cost: float | None
     output: OutputPrior
     batch_id: str
+    #: the caller's trace context as W3C headers, for the spans of rows run on Dask workers
+    trace_context: dict[str, str] | None = None
 
     @classmethod
     def make(
@@ -67,12 +80,7 @@ class Spec:
         options: dict[str, Any] | None = None,
     ) -> Spec:
         """Check every argument; anything wrong raises ConfigError before a row is read."""
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
-        if max_cost is not None and (
-            not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
-        ):
-            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+        check_limits(concurrency, max_cost)
         options = dict(options or {})
         parsed = None if schema is None else Schema.of(schema)
         if parsed is not None:  # asked through the StructuredOutput plug, like any chat
@@ -89,7 +97,8 @@ class Spec:
             **(features or {}),
         )
         output = output_prior(options, expected_output_tokens, parsed)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id)
+        carried = trace_carrier()  # rows on Dask workers join the caller's trace
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
 
     @property
     def per_row_out(self) -> float:

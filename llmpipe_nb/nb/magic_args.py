@@ -59,7 +59,24 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
     (("--schema",), {"metavar": "NAME", "help": "answer as the type NAME (--output keeps it)"}),
     (("--no-interpolate",), {"action": "store_true", "help": "send {braces} as written"}),
+    (
+        ("--budget", "-b"),
+        {
+            "type": _typed(whole_number, "budget"),
+            "metavar": "TOKENS",
+            "help": "the most tokens the prompt may take (default: a quarter of the context window)",
+        },
+    ),
+    (("--dry-run",), {"action": "store_true", "help": "show what would be sent; send nothing"}),
     (("--tag",), {"action": "append", "default": [], "help": "label the ledger row (repeatable)"}),
+    (
+        ("--compare",),
+        {
+            "nargs": "+",
+            "metavar": "PROVIDER:MODEL",
+            "help": "send the cell to each model, side by side in one grid",
+        },
+    ),
 ]
 _TAKES_VALUE = {
     flag
@@ -72,7 +89,8 @@ _TAKES_VALUE = {
 USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
     f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
-    "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--no-interpolate] [--tag TAG]"
+    "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--no-interpolate] "
+    "[--budget TOKENS] [--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
 )
 
 

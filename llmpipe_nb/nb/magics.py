@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
+from .cells import note_failure
 from .magic_args import PARSER, parse, split_line
 from .magic_cell import CellError, ask
 from .magic_commands import COMMANDS, HELP
@@ -27,18 +28,32 @@ class LLMMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.session = Session()
+        if shell is not None:
+            shell.events.register("post_run_cell", self.after_cell)
 
+    def after_cell(self, result: Any) -> None:
+        """Keep the last cell that failed, for `{Err}` and `%llm fix`."""
+        note_failure(self.session, result)
+
+    @no_var_expand  # {name} is the magic's to render (by type, secrets refused), not IPython's
     @line_cell_magic
     def llm(self, line: str, cell: str | None = None) -> Any:
         """%%llm PROVIDER[:MODEL] [options]: the cell is the prompt.  %llm help: every command."""
         if cell is not None:
-            return ask(self.shell, self.session, parse(line), cell, live=True)
+            args = parse(line)
+            if args.compare:  # loaded on first use: it brings the batch engine and pandas
+                from .magic_compare import compare_cell
+
+                return compare_cell(self.shell, self.session, args, cell)
+            return ask(self.shell, self.session, args, cell, live=True)
         command, _, rest = line.strip().partition(" ")
         handler = COMMANDS.get(command)
         if handler is not None:
             return handler(self.shell, self.session, rest.strip())
         head, prompt = split_line(line)
         args = parse(head)
+        if args.compare:
+            raise UsageError("--compare streams one grid from a cell: use %%llm --compare a b.")
         if args.stream:
             raise UsageError(
                 "%llm one-liners return the response without streaming: use %%llm to stream."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
 from .. import config
@@ -34,6 +35,8 @@ class Provider:
     default_embedding_model: ClassVar[str | None] = None
     key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[str | None] = None
+    #: other variables the configuration is resolved from (region, project, ...)
+    config_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     requires_key: ClassVar[bool] = True
     #: priced at $0 (runs on the user's own machine)
@@ -50,6 +53,9 @@ class Provider:
     structured_forms: ClassVar[tuple[str, ...]] = ("json_schema",)
     #: the JSON Schema subset its structured mode takes (structured/dialects.py)
     schema_dialect: ClassVar[str] = "json"
+    #: `fnmatch` patterns (lower-case) of the models known to take no images: a prompt with
+    #: an image is refused for them before anything is sent; any other model is left to the API
+    text_only_models: ClassVar[tuple[str, ...]] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -86,6 +92,11 @@ class Provider:
             specs.append(ModelStatus)
         return specs
 
+    def takes_images(self, model: str | None) -> bool:
+        """False only for a model known to take no images (`text_only_models`)."""
+        name = (model or "").lower()
+        return not any(fnmatchcase(name, p) for p in self.text_only_models)
+
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The configuration for a request; cached until `configure()` or the environment changes."""
         if explicit:
@@ -93,7 +104,7 @@ class Provider:
         env = os.environ
         key = (
             config.version(),
-            tuple(env.get(v) for v in self.key_env),
+            tuple(env.get(v) for v in (*self.key_env, *self.config_env)),
             env.get(self.base_url_env) if self.base_url_env else None,
         )
         cache = self.__dict__.setdefault("_resolved", {})

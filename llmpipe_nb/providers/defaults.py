@@ -18,6 +18,16 @@ fails when a default here is deprecated or retired there.
 - deepseek `deepseek-flash` (0.15 / 0.60); xai `grok-4.3` (1.25 / 2.50).
 - openrouter `openai/gpt-6-luna` (0.10 / 0.50): OpenAI's default through OpenRouter
   (whether OpenRouter follows OpenAI's dates is not verified).
+- perplexity `sonar` (1.00 / 1.00, plus its per-request search fee), the only general Sonar
+  model the table prices at the base tier.
+- bedrock `amazon.nova-micro-v1:0` (0.035 / 0.14), the cheapest priced chat model in the
+  table's AWS entries, served on demand in every Bedrock region with Nova; embeddings
+  `amazon.titan-embed-text-v2:0` (0.02). The table has no Bedrock lifecycle data; the live
+  `ListFoundationModels` status wins there anyway.
+- vertex `gemini-3.5-flash-lite`, as for gemini (the same models, the same table prices);
+  embeddings `gemini-embedding-001` (0.15), which Vertex's lifecycle page lists with no
+  retirement date.
+- azure: none: `model=` names one of the user's own deployments.
 - mistral, together: unchanged; the table has no lifecycle data for them.
 - ollama: unchanged; local models have no lifecycle.
 """
@@ -36,6 +46,9 @@ CHAT: dict[str, str] = {
     "mistral": "mistral-small-latest",
     "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
     "ollama": "llama3.2",
+    "perplexity": "sonar",
+    "bedrock": "amazon.nova-micro-v1:0",
+    "vertex": "gemini-3.5-flash-lite",
 }
 
 #: provider -> default embedding model
@@ -45,6 +58,8 @@ EMBEDDINGS: dict[str, str] = {
     "mistral": "mistral-embed",
     "together": "BAAI/bge-base-en-v1.5",
     "ollama": "nomic-embed-text",
+    "bedrock": "amazon.titan-embed-text-v2:0",
+    "vertex": "gemini-embedding-001",
 }
 
 #: why a legacy completion on OpenAI needs an explicit model

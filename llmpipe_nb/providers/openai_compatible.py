@@ -10,13 +10,15 @@ that speaks `/chat/completions`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .. import notices
 from ..errors import ConfigError
+from ..request import Request
+from ..responses import StreamChunk
 from . import defaults
-from .openai import OpenAIParseResponse, OpenAIPrepareRequest, OpenAIProvider
+from .openai import OpenAIParseResponse, OpenAIPrepareRequest, OpenAIProvider, OpenAIStreamDecoder
 
 #: a JSON-schema response format any JSON object satisfies (LM Studio's json_object)
 JSON_OBJECT_SCHEMA = {
@@ -140,6 +142,62 @@ class TogetherProvider(CompatibleProvider):
     default_base_url = "https://api.together.xyz/v1"
 
 
+#: Perplexity's search options, sent as they are
+PERPLEXITY_OPTIONS = (
+    "search_mode",
+    "search_domain_filter",
+    "search_recency_filter",
+    "search_after_date_filter",
+    "search_before_date_filter",
+    "return_images",
+    "return_related_questions",
+    "web_search_options",
+)
+#: the answer's fields about its sources, kept on the response (`reply.raw`)
+PERPLEXITY_SOURCES = ("citations", "search_results", "images", "related_questions")
+_PERPLEXITY_CHAT = (OpenAIProvider.request_options or {})["chat"] | set(PERPLEXITY_OPTIONS)
+
+
+class PerplexityStreamDecoder(OpenAIStreamDecoder):
+    """OpenAI's decoder, keeping the sources Perplexity sends alongside the streamed text."""
+
+    def __init__(self, provider: OpenAIProvider) -> None:
+        super().__init__(provider)
+        self._sources: dict[str, Any] = {}
+
+    def take(self, chunk: dict[str, Any]) -> list[StreamChunk]:
+        self._sources |= {key: chunk[key] for key in PERPLEXITY_SOURCES if chunk.get(key)}
+        return super().take(chunk)
+
+    def result(self) -> dict[str, Any]:
+        return super().result() | self._sources
+
+
+class PerplexityProvider(CompatibleProvider):
+    """Perplexity's Sonar models: web-grounded answers whose `citations` and `search_results`
+    stay on the response (`reply.raw`) and show in its views. `max_tokens`; usage comes in
+    every streamed chunk, so `stream_options` is not sent."""
+
+    name = "perplexity"
+    default_model = defaults.CHAT["perplexity"]
+    key_env = ("PERPLEXITY_API_KEY",)
+    base_url_env = "PERPLEXITY_BASE_URL"
+    default_base_url = "https://api.perplexity.ai"
+    stream_usage = False
+    plugs = _plugs("chat", "stream")
+    request_options: ClassVar[Mapping[str, frozenset[str]] | None] = {
+        "chat": _PERPLEXITY_CHAT,
+        "stream": _PERPLEXITY_CHAT,
+    }
+
+    def adapt_chat_body(self, body: dict[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:
+        searched = {key: options[key] for key in PERPLEXITY_OPTIONS if options.get(key) is not None}
+        return searched | body
+
+    def stream_decoder(self, request: Request) -> PerplexityStreamDecoder:
+        return PerplexityStreamDecoder(self)
+
+
 class LocalProvider(CompatibleProvider):
     """A server on the user's machine: no key needed, priced at $0, the model is whatever it serves."""
 
@@ -225,7 +283,9 @@ def _warn_once(field: str, key: str | None) -> None:
         if key
         else "it is not sent; set the backend when starting the server"
     )
-    warnings.warn(f"vLLM 0.12 and later ignore {field}: {instead}.", UserWarning, stacklevel=2)
+    notices.warn(
+        __name__, f"vLLM 0.12 and later ignore {field}: {instead}.", UserWarning, stacklevel=2
+    )
 
 
 class LlamaCppProvider(LocalProvider):

@@ -30,6 +30,10 @@ BUILTIN: dict[str, str] = {
     "vllm": "llmpipe_nb.providers.openai_compatible:VLLMProvider",
     "llamacpp": "llmpipe_nb.providers.openai_compatible:LlamaCppProvider",
     "openai_compatible": "llmpipe_nb.providers.openai_compatible:GenericProvider",
+    "perplexity": "llmpipe_nb.providers.openai_compatible:PerplexityProvider",
+    "azure": "llmpipe_nb.providers.azure:AzureProvider",
+    "bedrock": "llmpipe_nb.providers.bedrock:BedrockProvider",
+    "vertex": "llmpipe_nb.providers.vertex:VertexProvider",
 }
 
 

@@ -9,6 +9,7 @@ from ._html import badge, duration, errors_html, esc, facts_html, frame, money, 
 from .answer import answer_html
 from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
+from .sources import sources_html, sources_text
 from .structured import parsed_html, parsed_text
 from .waterfall import trace_html
 
@@ -68,6 +69,7 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
             reasoning_html(result)
             + parsed_html(result.parsed)
             + f"<details><summary>JSON</summary>{raw}</details>"
+            + sources_html(result)
         )
     else:
         body = reasoning_html(result) + answer_html(getattr(result, "content", "") or "", format)
@@ -77,6 +79,7 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
                 for c in result.tool_calls
             )
             body += f'<div class="lp-note">tool calls</div><ul>{calls}</ul>'
+        body += sources_html(result)
     timing = ""
     if req is not None and req.trace:
         total = duration(req.metadata.get("duration_ns", 0))
@@ -115,7 +118,7 @@ def _body_text(result: Any) -> str:
         body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
         body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
-    return body
+    return body + sources_text(result)
 
 
 def response_footer(result: Any) -> str:

@@ -11,6 +11,7 @@ HEAVY = (
     "genai_prices",
     "matplotlib",
     "redis",
+    "opentelemetry",
 )
 
 

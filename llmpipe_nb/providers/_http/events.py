@@ -1,4 +1,5 @@
-"""A streaming answer's bytes as events: SSE events, or NDJSON lines decoded as JSON."""
+"""A streaming answer's bytes as events: SSE events, NDJSON lines decoded as JSON, or AWS
+event-stream messages (binary frames whose CRCs are checked)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from ...errors import ResponseFormatError
+from .._eventstream import EventStreamError, EventStreamParser
 from .._sse import NDJSONSplitter, SSEParser
 
 if TYPE_CHECKING:
@@ -16,7 +18,8 @@ if TYPE_CHECKING:
 
 
 class _Framing:
-    """Bytes to events: SSE events as `SSEEvent`, NDJSON lines as decoded JSON values."""
+    """Bytes to events: SSE events as `SSEEvent`, NDJSON lines as decoded JSON values,
+    event-stream messages as `EventMessage`."""
 
     def __init__(
         self, transport: HttpTransport, response: httpx2.Response, framing: str | None
@@ -24,12 +27,26 @@ class _Framing:
         self.headers: Mapping[str, str] = dict(response.headers)
         self._transport = transport
         self._response = response
-        self._parser = SSEParser() if framing == "sse" else NDJSONSplitter()
+        self._parser: SSEParser | EventStreamParser | NDJSONSplitter = (
+            SSEParser()
+            if framing == "sse"
+            else EventStreamParser()
+            if framing == "eventstream"
+            else NDJSONSplitter()
+        )
 
     def _events(self, chunk: bytes | None) -> list[Any]:
         parser = self._parser
         if isinstance(parser, SSEParser):
             return parser.feed(chunk) if chunk is not None else parser.close()
+        if isinstance(parser, EventStreamParser):
+            try:
+                return parser.feed(chunk) if chunk is not None else parser.close()
+            except EventStreamError as exc:
+                raise ResponseFormatError(
+                    f"{self._transport.provider.name} sent a damaged event-stream frame ({exc}).",
+                    provider=self._transport.provider.name,
+                ) from None
         lines = parser.feed(chunk) if chunk is not None else parser.close()
         try:
             return [json.loads(line) for line in lines]

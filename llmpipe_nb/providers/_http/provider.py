@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...config import ProviderConfig
 from ...errors import ContextLengthError, ProviderError
+from ...transport import HttpCall
 from ..base import Provider, error_for_status
 from .pool import pooled_transport
 
 if TYPE_CHECKING:
+    import httpx2
+
     from .transport import HttpTransport
 
 _CONTEXT_HINTS = (
@@ -44,6 +47,15 @@ class HttpProvider(Provider):
         if config.api_key is None:
             return {}
         return {self.auth_header: self.auth_prefix + config.api_key.get_secret_value()}
+
+    def url(self, config: ProviderConfig, call: HttpCall) -> str:
+        """Where a call goes: the base URL and the call's path (a provider with more than
+        one host, or with the address in the path, says otherwise)."""
+        return str(config.base_url) + call.path
+
+    def sign(self, request: httpx2.Request, config: ProviderConfig) -> None:
+        """The last touch on a built request, once its URL, headers and body are final: a
+        request signature goes here. Called at send time, for every attempt."""
 
     def error(
         self,

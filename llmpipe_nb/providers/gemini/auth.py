@@ -1,7 +1,8 @@
 """Gemini's credentials: the key, or Google OAuth2 through google-auth when configured.
 
 The key goes in `x-goog-api-key`; OAuth2 is chosen with
-`llm.configure("gemini", extra={"auth": "oauth2"})`.
+`llm.configure("gemini", extra={"auth": "oauth2"})` (Vertex AI, which reuses this plug,
+uses OAuth2 whenever no key is given).
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ OAUTH_SCOPES = ("https://www.googleapis.com/auth/generative-language",)
 
 
 class GeminiOauth2(Plug):
-    """Without a key, authenticate with Google OAuth2 credentials (google-auth), when configured."""
+    """Without a key, authenticate with Google OAuth2 credentials (google-auth), when the
+    provider uses them for this configuration."""
 
     def call(self, request: Request) -> Request:
         config: ProviderConfig = request.config
         if config.api_key is not None:
             return request
         provider: GeminiProvider = providers.get(request.provider)  # type: ignore[assignment]
-        if dict(config.extra).get("auth") != "oauth2":
+        if not provider.uses_oauth2(config):
             raise MissingKeyError(request.provider, provider.key_env[0])
         provider.load_credentials()
         return request

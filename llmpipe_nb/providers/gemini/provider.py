@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ...config import ProviderConfig
 from ...errors import AuthenticationError, MissingDependencyError, ProviderError
@@ -87,7 +87,7 @@ class GeminiParseResponse(Plug):
         return request.put_result(result)
 
 
-_CHAT_REQUEST_OPTIONS = frozenset(
+CHAT_REQUEST_OPTIONS = frozenset(
     {
         *GENERATION_OPTIONS,
         "max_tokens",
@@ -113,9 +113,11 @@ class GeminiProvider(HttpProvider):
     name = "gemini"
     default_model = defaults.CHAT["gemini"]
     default_embedding_model = defaults.EMBEDDINGS["gemini"]
-    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    key_env: ClassVar[tuple[str, ...]] = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
     base_url_env = "GEMINI_BASE_URL"
-    default_base_url = "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
+    default_base_url: ClassVar[str | None] = (
+        "https://generativelanguage.googleapis.com"  # + /v1, see api_prefix
+    )
     requires_key = False  # GeminiOauth2 asks for the key, or uses OAuth2
     price_provider = "google"
     schema_dialect = "gemini"  # responseJsonSchema
@@ -123,9 +125,9 @@ class GeminiProvider(HttpProvider):
         kind: (GeminiPrepareRequest, GeminiParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
     }
-    request_options = {
-        "chat": _CHAT_REQUEST_OPTIONS,
-        "stream": _CHAT_REQUEST_OPTIONS,
+    request_options: ClassVar[Mapping[str, frozenset[str]] | None] = {
+        "chat": CHAT_REQUEST_OPTIONS,
+        "stream": CHAT_REQUEST_OPTIONS,
         "embeddings": frozenset({*EMBED_OPTIONS, "api_version"}),
         "list_models": frozenset({"api_version"}),
         "validate": frozenset({"api_version"}),
@@ -133,8 +135,13 @@ class GeminiProvider(HttpProvider):
     auth_header = "x-goog-api-key"
     auth_prefix = ""
 
+    #: the OAuth2 scopes asked of application default credentials
+    oauth_scopes: ClassVar[tuple[str, ...]] = OAUTH_SCOPES
+
     def __init__(self) -> None:
         self._credentials: Any = None
+        #: the project application default credentials name, once loaded
+        self.adc_project: str | None = None
         self._lock = threading.Lock()
 
     def pipeline(self, kind: str) -> list[Any]:
@@ -147,6 +154,10 @@ class GeminiProvider(HttpProvider):
             specs[at:at] = [GeminiContinuation, GeminiContentFilter]
         return specs
 
+    def uses_oauth2(self, config: ProviderConfig) -> bool:
+        """Whether a configuration without a key authenticates with OAuth2."""
+        return dict(config.extra).get("auth") == "oauth2"
+
     def load_credentials(self) -> None:
         """Application default credentials, loaded once (google-auth, the `google` extra)."""
         with self._lock:
@@ -156,7 +167,9 @@ class GeminiProvider(HttpProvider):
                 import google.auth
             except ImportError:
                 raise MissingDependencyError("google-auth", "google") from None
-            self._credentials, _ = google.auth.default(scopes=list(OAUTH_SCOPES))
+            self._credentials, self.adc_project = google.auth.default(
+                scopes=list(self.oauth_scopes)
+            )
 
     def auth_headers(self, config: ProviderConfig) -> dict[str, str]:
         if config.api_key is not None or self._credentials is None:

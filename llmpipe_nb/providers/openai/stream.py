@@ -36,7 +36,10 @@ class OpenAIStreamDecoder:
         if event.data.startswith("[DONE]"):
             self.complete = True
             return []
-        chunk = json_event(event.data, self.provider.name)
+        return self.take(json_event(event.data, self.provider.name))
+
+    def take(self, chunk: dict[str, Any]) -> list[StreamChunk]:
+        """One decoded chunk; a server with fields of its own extends this."""
         if chunk.get("error"):
             raise self.provider.stream_error(chunk)
         self._head = self._head or {k: chunk[k] for k in ("id", "model") if k in chunk}
