@@ -88,20 +88,20 @@ def _reader(request: Request) -> _Reader | None:
 
 
 def stream(
-    request: Request, pipeline: Iterable[Any]
+    request: Request, pipeline: Iterable[Any], *, trace: bool = True
 ) -> Generator[StreamChunk | Request, None, None]:
     """`Pipeline.stream`, with partial objects and the retries of a structured request."""
     reader = _reader(request)
     if reader is None:
-        return Pipeline.stream(request, pipeline)
-    return _stream(request, tuple(pipeline), reader)
+        return Pipeline.stream(request, pipeline, trace=trace)
+    return _stream(request, tuple(pipeline), reader, trace)
 
 
 def _stream(
-    request: Request, pipeline: tuple[Any, ...], reader: _Reader
+    request: Request, pipeline: tuple[Any, ...], reader: _Reader, trace: bool
 ) -> Generator[Any, None, None]:
     while True:
-        items = Pipeline.stream(request, pipeline)
+        items = Pipeline.stream(request, pipeline, trace=trace)
         done: Request | None = None
         for item in items:
             if isinstance(item, Request):
@@ -116,7 +116,7 @@ def _stream(
         assert done is not None
         again = _next(done)
         if again is not None and again[1] == "repair":
-            done = run(_as_chat(again[0]), pipeline)
+            done = run(_as_chat(again[0]), pipeline, trace=trace)
             whole = reader.whole(done)
             if whole is not None:
                 yield whole
@@ -128,20 +128,20 @@ def _stream(
 
 
 def astream(
-    request: Request, pipeline: Iterable[Any]
+    request: Request, pipeline: Iterable[Any], *, trace: bool = True
 ) -> AsyncGenerator[StreamChunk | Request, None]:
     """Async `stream`."""
     reader = _reader(request)
     if reader is None:
-        return Pipeline.astream(request, pipeline)
-    return _astream(request, tuple(pipeline), reader)
+        return Pipeline.astream(request, pipeline, trace=trace)
+    return _astream(request, tuple(pipeline), reader, trace)
 
 
 async def _astream(
-    request: Request, pipeline: tuple[Any, ...], reader: _Reader
+    request: Request, pipeline: tuple[Any, ...], reader: _Reader, trace: bool
 ) -> AsyncGenerator[Any, None]:
     while True:
-        items = Pipeline.astream(request, pipeline)
+        items = Pipeline.astream(request, pipeline, trace=trace)
         done: Request | None = None
         async for item in items:
             if isinstance(item, Request):
@@ -156,7 +156,7 @@ async def _astream(
         assert done is not None
         again = _next(done)
         if again is not None and again[1] == "repair":
-            done = await arun(_as_chat(again[0]), pipeline)
+            done = await arun(_as_chat(again[0]), pipeline, trace=trace)
             whole = reader.whole(done)
             if whole is not None:
                 yield whole

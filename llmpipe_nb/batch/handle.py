@@ -21,12 +21,12 @@ from typing import Any
 from ..config import ProviderConfig
 from ..errors import BatchPendingError, ConfigError, LLMPipeError, redact
 from ..providers._batches import ACTIVE, BatchAPI, RemoteBatch
+from ..structured import Schema
 from . import jobview
 from .frame import Outcome, to_frame
 from .jobstore import JobRecord, JobStore, Part
 from .plan import Plan
 from .remote import batch_api, retried
-from .schema import Schema
 
 #: the longest wait between two polls when the interval grows by itself
 MAX_POLL_S = 60.0
@@ -270,7 +270,7 @@ class BatchJob:
         else:
             outcomes = collect(self._record, self._store, self.plan)
         kept = self._record.plan.get("schema")
-        schema = None if kept is None else Schema(kept)
+        schema = None if kept is None else Schema.of(kept)
         frame = to_frame(self._record.index, outcomes, schema, self.provider)
         frame.attrs["batch_id"] = self.id
         frame.attrs["batch_ids"] = self.batch_ids

@@ -144,12 +144,16 @@ def kept_plan(spec: Spec) -> dict[str, Any]:
     """What the job store keeps to run the answers through the pipeline later: never a
     key or headers (a later process takes them from llm.configure or the environment)."""
     plan = spec.plan
+    schema = None if spec.schema is None else spec.schema.json_schema
+    options = {k: v for k, v in plan.options.items() if k not in ("api_key", "headers")}
+    if schema is not None:  # the type as the JSON Schema it was sent as (the same on the wire)
+        options["schema"] = schema
     kept = {
         "provider": plan.provider,
-        "options": {k: v for k, v in plan.options.items() if k not in ("api_key", "headers")},
+        "options": options,
         "features": [[name, dict(opts)] for name, opts in plan.features],
         "tags": list(plan.tags),
-        "schema": None if spec.schema is None else spec.schema.schema,
+        "schema": schema,
     }
     try:
         json.dumps(kept)

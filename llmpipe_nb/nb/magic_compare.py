@@ -2,7 +2,8 @@
 
 The cell's options and the `%llm config` defaults (temperature, max tokens, system
 message, cache, format, update interval) apply to every model; a conversation or a named
-pipeline belongs to one provider, so neither goes with --compare. The Comparison is the
+pipeline belongs to one provider, so neither goes with --compare. `--schema NAME` asks
+every model for that type, its fields becoming the table's columns. The Comparison is the
 cell's value (`_`), and `--output VAR` keeps it too.
 """
 
@@ -23,6 +24,7 @@ from ..errors import LLMPipeError
 from .interpolate import pieces_of
 from .live import can_update
 from .magic_cell import CellError
+from .magic_schema import schema_named
 from .magic_settings import Session
 
 
@@ -66,6 +68,7 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
             [prompt],
             models=args.compare,
             system=args.system or d.system,
+            schema=schema_named(shell, args.schema) if args.schema else None,
             features={"cache": cache or None},
             tags=args.tag,
             format=args.format or d.format,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sqlite3
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
@@ -289,3 +290,25 @@ def test_rows_that_cannot_be_sent_fail_on_their_own_and_a_job_with_nothing_to_se
     job = llm.map(["a", "b"], "{}", "openai", cache=cache, engine="batch")
     assert job.status == "completed" and job.batch_ids == [] and job.requests == 0
     assert job.result().cache_hit.all() and len(server.requests) == before
+
+
+@dataclass
+class Rating:
+    label: str
+    score: int
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_typed_schema_goes_into_the_batch_and_a_reattached_job_reads_its_columns(serve, provider):
+    server = serve(provider)
+    job = llm.map(["a", "b"], "Rate {}", provider, schema=Rating, engine="batch")
+    bodies = [body for j in server.wire.batches.jobs.jobs.values() for _, body in j.requests]
+    sent = [b.get("response_format") or b["output_config"]["format"] for b in bodies]
+    assert len(sent) == 2 and all(s["type"] == "json_schema" for s in sent)
+
+    out = llm.batch_job(job.id).wait(poll_interval=FAST, progress=False)  # as a new process would
+
+    assert out.error.isna().all(), out.error.tolist()
+    assert list(out.columns[:3]) == ["content", "label", "score"]
+    assert str(out.score.dtype) == "Int64" and out.label.notna().all()
+    assert job.wait(poll_interval=FAST, progress=False).equals(out)

@@ -64,3 +64,25 @@ def test_a_name_that_is_not_a_schema_is_one_line_and_nothing_is_sent(ip, mock):
     assert isinstance(error, CellError) and isinstance(error.error, llm.ConfigError)
     assert error._render_traceback_()[0].startswith("ConfigError: schema= takes")
     assert "Traceback" not in cap.stdout + cap.stderr and mock.requests == []
+
+
+def test_a_dry_run_shows_the_schema_as_it_would_be_sent(ip, mock):
+    ip.user_ns["Invoice"] = Invoice
+    result, _ = run(ip, "%%llm mock --schema Invoice --dry-run --output plan\nExtract: ACME")
+    result.raise_error()
+    sent = ip.user_ns["plan"].body["response_format"]["json_schema"]
+    assert sent["name"] == "Invoice" and mock.requests == []
+
+
+def test_schema_with_compare_gives_every_model_the_type_as_columns(ip, mock):
+    ip.user_ns["Invoice"] = Invoice
+    result, _ = run(
+        ip,
+        "%%llm --compare mock:mock-1 mock:mock-large --schema Invoice --no-stream --output cmp\n"
+        "Extract: ACME, 12.50 EUR",
+    )
+    result.raise_error()
+    frame = ip.user_ns["cmp"].to_frame()
+    assert frame.error.isna().all() and frame.total.tolist() == [12.5, 12.5]
+    assert list(frame.columns[3:7]) == ["content", "vendor", "total", "currency"]
+    assert {r.json["response_format"]["json_schema"]["name"] for r in mock.requests} == {"Invoice"}
