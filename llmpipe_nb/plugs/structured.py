@@ -45,6 +45,8 @@ class Asked:
     #: the attempts before this one: {"kind": "repair" | "form", "request_id", ...}
     history: tuple[Mapping[str, Any], ...]
     base_url: str | None
+    #: the forms the model takes, best first (the next one is tried when a server refuses)
+    forms: tuple[str, ...] = ()
 
     @property
     def repairs_used(self) -> int:
@@ -70,14 +72,13 @@ class StructuredOutput(Plug):
         provider = registry.get(request.provider)
         base_url = getattr(request.config, "base_url", None)
         extra = dict(getattr(request.config, "extra", ()) or ())
-        form = chosen_form(provider, base_url, options, extra)
+        forms, dialect = provider.structured_for(request.model or provider.default_model)
+        form = chosen_form(provider.name, forms, base_url, options, extra)
         history = tuple(request.metadata.get(HISTORY, ()))
         tags = tuple(request.metadata.get("tags", ()))
         sent = {**_reach(request.config), **request.options}  # FetchConfig took these out
-        asked = Asked(schema, form, repair, sent, request.messages, tags, history, base_url)
-        options, messages = apply_form(
-            form, schema, options, request.messages, provider.schema_dialect
-        )
+        asked = Asked(schema, form, repair, sent, request.messages, tags, history, base_url, forms)
+        options, messages = apply_form(form, schema, options, request.messages, dialect)
         label: tuple[str, ...] = (f"schema:{schema.name}",)
         if asked.repairs_used:
             label += (f"repair:{asked.repairs_used}",)

@@ -1,19 +1,20 @@
 """The forms a structured request takes on the wire, and which one a server accepts.
 
-A provider lists its forms best first (`Provider.structured_forms`): OpenAI's
+A provider lists its forms best first (`Provider.structured_for(model)`): OpenAI's
 `json_schema` response format (which the Anthropic, Gemini, Ollama and vLLM plugs turn
 into their own fields), `json_object` with the schema beside it (llama-cpp-python's
 server), `guided_json` (vLLM before 0.12), one forced `tool` (Anthropic models or
 servers without `output_config`), or `prompt`: the schema written into the system
 message, the answer validated and, on request, repaired. The first form is used until
-a server refuses it; the next one that works is then remembered per base URL for the
+a server refuses it; the next one that works is then remembered per base URL (and list
+of forms, so models of one server that take different forms keep theirs) for the
 session.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError, ProviderError
@@ -27,26 +28,30 @@ _NAMES = {
     "json_schema": ("response_format", "json_schema", "output_config", "structured"),
     "json_object": ("response_format", "json_object"),
     "guided_json": ("guided_json", "guided"),
-    "tool": ("tool_choice", "tools"),
+    "tool": ("tool_choice", "tools", "toolchoice"),  # toolChoice: Bedrock's Converse
     "prompt": (),
 }
-_remembered: dict[tuple[str, str | None], str] = {}
+_remembered: dict[tuple[str, str | None, tuple[str, ...]], str] = {}
 
 
 def chosen_form(
-    provider: Any, base_url: str | None, options: Mapping[str, Any], extra: Mapping[str, Any]
+    provider: str,
+    forms: tuple[str, ...],
+    base_url: str | None,
+    options: Mapping[str, Any],
+    extra: Mapping[str, Any],
 ) -> str:
     """The form for this request: asked per call (`schema_form=`), set for the provider
     (`llm.configure(p, extra={"schema_form": ...})`), remembered for its server, or its best."""
-    forms = provider.structured_forms
     asked = options.get("schema_form") or extra.get("schema_form")
     if asked is not None:
         if asked not in forms:
             raise ConfigError(
-                f"schema_form={asked!r} is not one '{provider.name}' takes: use one of {', '.join(forms)}."
+                f"schema_form={asked!r} is not one '{provider}' takes for this model: use one "
+                f"of {', '.join(forms)}."
             )
         return str(asked)
-    return _remembered.get((provider.name, base_url), forms[0])
+    return _remembered.get((provider, base_url, forms), forms[0])
 
 
 def refused_form(error: BaseException | None, form: str) -> bool:
@@ -57,13 +62,12 @@ def refused_form(error: BaseException | None, form: str) -> bool:
     return any(name in said for name in _NAMES.get(form, ()))
 
 
-def next_form(provider: Any, base_url: str | None, form: str) -> str | None:
-    """The form after `form` in the provider's list, now remembered for its server."""
-    forms: Sequence[str] = provider.structured_forms
+def next_form(provider: str, forms: tuple[str, ...], base_url: str | None, form: str) -> str | None:
+    """The form after `form` in the model's list, now remembered for its server."""
     if form not in forms or forms.index(form) + 1 >= len(forms):
         return None
     after = forms[forms.index(form) + 1]
-    _remembered[(provider.name, base_url)] = after
+    _remembered[(provider, base_url, forms)] = after
     return after
 
 

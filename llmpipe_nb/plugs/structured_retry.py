@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import registry
 from ..errors import RefusalError, SchemaValidationError
 from ..request import Request
 from .structured import HISTORY, KEY, Asked
@@ -37,7 +36,7 @@ def next_attempt(done: Request) -> tuple[Request, str] | None:
         return _again(done, asked, messages, record), "repair"
     if not refused_form(error, asked.form) or any(h["kind"] == "form" for h in asked.history):
         return None
-    form = next_form(registry.get(done.provider), asked.base_url, asked.form)
+    form = next_form(done.provider, asked.forms, asked.base_url, asked.form)
     if form is None:
         return None
     record = {

@@ -92,6 +92,11 @@ class Provider:
             specs.append(ModelStatus)
         return specs
 
+    def structured_for(self, model: str | None) -> tuple[tuple[str, ...], str]:
+        """The forms `schema=` takes for `model`, best first, and the schema dialect they
+        use: the provider's own, unless its models speak different formats."""
+        return self.structured_forms, self.schema_dialect
+
     def takes_images(self, model: str | None) -> bool:
         """False only for a model known to take no images (`text_only_models`)."""
         name = (model or "").lower()

@@ -86,7 +86,14 @@ _REFUSED_EFFORTS = {"luna": ("minimal",), "astra": ("none", "minimal", "max")}
 class OpenAIWire(Wire):
     name = "openai"
     base_path = "/v1"
-    flavors: tuple[str, ...] = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio", "llama_cpp_python")
+    flavors: tuple[str, ...] = (
+        "openrouter",
+        "groq",
+        "vllm",
+        "llamacpp",
+        "lmstudio",
+        "llama_cpp_python",
+    )
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
