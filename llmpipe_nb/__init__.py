@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import providers, rendering
+from . import providers, rendering, tools
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -57,6 +57,9 @@ from .errors import (
     ServerError,
     StoreError,
     StreamInterruptedError,
+    ToolFailedError,
+    ToolLoopError,
+    ToolLoopLimitError,
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
@@ -75,6 +78,7 @@ from .responses import (
     ValidationResult,
 )
 from .streams import AsyncChatStream, ChatStream
+from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .pricing import set_price
@@ -140,6 +144,7 @@ __all__ = [
     "ModelInfo",
     "ModelLifecycleWarning",
     "ModelRetiredError",
+    "ModelTurn",
     "Pipeline",
     "PipelineError",
     "PipelineHalted",
@@ -162,7 +167,12 @@ __all__ = [
     "StoreError",
     "StreamChunk",
     "StreamInterruptedError",
+    "Tool",
     "ToolCall",
+    "ToolFailedError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
+    "ToolRun",
     "UnknownProviderError",
     "Usage",
     "ValidationResult",
@@ -186,6 +196,7 @@ __all__ = [
     "set_price",
     "stream",
     "tag",
+    "tools",
     "traces",
     "validate",
 ]
