@@ -78,6 +78,7 @@ class _Conversation:
         if loop is None or not isinstance(result, ChatResponse):
             return None
         self.turns += 1
+        result.request = done  # each turn keeps its own trace, cost and timing
         self.steps.append(ModelTurn(self.turns, result, (time.perf_counter() - began) * 1000))
         if not result.tool_calls:
             return None

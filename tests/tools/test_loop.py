@@ -46,6 +46,8 @@ def test_parallel_calls_run_and_their_results_go_back(served, provider) -> None:
         ("get_time", {"zone": "Paris"}, "ok"),
     ]
     assert runs[0].value == {"city": "Paris", "temp_c": 18}
+    first_turn = reply.steps[0].response.request  # each turn keeps its own finished request
+    assert first_turn.state == "completed" and first_turn is not reply.request
     assert len(server.requests) == 2
     sent = " ".join(tool_results(provider, server.last_request.json))
     assert "18" in sent and "12:00" in sent
