@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import providers, rerun, tool_loop
+from . import providers, rerun, tool_loop, tool_stream
 from .errors import LLMPipeError
 from .outcome import finish
 from .pipeline import Pipeline
@@ -150,7 +150,7 @@ def stream(
 def stream_request(
     request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None
 ) -> Any:
-    chat_stream = ChatStream(rerun.stream(request, pipeline))
+    chat_stream = ChatStream(tool_stream.stream(request, pipeline))
     if callback is None:
         return chat_stream
     with chat_stream:  # a callback that raises closes the stream
@@ -162,4 +162,4 @@ def stream_request(
 def astream(provider: str | None, messages: Any = None, **options: Any) -> AsyncChatStream:
     """Async stream: `async for chunk in llm.astream("openai", msgs)`."""
     provider, messages = _split(provider, messages)
-    return AsyncChatStream(rerun.astream(*prepare(provider, messages, options, "stream")))
+    return AsyncChatStream(tool_stream.astream(*prepare(provider, messages, options, "stream")))

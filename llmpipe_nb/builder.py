@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import api, providers, rerun, tool_loop
+from . import api, providers, rerun, tool_loop, tool_stream
 from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
 from .plug import Plug, build_pipeline, to_plug
@@ -301,7 +301,7 @@ class Builder:
     def astream(self) -> api.AsyncChatStream:
         """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(rerun.astream(b.request(), b.pipeline()))
+        return api.AsyncChatStream(tool_stream.astream(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (

@@ -174,6 +174,21 @@ class StreamChunk:
     reasoning: str = ""
     #: with `schema=`: the object so far, parsed from the JSON that has arrived
     partial: Any = None
+    #: in a tool loop: the ToolCall about to run (kind "tool_start")
+    tool_start: ToolCall | None = None
+    #: in a tool loop: the ToolRun that ended, with its result and timing (kind "tool_result")
+    tool_result: Any = None
+
+    @property
+    def kind(self) -> str:
+        """ "text", "tool_calls" (a turn ended asking for tools), "tool_start", "tool_result", "done"."""
+        if self.tool_start is not None:
+            return "tool_start"
+        if self.tool_result is not None:
+            return "tool_result"
+        if self.done:
+            return "done"
+        return "tool_calls" if self.tool_calls and self.finish_reason else "text"
 
     def __str__(self) -> str:
         return self.content

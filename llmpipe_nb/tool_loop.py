@@ -31,7 +31,7 @@ from .tools.steps import ModelTurn, ToolRun
 from .tools.tool import runnable
 
 
-class _Conversation:
+class Conversation:
     """One loop's state: the messages so far, the steps, the failures in a row."""
 
     def __init__(self, request: Request, pipeline: tuple[Any, ...], asker: Asker | None) -> None:
@@ -49,6 +49,8 @@ class _Conversation:
         self.turns = 0
         #: the turn and its loop state while the loop waits for approval
         self.paused: tuple[Request, Loop] | None = None
+        #: "chat", or "stream" while a streamed loop runs (a resumed one goes on as a chat)
+        self.kind = request.kind
 
     def request(self) -> Request:
         if self.tag is None:
@@ -60,7 +62,7 @@ class _Conversation:
                 self.first.provider,
                 self.messages,
                 self.first.options,
-                kind=self.first.kind,
+                kind=self.kind,
                 assigns=self.first.assigns,
             )
         tags = merge(tuple(self.first.metadata.get("tags", ())), (self.tag,))
@@ -142,15 +144,20 @@ class _Conversation:
 
 def run(request: Request, pipeline: Iterable[Any], *, asker: Asker | None = None) -> Request:
     """Run a chat, and its tool calls, until the model answers (see the module doc)."""
-    return _go(_Conversation(request, tuple(pipeline), asker or default_asker()), None)
+    return _go(Conversation(request, tuple(pipeline), asker or default_asker()), None)
 
 
-def _resumer(talk: _Conversation) -> Any:
+def resumer(talk: Conversation) -> Any:
     """How `reply.resume(approved=...)` goes on with a paused loop (always synchronously)."""
-    return lambda ids, **_: finish(_go(talk, ids))
+
+    def resume(ids: frozenset[str] | None, **_: Any) -> Any:
+        talk.kind = "chat"
+        return finish(_go(talk, ids))
+
+    return resume
 
 
-def _go(talk: _Conversation, approved: frozenset[str] | None) -> Request:
+def _go(talk: Conversation, approved: frozenset[str] | None) -> Request:
     while True:
         if approved is None:
             began = time.perf_counter()
@@ -165,13 +172,13 @@ def _go(talk: _Conversation, approved: frozenset[str] | None) -> Request:
         approved = None
         if waiting:
             talk.paused = (done, loop)
-            return talk.pause(done, waiting, _resumer(talk))
+            return talk.pause(done, waiting, resumer(talk))
         talk.tool_runs(loop, done, [*answered, *run_calls(planned, loop.settings, talk.turns)])
 
 
 async def arun(request: Request, pipeline: Iterable[Any], *, asker: Asker | None = None) -> Request:
     """Async `run`: async tools are awaited on the caller's loop, sync ones in threads."""
-    talk = _Conversation(request, tuple(pipeline), asker or default_asker())
+    talk = Conversation(request, tuple(pipeline), asker or default_asker())
     while True:
         began = time.perf_counter()
         done = await rerun.arun(talk.request(), talk.pipeline)
@@ -181,6 +188,6 @@ async def arun(request: Request, pipeline: Iterable[Any], *, asker: Asker | None
         planned, answered, waiting = talk.plan(loop, done, None)
         if waiting:
             talk.paused = (done, loop)
-            return talk.pause(done, waiting, _resumer(talk))
+            return talk.pause(done, waiting, resumer(talk))
         ran = await arun_calls(planned, loop.settings, talk.turns)
         talk.tool_runs(loop, done, [*answered, *ran])

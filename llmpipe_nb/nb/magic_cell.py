@@ -18,9 +18,9 @@ from .. import api, registry
 from ..builder import Builder, build
 from ..errors import LLMPipeError
 from .interpolate import fill
-from .live import LiveAnswer, PrintedAnswer, can_update
+from .live import LiveAnswer, PrintedAnswer, can_update, tool_line
 from .magic_args import split_target
-from .magic_schema import schema_named
+from .magic_schema import schema_named, tools_named
 from .magic_settings import Chat, Defaults, Session
 
 
@@ -53,6 +53,8 @@ def ask(shell: Any, session: Session, args: argparse.Namespace, prompt: str, *, 
         builder, chat = make_builder(session, args, prompt)
         if args.schema:
             builder = builder.with_schema(schema_named(shell, args.schema))
+        if args.tools:
+            builder = builder.with_tools(tools_named(shell, args.tools))
     except LLMPipeError as error:
         raise CellError(error) from error
     defaults = session.defaults
@@ -101,7 +103,11 @@ def show(shell: Any, defaults: Defaults, builder: Builder, fmt: str, stream: boo
             view.start()
             answer = builder.stream()
             for chunk in answer:
-                view.add(chunk.content, chunk.partial)
+                line = tool_line(chunk)
+                if line is not None:
+                    view.tool(line)
+                else:
+                    view.add(chunk.content, chunk.partial)
             result = answer.response
     except LLMPipeError as error:
         view.fail(error)
