@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import observability, providers, rendering
+from . import observability, providers, rendering, tools
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -59,6 +59,9 @@ from .errors import (
     ServerError,
     StoreError,
     StreamInterruptedError,
+    ToolFailedError,
+    ToolLoopError,
+    ToolLoopLimitError,
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
@@ -78,6 +81,7 @@ from .responses import (
     ValidationResult,
 )
 from .streams import AsyncChatStream, ChatStream
+from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
@@ -164,6 +168,7 @@ __all__ = [
     "ModelInfo",
     "ModelLifecycleWarning",
     "ModelRetiredError",
+    "ModelTurn",
     "Pipeline",
     "PipelineError",
     "PipelineHalted",
@@ -187,7 +192,12 @@ __all__ = [
     "StoreError",
     "StreamChunk",
     "StreamInterruptedError",
+    "Tool",
     "ToolCall",
+    "ToolFailedError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
+    "ToolRun",
     "UnknownProviderError",
     "Usage",
     "ValidationResult",
@@ -215,6 +225,7 @@ __all__ = [
     "set_price",
     "stream",
     "tag",
+    "tools",
     "traces",
     "uninstrument",
     "validate",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import api, providers, rerun
+from . import api, providers, rerun, tool_loop, tool_stream
 from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
 from .plug import Plug, build_pipeline, to_plug
@@ -27,6 +27,7 @@ FEATURES = {
     "RateLimiter": "llmpipe_nb.plugs.rate_limiter:RateLimiter",
     "ManageContext": "llmpipe_nb.plugs.manage_context:ManageContext",
     "Budget": "llmpipe_nb.plugs.budget:Budget",
+    "RunTools": "llmpipe_nb.plugs.run_tools:RunTools",
 }
 DEFAULT_ANCHOR = "ExecuteRequest"
 
@@ -168,6 +169,14 @@ class Builder:
         """Remove every plug called `name`; ConfigError if the pipeline has none."""
         return self._with(ops=(*self.ops, _Remove(name, True)))
 
+    def with_tools(self, tools: Any, **options: Any) -> Builder:
+        """Let the model call `tools` (functions, Tools, toolsets) until it answers; `options`
+        are RunTools': max_steps, approve, timeout, parallel, max_failures, on_error."""
+        from .tools.tool import as_tools
+
+        as_tools(tools)  # a bad tool fails here, before anything is sent
+        return self.with_options(tools=tools)._feature("RunTools", options)
+
     def _feature(self, name: str, options: Mapping[str, Any]) -> Builder:
         cls = feature(name)
         plug = cls(**options)
@@ -223,6 +232,12 @@ class Builder:
                 from .plugs.structured import ensure_structured
 
                 plugs = list(ensure_structured(plugs))
+            if "tools" in self.options:
+                from .plugs.run_tools import ensure_run_tools
+                from .tools.tool import runnable
+
+                if runnable(self.options["tools"]):
+                    plugs = list(ensure_run_tools(plugs, {}))
             cached = self._cache["pipeline"] = tuple(plugs)
         return cached
 
@@ -263,10 +278,10 @@ class Builder:
 
     def run(self) -> Request:
         """Run and return the finished Request, without raising (for inspection)."""
-        return rerun.run(self.request(), self.pipeline())
+        return tool_loop.run(self.request(), self.pipeline())
 
     async def arun(self) -> Request:
-        return await rerun.arun(self.request(), self.pipeline())
+        return await tool_loop.arun(self.request(), self.pipeline())
 
     def execute(self) -> Any:
         """Run and return the result; raises the typed error if the run failed, and
@@ -286,7 +301,7 @@ class Builder:
     def astream(self) -> api.AsyncChatStream:
         """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(rerun.astream(b.request(), b.pipeline()))
+        return api.AsyncChatStream(tool_stream.astream(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (

@@ -27,6 +27,9 @@
     │       │                        or was cancelled (.job_id .batch_id .status)
     │       └── BatchPendingError    the batch job has not finished yet
     ├── BudgetExceededError          the spend would pass a configured limit
+    ├── ToolLoopError                a tool loop stopped before the model answered (.steps)
+    │   ├── ToolLoopLimitError       it reached max_steps
+    │   └── ToolFailedError          the same tool failed too many times in a row (.tool)
     └── StoreError                   a cache or ledger store failed
 
 Messages are one sentence that says what went wrong and what to do. They never
@@ -307,6 +310,26 @@ class BatchPendingError(BatchJobError):
 
 class BudgetExceededError(LLMPipeError):
     """Running the request would pass a spending limit."""
+
+
+class ToolLoopError(LLMPipeError):
+    """A tool loop stopped before the model answered; `steps` holds what ran until then."""
+
+    def __init__(self, message: str, *, steps: tuple[Any, ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.steps = steps
+
+
+class ToolLoopLimitError(ToolLoopError):
+    """The model still asked for tools when the loop reached `max_steps`."""
+
+
+class ToolFailedError(ToolLoopError):
+    """The same tool failed `max_failures` times in a row."""
+
+    def __init__(self, message: str, *, tool: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.tool = tool
 
 
 class StoreError(LLMPipeError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import rendering
+from .errors import ConfigError
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
@@ -107,6 +108,20 @@ class ChatResponse(_Rendered):
     parsed: Any = None
     #: what the model said instead of the structured answer it declined to give
     refusal: str | None = None
+    #: a tool loop's record: each model turn and tool run (`ModelTurn`, `ToolRun`), in order
+    steps: tuple[Any, ...] = ()
+    #: a paused tool loop: the calls waiting for a person's approval (see `resume`)
+    pending: tuple[ToolCall, ...] = ()
+    #: how a paused loop goes on; set by the loop
+    continuation: Any = field(default=None, repr=False)
+
+    def resume(self, approved: Any = (), **options: Any) -> ChatResponse:
+        """Go on with a paused tool loop: run the `pending` calls whose ids (or ToolCalls) are
+        in `approved`, refuse the others, and return the next answer."""
+        if self.continuation is None:
+            raise ConfigError("This answer is not a paused tool loop: there is nothing to resume.")
+        ids = {getattr(item, "id", item) for item in approved}
+        return self.continuation(frozenset(ids), **options)
 
     def __str__(self) -> str:
         return self.content
@@ -159,6 +174,21 @@ class StreamChunk:
     reasoning: str = ""
     #: with `schema=`: the object so far, parsed from the JSON that has arrived
     partial: Any = None
+    #: in a tool loop: the ToolCall about to run (kind "tool_start")
+    tool_start: ToolCall | None = None
+    #: in a tool loop: the ToolRun that ended, with its result and timing (kind "tool_result")
+    tool_result: Any = None
+
+    @property
+    def kind(self) -> str:
+        """ "text", "tool_calls" (a turn ended asking for tools), "tool_start", "tool_result", "done"."""
+        if self.tool_start is not None:
+            return "tool_start"
+        if self.tool_result is not None:
+            return "tool_result"
+        if self.done:
+            return "done"
+        return "tool_calls" if self.tool_calls and self.finish_reason else "text"
 
     def __str__(self) -> str:
         return self.content

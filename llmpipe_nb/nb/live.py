@@ -73,6 +73,18 @@ def failed_bundle(text: str, who: str, error: BaseException) -> dict[str, str]:
     return {"text/plain": redact(f"{text}\n! {line}"), "text/html": html}
 
 
+def tool_line(chunk: Any) -> str | None:
+    """A one-line note for a tool loop's chunk (a call starting, or its result), else None."""
+    if chunk.tool_start is not None:
+        call = chunk.tool_start
+        args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
+        return f"→ {call.name}({args})"
+    run = chunk.tool_result
+    if run is not None:
+        return f"← {run.call.name}: {run.status}, {run.duration_ms:.0f} ms"
+    return None
+
+
 class LiveAnswer:
     """One display that grows with the answer; `finish` or `fail` replaces it with the result."""
 
@@ -89,6 +101,7 @@ class LiveAnswer:
         self.clock = clock
         self.parts: list[str] = []
         self.partial: Any = None  # with a schema: the object so far, shown as a table
+        self.tools: list[str] = []  # in a tool loop: the calls and their results so far
         self.updates = 0
         self._handle: Any = None
         self._last = 0.0
@@ -118,6 +131,12 @@ class LiveAnswer:
             self._last = self.clock()
             self._cost = self._last - now
 
+    def tool(self, line: str) -> None:
+        """Note a tool call starting or ending; shown at once (tool runs are rare and slow)."""
+        self.tools.append(line)
+        self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
+        self._last = self.clock()
+
     def finish(self, result: Any, format: str) -> None:
         bundle, metadata = final_bundle(result, format)
         self._update(bundle, metadata)
@@ -143,11 +162,13 @@ class LiveAnswer:
             body = views.answer_html(text, self.format)
         else:
             body = '<span class="lp-note">waiting…</span>'
+        notes = "".join(f'<div class="lp-note">{views.esc(line)}</div>' for line in self.tools)
         html = views.frame(
             f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(self.who)}</span>'
-            f'{views.badge("streaming", "streaming")}</div><div class="lp-body">{body}</div></div>'
+            f'{views.badge("streaming", "streaming")}</div>{notes}<div class="lp-body">{body}</div></div>'
         )
-        return {"text/plain": redact(text + "▌"), "text/html": html}
+        lines = "".join(f"{line}\n" for line in self.tools)
+        return {"text/plain": redact(lines + text + "▌"), "text/html": html}
 
 
 class PrintedAnswer:
@@ -168,6 +189,9 @@ class PrintedAnswer:
         self.parts.append(text)
         sys.stdout.write(redact(text))
         sys.stdout.flush()
+
+    def tool(self, line: str) -> None:
+        print(redact(line), flush=True)
 
     def finish(self, result: Any, format: str) -> None:
         print(f"\n{views.response_footer(result)}" if self.parts else views.response_text(result))

@@ -58,6 +58,10 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--chat", "-c"), {"metavar": "NAME", "help": "continue the conversation NAME across cells"}),
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
     (("--schema",), {"metavar": "NAME", "help": "answer as the type NAME (--output keeps it)"}),
+    (
+        ("--tools",),
+        {"metavar": "F,G", "help": "let the model call the functions F, G (comma-separated)"},
+    ),
     (("--no-interpolate",), {"action": "store_true", "help": "send {braces} as written"}),
     (
         ("--budget", "-b"),
@@ -89,8 +93,8 @@ _TAKES_VALUE = {
 USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
     f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
-    "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--no-interpolate] "
-    "[--budget TOKENS] [--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
+    "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--tools F,G] "
+    "[--no-interpolate] [--budget TOKENS] [--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
 )
 
 

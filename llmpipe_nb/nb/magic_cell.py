@@ -23,9 +23,9 @@ from ..builder import Builder, build
 from ..context import Field, dry_run
 from ..errors import LLMPipeError
 from .interpolate import pieces_of, render
-from .live import LiveAnswer, PrintedAnswer, can_update
+from .live import LiveAnswer, PrintedAnswer, can_update, tool_line
 from .magic_args import split_target
-from .magic_schema import schema_named
+from .magic_schema import schema_named, tools_named
 from .magic_settings import Chat, Defaults, Session
 
 
@@ -72,6 +72,8 @@ def ask(
         builder = builder.with_messages([*builder.messages[:-1], dict(message)])
         if args.schema:
             builder = builder.with_schema(schema_named(shell, args.schema))
+        if args.tools:
+            builder = builder.with_tools(tools_named(shell, args.tools))
     except LLMPipeError as error:
         raise CellError(error) from error
     defaults = session.defaults
@@ -146,7 +148,11 @@ def show(shell: Any, defaults: Defaults, builder: Builder, fmt: str, stream: boo
             view.start()
             answer = builder.stream()
             for chunk in answer:
-                view.add(chunk.content, chunk.partial)
+                line = tool_line(chunk)
+                if line is not None:
+                    view.tool(line)
+                else:
+                    view.add(chunk.content, chunk.partial)
             result = answer.response
     except LLMPipeError as error:
         view.fail(error)
