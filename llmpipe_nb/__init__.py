@@ -51,6 +51,7 @@ from .errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    ReplayMissError,
     ResponseFormatError,
     ServerError,
     StoreError,
@@ -77,6 +78,7 @@ from .streams import AsyncChatStream, ChatStream
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
+    from .plugs.replay_session import Recording, replay
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -96,6 +98,8 @@ _LAZY = {
     "prompt": ("llmpipe_nb.context", "prompt"),
     "Prompt": ("llmpipe_nb.context", "Prompt"),
     "renderer": ("llmpipe_nb.context", "renderer"),
+    "replay": ("llmpipe_nb.plugs.replay_session", "replay"),
+    "Recording": ("llmpipe_nb.plugs.replay_session", "Recording"),
 }
 
 
@@ -168,6 +172,8 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ReasoningPart",
+    "Recording",
+    "ReplayMissError",
     "Request",
     "ResponseFormatError",
     "Secret",
@@ -200,6 +206,7 @@ __all__ = [
     "prompt",
     "providers",
     "renderer",
+    "replay",
     "reset_configuration",
     "set_price",
     "stream",

@@ -22,6 +22,7 @@
     │   ├── ResponseFormatError      the answer was not in the expected shape
     │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
     ├── BudgetExceededError          the spend would pass a configured limit
+    ├── ReplayMissError              replaying, and nothing recorded answers (.differences)
     └── StoreError                   a cache or ledger store failed
 
 Messages are one sentence that says what went wrong and what to do. They never
@@ -244,6 +245,21 @@ class CircuitOpenError(ProviderError):
 
 class BudgetExceededError(LLMPipeError):
     """Running the request would pass a spending limit."""
+
+
+class ReplayMissError(LLMPipeError):
+    """Replaying a recording, a request that is not in it: nothing was sent.
+
+    `differences` says how the request differs from the nearest recorded one (the model,
+    an option, the message that changed); empty when the recording has none to compare.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, differences: list[str], request: Any = None
+    ) -> None:
+        self.path = path
+        self.differences = differences
+        super().__init__(message, request=request)
 
 
 class StoreError(LLMPipeError):
