@@ -68,10 +68,11 @@ class SQLiteStore(CacheStore):
             db = sqlite3.connect(
                 self.path, timeout=10.0, isolation_level=None, check_same_thread=False
             )
+            version = self._version(db)  # before anything changes the file
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
-            self._migrate(db)
+            self._migrate(db, version)
         except (OSError, sqlite3.Error, StoreError) as error:
             if db is not None:
                 db.close()
@@ -84,14 +85,17 @@ class SQLiteStore(CacheStore):
         self._db = db
         self._vectors: SQLiteVectors | None = None
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+    def _version(self, db: sqlite3.Connection) -> int:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
         if version > VERSION:
             raise StoreError(
                 f"The SQLite cache at {self.path} was written by a newer llmpipe_nb "
                 f"(layout {version}, this one knows {VERSION}): upgrade llmpipe_nb, "
                 "or use another path."
             )
+        return version
+
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
         for step in range(version, VERSION):
             db.execute("BEGIN IMMEDIATE")
             try:
