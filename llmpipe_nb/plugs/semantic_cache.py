@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from typing import Any, ClassVar
 
-from .. import registry
-from ..errors import ConfigError, LLMPipeError, StoreError
+from .. import notices, registry
+from ..errors import ConfigError, LLMPipeError, PipelineError, StoreError
 from ..pipeline import AFTER_RUN, Pipeline
 from ..request import Request
 from ..stores import CacheStore
@@ -115,28 +115,36 @@ class SemanticCache(Cache):
 
     def _embedded(self, request: Request, done: Request | None) -> tuple[Request, Any]:
         """The prompt's vector, or None with the reason recorded on `request`."""
+        if done is not None and done.terminal_error is not None:
+            error = done.terminal_error
+            if not isinstance(error, LLMPipeError):
+                error = PipelineError(f"The semantic cache's embed call failed: {error}")
+            return self._unembedded(request, error), None
         try:
             if done is None:
                 vectors = self.embed([prompt_text(request.messages)])  # type: ignore[misc,operator]
-            elif done.terminal_error is not None:
-                raise done.terminal_error
             else:
                 vectors = done.result.embeddings
-            vector = vectors[0]
-            if not all(isinstance(x, Real) for x in vector) or not len(vector):
-                raise ConfigError(
-                    "The semantic cache's embed function must return one list of numbers per text."
-                )
-        except (LLMPipeError, IndexError, TypeError) as error:
-            failure = (
-                error
-                if isinstance(error, LLMPipeError)
-                else ConfigError(
-                    f"The semantic cache could not embed the prompt ({error}): check embed=."
-                )
+            vector = numpy().asarray(vectors[0], dtype="float32")
+            if vector.ndim != 1 or not vector.size:
+                raise ValueError(f"a vector of shape {vector.shape}")
+        except (IndexError, TypeError, ValueError) as error:
+            failure = ConfigError(
+                f"The semantic cache's embed function must return one list of numbers per "
+                f"text, not {error}: check embed=."
             )
-            return request.add_error(failure, plug=self.name), None
+            return self._unembedded(request, failure), None
         return request, vector
+
+    def _unembedded(self, request: Request, error: LLMPipeError) -> Request:
+        """Record why the prompt has no vector (the request goes on, looked up exactly only);
+        warn the first time."""
+        if not self.__dict__.get("_warned"):
+            self._warned = True
+            notices.warn(
+                __name__, f"{error.message} The semantic cache looks up exact repeats only."
+            )
+        return request.add_error(error, plug=self.name)
 
     def _look(self, request: Request, vector: Sequence[float], read: bool) -> Request:
         space = self.space(request)

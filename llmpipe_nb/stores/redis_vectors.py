@@ -44,8 +44,9 @@ class RedisVectors(VectorIndex):
             if size != (0 if held is None else len(held)):
                 rows = self.store._do("read", self.store._client.hgetall, name)
                 fresh = VectorSpace()
-                for key, blob in rows.items():
-                    fresh.add(key.decode() if isinstance(key, bytes) else key, bytes(blob))
+                fresh.extend(
+                    [(k.decode() if isinstance(k, bytes) else k, bytes(b)) for k, b in rows.items()]
+                )
                 with self._lock:
                     self._spaces[space] = fresh
         return super().nearest(space, vector)

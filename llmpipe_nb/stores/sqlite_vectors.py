@@ -42,8 +42,7 @@ class SQLiteVectors(VectorIndex):
             if rows:
                 with self._lock:
                     found = self._spaces.setdefault(space, VectorSpace())
-                    for _, key, blob in rows:
-                        found.add(key, bytes(blob))
+                    found.extend([(key, bytes(blob)) for _, key, blob in rows])
                 self._seen[space] = rows[-1][0]
         return super().nearest(space, vector)
 

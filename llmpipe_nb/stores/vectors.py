@@ -58,12 +58,7 @@ class VectorSpace:
         norm = float(np.linalg.norm(v))
         if not norm:
             return  # a zero vector is similar to nothing
-        if self._matrix is not None and v.shape[0] != self._matrix.shape[1]:
-            raise StoreError(
-                f"The semantic cache holds vectors of {self._matrix.shape[1]} dimensions and "
-                f"this one has {v.shape[0]}: clear the cache, or give this embedder its own "
-                "namespace."
-            )
+        self._check(v.shape[0])
         row = self._row.get(key)
         if row is None:
             row = len(self.keys)
@@ -71,6 +66,29 @@ class VectorSpace:
             self.keys.append(key)
             self._row[key] = row
         self._matrix[row] = v / norm
+
+    def extend(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Add many stored (key, float32 bytes) vectors at once: one matrix operation, as a
+        process loading a persisted space does."""
+        latest = dict(items)  # a key stored twice: its last vector
+        fresh = [k for k in latest if k not in self._row]
+        for key in latest.keys() - set(fresh):
+            self.add(key, latest[key])
+        if not fresh:
+            return
+        np = numpy()
+        block = np.frombuffer(b"".join(latest[k] for k in fresh), dtype="<f4")
+        block = block.reshape(len(fresh), -1).astype(np.float32)
+        norms = np.linalg.norm(block, axis=1)
+        keep = norms > 0  # a zero vector is similar to nothing
+        self._check(block.shape[1])
+        start = len(self.keys)
+        kept = [k for k, ok in zip(fresh, keep, strict=True) if ok]
+        self._grow(start + len(kept), block.shape[1])
+        self._matrix[start : start + len(kept)] = block[keep] / norms[keep][:, None]
+        for n, key in enumerate(kept, start):
+            self._row[key] = n
+        self.keys.extend(kept)
 
     def remove(self, key: str) -> None:
         row = self._row.pop(key, None)
@@ -94,6 +112,13 @@ class VectorSpace:
         scores = self._matrix[: len(self.keys)] @ (q / norm)
         best = int(np.argmax(scores))
         return Nearest(self.keys[best], float(scores[best]))
+
+    def _check(self, dim: int) -> None:
+        if self._matrix is not None and dim != self._matrix.shape[1]:
+            raise StoreError(
+                f"The semantic cache holds vectors of {self._matrix.shape[1]} dimensions and "
+                f"this one has {dim}: clear the cache, or give this embedder its own namespace."
+            )
 
     def _grow(self, rows: int, dim: int) -> None:
         np = numpy()

@@ -142,9 +142,25 @@ def test_a_failing_embedder_leaves_the_request_uncached_but_answered():
     def broken(texts):
         return [["not", "numbers"]]
 
-    reply = llm.build("mock", "still answered").with_cache(semantic=True, embed=broken).execute()
+    broken_cache = llm.build("mock", "still answered").with_cache(semantic=True, embed=broken)
+    with pytest.warns(UserWarning, match="looks up exact repeats only"):
+        reply = broken_cache.execute()
     assert reply.content and not reply.cache_hit
     assert any("one list of numbers per text" in str(e.error) for e in reply.request.errors)
+
+
+def test_a_failing_embed_call_leaves_the_request_answered(openai_server):
+    from llmpipe_nb.testing import faults
+
+    llm.configure("openai", api_key=KEY, base_url=openai_server.base_url)
+    openai_server.inject(faults.http_error(500))
+    b = llm.build("mock", "embed fails").with_cache(
+        semantic=True, embed=("openai", "text-embedding-3-small")
+    )
+    with pytest.warns(UserWarning, match="looks up exact repeats only"):
+        reply = b.execute()
+    assert reply.content and isinstance(reply.request.errors[0].error, llm.ServerError)
+    assert b.execute().cache_hit is True, "the answer was still stored for exact repeats"
 
 
 def test_without_numpy_the_extra_is_named(monkeypatch):
@@ -162,3 +178,21 @@ def test_inspection_shows_one_cache_with_its_semantic_options():
     assert "Cache" not in b.without_cache().inspect_pipeline().names
     plain = next(p for p in b.with_cache().inspect_pipeline() if p.name == "Cache")
     assert "semantic" not in plain.options, "with_cache() again: the exact cache alone"
+
+
+def test_vector_space_rows_follow_adds_removals_and_bulk_loads():
+    from llmpipe_nb.stores.vectors import VectorSpace, to_blob
+
+    space = VectorSpace()
+    for key, v in (("x", [1, 0, 0]), ("y", [0, 1, 0]), ("z", [0, 0, 1])):
+        space.add(key, v)
+    space.remove("x")  # the last row moves into the freed one
+    assert space.nearest([0, 0, 2]).key == "z" and space.nearest([0, 3, 0]).key == "y"
+    assert space.nearest([1, 0, 0]).score == pytest.approx(0.0)
+    space.add("y", [1, 1, 0])  # replaced, not added
+    assert len(space) == 2 and space.nearest([1, 1, 0]).score == pytest.approx(1.0)
+    space.extend([("w", to_blob([0, 0, 0])), ("v", to_blob([1, 0, 0])), ("v", to_blob([0, 1, 1]))])
+    assert len(space) == 3, "the zero vector is left out, a key loaded twice keeps its last"
+    assert space.nearest([0, 1, 1]).key == "v"
+    with pytest.raises(llm.StoreError, match="vectors of 3 dimensions and this one has 2"):
+        space.add("bad", [1, 2])
