@@ -20,9 +20,10 @@ stored, to explain misses. The API key is never part of either.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from .. import registry
@@ -186,15 +187,22 @@ def differences(recorded: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[
     return found
 
 
-def nearest(candidates: Any, wanted: Mapping[str, Any]) -> tuple[str | None, list[str]]:
-    """The key of the recorded request closest to `wanted`, and how they differ."""
+def nearest(
+    candidates: Iterable[tuple[str, Mapping[str, Any]]], wanted: Mapping[str, Any]
+) -> tuple[str | None, list[str]]:
+    """The key of the recorded request closest to `wanted`, and how they differ: the fewest
+    differences, then the most similar messages."""
     best: tuple[str | None, list[str]] = (None, [])
+    best_rank: tuple[int, float] | None = None
+    text = json.dumps(wanted.get("messages"), sort_keys=True, ensure_ascii=False)
     for key, recorded in candidates:
         found = differences(recorded, wanted)
-        if best[0] is None or len(found) < len(best[1]):
-            best = (key, found)
-            if len(found) <= 1:
-                break
+        if best_rank is not None and len(found) > best_rank[0]:
+            continue
+        recorded_text = json.dumps(recorded.get("messages"), sort_keys=True, ensure_ascii=False)
+        rank = (len(found), -difflib.SequenceMatcher(None, recorded_text, text).quick_ratio())
+        if best_rank is None or rank < best_rank:
+            best, best_rank = (key, found), rank
     return best
 
 

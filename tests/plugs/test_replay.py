@@ -373,3 +373,12 @@ def test_concurrent_async_requests_record_and_replay(openai, tape):
     again = asyncio.run(many())
     assert [r.content for r in again] == [r.content for r in live]
     assert len(openai.requests) == 8
+
+
+def test_the_nearest_recording_is_the_most_similar_among_equally_different_ones(openai, tape):
+    llm.replay(tape, mode="record")
+    for text in ("How do tides work?", "Name a harbour", "List three fish"):
+        ask(text)
+    llm.replay(tape, mode="replay")
+    with pytest.raises(llm.ReplayMissError, match="recorded 'How do tides work\\?'"):
+        ask("How do the tides work?")
