@@ -14,6 +14,7 @@ from llmpipe_nb.stores import codec
 from llmpipe_nb.stores.codec import ZSTD_MAGIC, unpack
 from llmpipe_nb.stores.memory import MemoryStore
 
+MAGIC = {"zstd": ZSTD_MAGIC, "zlib": b"\x78"}
 LONG = "Explain, at length, how a write-ahead log keeps a database consistent. " * 20
 
 
@@ -32,7 +33,7 @@ def test_sqlite_entries_are_stored_compressed(tmp_path):
     path = tmp_path / "c.sqlite3"
     first = answered(LONG, store="sqlite", path=str(path))
     (value,) = sqlite3.connect(path).execute("SELECT value FROM cache").fetchone()
-    assert isinstance(value, bytes) and value.startswith(ZSTD_MAGIC)
+    assert isinstance(value, bytes) and value.startswith(MAGIC[codec.best()])
     text = unpack(value)
     assert json.loads(text)["content"] == first.content
     assert len(value) * 5 < len(text.encode())
@@ -50,6 +51,8 @@ def test_zlib_when_zstd_is_not_available(tmp_path, no_zstd):
 def test_a_zstd_entry_without_zstd_is_a_recoverable_miss_that_names_the_extra(
     tmp_path, monkeypatch
 ):
+    if codec.best() != "zstd":
+        pytest.skip("zstd is not installed here")
     path = str(tmp_path / "c.sqlite3")
     answered("made with zstd", store="sqlite", path=path)
     monkeypatch.setattr(codec._zstd, "found", None, raising=False)
@@ -114,7 +117,8 @@ def test_redis_entries_are_compressed_and_old_plain_ones_still_read(redis_url):
     client = redis.Redis.from_url(redis_url)
     (name,) = client.keys("llmpipe:cache:*")
     stored = client.get(name)
-    assert stored.startswith(ZSTD_MAGIC) and len(stored) * 5 < len(unpack(stored).encode())
+    assert stored.startswith(MAGIC[codec.best()])
+    assert len(stored) * 5 < len(unpack(stored).encode())
     client.set(name, unpack(stored).encode())  # as written before compression
     again = answered(LONG, store="redis", url=redis_url)
     assert again.cache_hit and again.content == first.content
@@ -122,6 +126,8 @@ def test_redis_entries_are_compressed_and_old_plain_ones_still_read(redis_url):
 
 @pytest.mark.parametrize("codec_name", ["zstd", "zlib"])
 def test_pack_and_unpack_round_trip(codec_name):
+    if codec_name != "zlib" and codec.best() != codec_name:
+        pytest.skip("zstd is not installed here")
     text = json.dumps({"content": "héllo ✓ " * 50})
     packed = codec.pack(text, codec_name)
     assert unpack(packed) == text and len(packed) < len(text.encode())
