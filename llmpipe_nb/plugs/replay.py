@@ -73,17 +73,22 @@ class Replay(Plug):
         self.counts: Counter[str] = Counter()
         self.saved_usd = 0.0
         self.used: set[str] = set()
+        self.closed = False
         self._tally = threading.Lock()
         self._recorder = ReplayRecord(self)
 
     # -- the lookup ------------------------------------------------------------------
 
     def call(self, request: Request) -> Request:
+        if self.closed:  # a run kept from a recording that has ended: nothing to do
+            return request
         request, key, payload = self._key(request)
         found = None if self.mode == "record" else self.cassette.get(key)
         return self._decide(request, key, payload, found)[0]
 
     async def acall(self, request: Request) -> Request:
+        if self.closed:
+            return request
         request, key, payload = self._key(request)
         found = None
         if self.mode != "record":
@@ -92,6 +97,9 @@ class Replay(Plug):
 
     def stream(self, request: Request) -> Iterator[StreamChunk | Request]:
         """A streamed request: the recorded chunks (timed with `realtime`), then the answer."""
+        if self.closed:
+            yield request
+            return
         request, key, payload = self._key(request)
         found = None if self.mode == "record" else self.cassette.get(key)
         done, chunks = self._decide(request, key, payload, found)
@@ -104,6 +112,9 @@ class Replay(Plug):
         yield done
 
     async def astream(self, request: Request) -> AsyncIterator[StreamChunk | Request]:
+        if self.closed:
+            yield request
+            return
         request, key, payload = self._key(request)
         found = None
         if self.mode != "record":
@@ -175,6 +186,7 @@ class Replay(Plug):
                 self.used.add(key)
 
     def close(self) -> None:
+        self.closed = True
         self.cassette.close()
 
 

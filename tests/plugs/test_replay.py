@@ -382,3 +382,32 @@ def test_the_nearest_recording_is_the_most_similar_among_equally_different_ones(
     llm.replay(tape, mode="replay")
     with pytest.raises(llm.ReplayMissError, match="recorded 'How do tides work\\?'"):
         ask("How do the tides work?")
+
+
+def test_comparison_cells_are_recorded_and_replayed(tape):
+    llm.replay(tape, mode="record")
+    models = ["mock:mock-1", "mock:mock-large"]
+    live = llm.compare(["Name a sea"], models=models, live=False).to_frame()
+    llm.providers.get("mock").fail_next(llm.ProviderConnectionError, times=10)
+    llm.replay(tape, mode="replay")
+    again = llm.compare(["Name a sea"], models=models, live=False).to_frame()
+    assert again.content.tolist() == live.content.tolist()
+    assert again.error.isna().all() and list(again.cost_usd) == [0.0, 0.0]
+
+
+def test_a_stream_closed_early_is_not_recorded(tape):
+    recording = llm.replay(tape, mode="auto")
+    with llm.stream("mock", "A long story to stop early") as stream:
+        next(iter(stream))
+    assert recording.recorded == 0 and recording.sent == 1
+    assert llm.stream("mock", "A long story to stop early").text()
+    assert recording.recorded == 1
+
+
+def test_a_run_kept_from_an_ended_recording_goes_to_the_provider(tape):
+    llm.replay(tape, mode="record")
+    done = llm.chat("mock", "kept for a rerun").request
+    llm.replay(None)
+    assert any(p.name == "Replay" for p in done.metadata["plugs"])
+    rerun = llm.Pipeline.run(done.metadata["initial_request"], done.metadata["plugs"])
+    assert rerun.state == "completed" and rerun.metadata.get("replay") is None
