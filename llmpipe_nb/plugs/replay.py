@@ -63,12 +63,8 @@ class Replay(Plug):
             raise ConfigError(f"Replay mode must be 'auto', 'record' or 'replay', not {mode!r}.")
         self.rules = KeyRules.of(ignore, whitespace, match_base_url, key)
         self.path, self.mode, self.realtime = path, mode, realtime
-        self.ignore, self.whitespace, self.match_base_url, self.key = (
-            tuple(ignore),
-            whitespace,
-            match_base_url,
-            key,
-        )
+        self.ignore, self.whitespace = tuple(ignore), whitespace
+        self.match_base_url, self.key = match_base_url, key
         self.cassette = Cassette(path, writable=mode != "replay")
         self.counts: Counter[str] = Counter()
         self.saved_usd = 0.0
@@ -82,27 +78,19 @@ class Replay(Plug):
     def call(self, request: Request) -> Request:
         if self.closed:  # a run kept from a recording that has ended: nothing to do
             return request
-        request, key, payload = self._key(request)
-        found = None if self.mode == "record" else self.cassette.get(key)
-        return self._decide(request, key, payload, found)[0]
+        return self._decide(request, *self._lookup(request))[0]
 
     async def acall(self, request: Request) -> Request:
         if self.closed:
             return request
-        request, key, payload = self._key(request)
-        found = None
-        if self.mode != "record":
-            found = await asyncio.to_thread(self.cassette.get, key)
-        return self._decide(request, key, payload, found)[0]
+        return self._decide(request, *await asyncio.to_thread(self._lookup, request))[0]
 
     def stream(self, request: Request) -> Iterator[StreamChunk | Request]:
         """A streamed request: the recorded chunks (timed with `realtime`), then the answer."""
         if self.closed:
             yield request
             return
-        request, key, payload = self._key(request)
-        found = None if self.mode == "record" else self.cassette.get(key)
-        done, chunks = self._decide(request, key, payload, found)
+        done, chunks = self._decide(request, *self._lookup(request))
         last = 0.0
         for offset, chunk in chunks:
             if self.realtime and offset > last:
@@ -115,11 +103,7 @@ class Replay(Plug):
         if self.closed:
             yield request
             return
-        request, key, payload = self._key(request)
-        found = None
-        if self.mode != "record":
-            found = await asyncio.to_thread(self.cassette.get, key)
-        done, chunks = self._decide(request, key, payload, found)
+        done, chunks = self._decide(request, *await asyncio.to_thread(self._lookup, request))
         last = 0.0
         for offset, chunk in chunks:
             if self.realtime and offset > last:
@@ -128,9 +112,11 @@ class Replay(Plug):
             yield chunk
         yield done
 
-    def _key(self, request: Request) -> tuple[Request, str, dict[str, Any]]:
+    def _lookup(self, request: Request) -> tuple[str, dict[str, Any], Recorded | None]:
+        """The request's key, its normalised form, and its recording (never read to record)."""
         payload = self.rules.payload(request)
-        return request, self.rules.key_of(request, payload), payload
+        key = self.rules.key_of(request, payload)
+        return key, payload, None if self.mode == "record" else self.cassette.get(key)
 
     def _decide(
         self, request: Request, key: str, payload: dict[str, Any], found: Recorded | None

@@ -17,6 +17,7 @@ store (`CacheStore.vectors()`): memory, the SQLite file, or Redis.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
@@ -72,34 +73,32 @@ class SemanticCache(Cache):
     # -- lookup ----------------------------------------------------------------------
 
     def call(self, request: Request) -> Request:
-        read, write = cache_control(request.options.get(CONTROL, True))
+        read = cache_control(request.options.get(CONTROL, True))[0]
         out = super().call(request)
-        if not self._wanted(out, read or write):
+        if not self._wanted(out):
             return out
         done = Pipeline.run(*self._embed_request(out)) if self._by_provider else None
         out, vector = self._embedded(out, done)
         return out if vector is None else self._look(out, vector, read)
 
     async def acall(self, request: Request) -> Request:
-        read, write = cache_control(request.options.get(CONTROL, True))
+        read = cache_control(request.options.get(CONTROL, True))[0]
         out = await super().acall(request)
-        if not self._wanted(out, read or write):
+        if not self._wanted(out):
             return out
         done = await Pipeline.arun(*self._embed_request(out)) if self._by_provider else None
         out, vector = self._embedded(out, done)
-        return out if vector is None else self._look(out, vector, read)
+        if vector is None:
+            return out
+        return await asyncio.to_thread(self._look, out, vector, read)  # the store may be Redis
 
     @property
     def _by_provider(self) -> bool:
         return not callable(self.embed)
 
-    def _wanted(self, request: Request, used: bool) -> bool:
-        return (
-            used
-            and request.kind in SEMANTIC
-            and not request.halted
-            and "cache_key" in request.metadata
-        )
+    def _wanted(self, request: Request) -> bool:
+        """An exact miss that will be looked up or stored (a `cache_key` says so)."""
+        return request.kind in SEMANTIC and not request.halted and "cache_key" in request.metadata
 
     def _embed_request(self, request: Request) -> tuple[Request, tuple[Any, ...]]:
         """The embeddings request for the prompt, through the cached embeddings pipeline."""
@@ -194,7 +193,7 @@ class SemanticWrite(CacheWrite):
         return self._remember(super().call(request))
 
     async def acall(self, request: Request) -> Request:
-        return self._remember(await super().acall(request))
+        return await asyncio.to_thread(self._remember, await super().acall(request))
 
     def _remember(self, request: Request) -> Request:
         held = request.private.get(VECTOR)
