@@ -54,6 +54,7 @@ from .errors import (
     ProviderTimeoutError,
     RateLimitError,
     RefusalError,
+    ReplayMissError,
     ResponseFormatError,
     SchemaValidationError,
     ServerError,
@@ -85,6 +86,7 @@ from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
+    from .plugs.replay_session import Recording, replay
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -107,6 +109,8 @@ _LAZY = {
     "prompt": ("llmpipe_nb.context", "prompt"),
     "Prompt": ("llmpipe_nb.context", "Prompt"),
     "renderer": ("llmpipe_nb.context", "renderer"),
+    "replay": ("llmpipe_nb.plugs.replay_session", "replay"),
+    "Recording": ("llmpipe_nb.plugs.replay_session", "Recording"),
 }
 
 
@@ -182,7 +186,9 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ReasoningPart",
+    "Recording",
     "RefusalError",
+    "ReplayMissError",
     "Request",
     "ResponseFormatError",
     "SchemaValidationError",
@@ -221,6 +227,7 @@ __all__ = [
     "prompt",
     "providers",
     "renderer",
+    "replay",
     "reset_configuration",
     "set_price",
     "stream",

@@ -22,6 +22,7 @@ from .responses import StreamChunk
 #: feature plugs the builder knows by name, imported only when used
 FEATURES = {
     "Cache": "llmpipe_nb.plugs.cache:Cache",
+    "SemanticCache": "llmpipe_nb.plugs.semantic_cache:SemanticCache",
     "RetryPolicy": "llmpipe_nb.plugs.retry_policy:RetryPolicy",
     "CircuitBreaker": "llmpipe_nb.plugs.circuit_breaker:CircuitBreaker",
     "RateLimiter": "llmpipe_nb.plugs.rate_limiter:RateLimiter",
@@ -182,10 +183,13 @@ class Builder:
         plug = cls(**options)
         where, anchor = getattr(cls, "position", ("before", DEFAULT_ANCHOR))
         insert = _Insert(plug, anchor, None) if where == "before" else _Insert(plug, None, anchor)
-        return self._with(ops=(*self.ops, _Remove(name, False), insert))
+        return self._with(ops=(*self.ops, _Remove(cls.name, False), insert))
 
     def with_cache(self, ttl: float | None = 3600, **options: Any) -> Builder:
-        """Answer repeated requests from a cache (store="memory" | "sqlite" | "redis")."""
+        """Answer repeated requests from a cache (store="memory" | "sqlite" | "redis");
+        `semantic=True` also answers similar prompts (`threshold=`, `embed=`)."""
+        if options.pop("semantic", False):
+            return self._feature("SemanticCache", {"ttl": ttl, **options})
         return self._feature("Cache", {"ttl": ttl, **options})
 
     def without_cache(self) -> Builder:

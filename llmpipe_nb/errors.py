@@ -30,6 +30,7 @@
     ├── ToolLoopError                a tool loop stopped before the model answered (.steps)
     │   ├── ToolLoopLimitError       it reached max_steps
     │   └── ToolFailedError          the same tool failed too many times in a row (.tool)
+    ├── ReplayMissError              replaying, and nothing recorded answers (.differences)
     └── StoreError                   a cache or ledger store failed
 
 Messages are one sentence that says what went wrong and what to do. They never
@@ -330,6 +331,21 @@ class ToolFailedError(ToolLoopError):
     def __init__(self, message: str, *, tool: str = "", **kw: Any) -> None:
         super().__init__(message, **kw)
         self.tool = tool
+
+
+class ReplayMissError(LLMPipeError):
+    """Replaying a recording, a request that is not in it: nothing was sent.
+
+    `differences` says how the request differs from the nearest recorded one (the model,
+    an option, the message that changed); empty when the recording has none to compare.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, differences: list[str], request: Any = None
+    ) -> None:
+        self.path = path
+        self.differences = differences
+        super().__init__(message, request=request)
 
 
 class StoreError(LLMPipeError):

@@ -57,6 +57,21 @@ def remove_listener(fn: Callable[[Request], None]) -> None:
         _listeners.remove(fn)
 
 
+_rewriters: list[Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]] = []
+
+
+def add_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    """Let `fn(request, plugs)` change the plugs of every run before it starts: a plug for
+    the whole session, whatever built the pipeline (`llm.replay` adds its plug this way)."""
+    if fn not in _rewriters:
+        _rewriters.append(fn)
+
+
+def remove_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    if fn in _rewriters:
+        _rewriters.remove(fn)
+
+
 def leave_partial(stop: BaseException, request: Request) -> None:
     """Hand the runner the request as it stood when a plug was stopped from outside (Ctrl-C,
     a cancelled task, a closed stream), so the recorded run keeps what the plug had done,
@@ -78,7 +93,10 @@ class _Run:
 
     def __init__(self, request: Request, trace: bool, pipeline: Iterable[Any]) -> None:
         self.trace = trace
-        self.plugs = build_pipeline(pipeline)
+        plugs = build_pipeline(pipeline)
+        for rewrite in _rewriters:
+            plugs = rewrite(request, plugs)
+        self.plugs = plugs
         self.initial = request
         self.steps: list[Step] = []
         self.start_ns = time_ns()

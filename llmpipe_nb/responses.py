@@ -99,7 +99,7 @@ class ChatResponse(_Rendered):
     raw_finish_reason: str | None = None
     request_id: str | None = None
     cost_status: str | None = None
-    cache_hit: bool = False
+    cache_hit: bool | str = False  # True, or "semantic" or "replay": how it was answered
     cost_saved: float | None = None
     reasoning: tuple[ReasoningPart, ...] = ()
     #: a stream's time to its first chunk (`latency_ms` is its total time); None unstreamed
@@ -207,7 +207,7 @@ class EmbeddingResponse(_Rendered):
     raw: Any = None
     request: Any = None
     cost_status: str | None = None
-    cache_hit: bool = False
+    cache_hit: bool | str = False  # True, or "semantic" or "replay": how it was answered
     cost_saved: float | None = None
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..views import FORMATS
-from .magic_settings import number, whole_number
+from .magic_settings import cache_choice, number, whole_number
 
 
 def _typed(convert: Any, name: str) -> Any:
@@ -50,6 +50,10 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (
         ("--cache",),
         {"action": argparse.BooleanOptionalAction, "help": "answer repeats from the cache"},
+    ),
+    (  # --cache=STORE, rewritten to this by `parse`: argparse cannot give --cache both forms
+        ("--cache-store",),
+        {"type": _typed(cache_choice, "cache"), "help": argparse.SUPPRESS},
     ),
     (
         ("--pipeline", "-p"),
@@ -92,7 +96,8 @@ _TAKES_VALUE = {
 
 USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
-    f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
+    f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] "
+    "[--cache[=memory|sqlite|redis]|--no-cache] "
     "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--tools F,G] "
     "[--no-interpolate] [--budget TOKENS] [--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
 )
@@ -152,7 +157,11 @@ def words(line: str) -> list[str]:
 
 def parse(line: str) -> argparse.Namespace:
     """The options of a magic line, or UsageError with the usage line."""
+    tokens = [
+        "--cache-store=" + w.partition("=")[2] if w.startswith("--cache=") else w
+        for w in words(line)
+    ]
     try:
-        return PARSER.parse_args(words(line))
+        return PARSER.parse_args(tokens)
     except UsageError as error:
         raise UsageError(f"{error}\nusage: {USAGE}") from None

@@ -196,16 +196,35 @@ def make_builder(
     # the default model goes with the default provider, never to a provider named otherwise
     default_model = d.model if provider in (None, d.provider) and not args.pipeline else None
     model = args.model or model or default_model
+    cache = cache_of(d, args)
     for key, value in (
         ("model", model),
         ("temperature", d.temperature if args.temperature is None else args.temperature),
         ("max_tokens", d.max_tokens if args.max_tokens is None else args.max_tokens),
-        ("cache", d.cache if args.cache is None else args.cache),
+        ("cache", cache if isinstance(cache, bool) else None),
     ):
         if value is not None:
             options[key] = value
     if options:
         builder = builder.with_options(**options)
+    if isinstance(cache, str):
+        builder = builder.with_cache(**cache_options(d, cache))
     if args.tag:
         builder = builder.with_tags(*args.tag)
     return builder, chat
+
+
+def cache_of(d: Defaults, args: argparse.Namespace) -> bool | str | None:
+    """The cell's cache: `--cache=STORE`, else `--cache`/`--no-cache`, else the default."""
+    if getattr(args, "cache_store", None) is not None:
+        return args.cache_store
+    return d.cache if args.cache is None else args.cache
+
+
+def cache_options(d: Defaults, store: str) -> dict[str, Any]:
+    """`with_cache` options for a store the magics keep: a persistent store keeps answers
+    until cleared (no ttl); the memory one for the cache's usual hour."""
+    if store == "memory":
+        return {"store": "memory"}
+    where = {"path": d.cache_path} if store == "sqlite" else {"url": d.cache_url}
+    return {"ttl": None, "store": store, **{k: v for k, v in where.items() if v}}

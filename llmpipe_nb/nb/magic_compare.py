@@ -23,7 +23,7 @@ from ..context.prompts import DEFAULT_BUDGET
 from ..errors import LLMPipeError
 from .interpolate import pieces_of
 from .live import can_update
-from .magic_cell import CellError
+from .magic_cell import CellError, cache_of, cache_options
 from .magic_schema import schema_named
 from .magic_settings import Session
 
@@ -63,13 +63,15 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
             )
             if v is not None
         }
-        cache = d.cache if args.cache is None else args.cache
+        cache = cache_of(d, args)
         comparison, run = prepare(
             [prompt],
             models=args.compare,
             system=args.system or d.system,
             schema=schema_named(shell, args.schema) if args.schema else None,
-            features={"cache": cache or None},
+            features={
+                "cache": cache_options(d, cache) if isinstance(cache, str) else cache or None
+            },
             tags=args.tag,
             format=args.format or d.format,
             options=options,

@@ -53,8 +53,20 @@ def _head(result: Any, state: str | None, extra: str = "") -> str:
     if state:
         parts.append(badge(state, state))
     if getattr(result, "cache_hit", False):
-        parts.append(badge("cache hit", "hit"))
+        parts.append(badge(hit_label(result), "hit"))
     return f'<div class="lp-head">{"".join(parts)}{extra}</div>'
+
+
+def hit_label(result: Any) -> str:
+    """How an answer came without a call: "replayed", "semantic hit 0.97" or "cache hit"."""
+    how = getattr(result, "cache_hit", False)
+    if how == "replay":
+        return "replayed"
+    if how == "semantic":
+        req = _request_of(result)
+        score = req.metadata.get("cache_similarity") if req is not None else None
+        return "semantic hit" + (f" {score:.2f}" if isinstance(score, float) else "")
+    return "cache hit"
 
 
 def response_html(result: Any, *, format: str = "markdown") -> str:
@@ -129,7 +141,7 @@ def response_footer(result: Any) -> str:
     facts = " · ".join(
         v if k in ("cost", "finish") else f"{k} {v}" for k, v in _response_facts(result)
     )
-    hit = " · cache hit" if getattr(result, "cache_hit", False) else ""
+    hit = f" · {hit_label(result)}" if getattr(result, "cache_hit", False) else ""
     req = _request_of(result)
     errors = "".join(
         f"\n! {type(e.error).__name__} in {e.plug}: {e.error}" for e in (req.errors if req else ())
