@@ -17,6 +17,8 @@ from .errors import ConfigError
 from .responses import Usage
 
 PRICED, UNPRICED, LOCAL, CACHED = "priced", "unpriced", "local", "cached"
+#: priced, on token counts the server did not send (counted or estimated here)
+ESTIMATED = "estimated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ COST_DTYPES: Mapping[str, str] = {
     "output_tokens": "int64",
     "cached_input_tokens": "int64",
     "reasoning_tokens": "int64",
+    "estimated": "bool",  # the server sent no token counts: they were counted here
     "cost_usd": "float64",
     "cost_status": "string",
     "cost_saved_usd": "float64",
@@ -96,6 +97,7 @@ def rows_for(done: Request) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         usage.output_tokens if usage else 0,
         usage.cached_input_tokens if usage else 0,
         usage.reasoning_tokens if usage else 0,
+        bool(usage and usage.estimated),
         cost,
         status,
         saved,

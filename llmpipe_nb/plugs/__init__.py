@@ -1,9 +1,19 @@
 """Built-in plugs, one per module."""
 
 from .build_http_client import BuildHttpClient
+from .check_embeddings import CheckEmbeddings
+from .count_usage import CountUsage
 from .execute_request import ExecuteRequest
 from .fetch_config import FetchConfig
 from .track_cost import TrackCost
 from .validate_provider import ValidateProvider
 
-__all__ = ["BuildHttpClient", "ExecuteRequest", "FetchConfig", "TrackCost", "ValidateProvider"]
+__all__ = [
+    "BuildHttpClient",
+    "CheckEmbeddings",
+    "CountUsage",
+    "ExecuteRequest",
+    "FetchConfig",
+    "TrackCost",
+    "ValidateProvider",
+]

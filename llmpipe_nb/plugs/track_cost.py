@@ -6,14 +6,15 @@ import dataclasses
 
 from .. import providers
 from ..plug import Plug
-from ..pricing import cost_for
+from ..pricing import ESTIMATED, PRICED, cost_for
 from ..request import Request
 
 
 class TrackCost(Plug):
     """Sets `result.cost`, `result.cost_status` and metadata `cost_usd` / `cost_status`.
 
-    An unknown model gives cost None with status "unpriced" and one warning per model.
+    An unknown model gives cost None with status "unpriced" and one warning per model; a
+    price on token counts the server did not send has status "estimated".
     """
 
     def call(self, request: Request) -> Request:
@@ -30,6 +31,8 @@ class TrackCost(Plug):
             local=provider.local,
             price_provider=provider.price_provider,
         )
+        if status == PRICED and usage.estimated:
+            status = ESTIMATED
         result = dataclasses.replace(result, cost=cost, cost_status=status)
         return request.evolve(
             result=result,

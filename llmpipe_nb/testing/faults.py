@@ -17,6 +17,7 @@ __all__ = [
     "end_stream",
     "http_error",
     "malformed_json",
+    "no_usage",
     "reply",
     "slow_chunks",
     "stream_error",
@@ -33,7 +34,8 @@ class Fault:
     stream properly after that many frames but before its end marker; malformed sends
     broken JSON; error_after ends a stream with the provider's in-stream error event
     after that many frames; chunk_delay_s sleeps between frames; chunk_count sets how
-    many text pieces the reply streams.
+    many text pieces the reply streams; no_usage leaves the token counts out of the
+    reply or stream, as some servers and proxies do.
     """
 
     status: int | None = None
@@ -46,6 +48,7 @@ class Fault:
     error_after: int | None = None
     chunk_delay_s: float = 0.0
     chunk_count: int | None = None
+    no_usage: bool = False
 
 
 def http_error(status: int, body: object = None, headers: Mapping[str, str] | None = None) -> Fault:
@@ -91,3 +94,8 @@ def slow_chunks(seconds: float) -> Fault:
 def chunks(count: int) -> Fault:
     """Stream the reply text in exactly this many pieces."""
     return Fault(chunk_count=count)
+
+
+def no_usage() -> Fault:
+    """Leave every token count out of the answer (plain or streamed)."""
+    return Fault(no_usage=True)

@@ -2,7 +2,8 @@
 
 Flavors reproduce the OpenAI-compatible servers' quirks: `openrouter` (keep-alive
 comment lines, integer error codes), `groq` (usage in `x_groq`), `vllm` (error
-`type` a class name and `code` the status), `llamacpp` (`timings`, no `param`).
+`type` a class name and `code` the status), `llamacpp` (`timings`, no `param`, a
+`/tokenize` endpoint at the server's root).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class OpenAIWire(Wire):
                 return Reply(_model(model_id))
             return self.error(404, f"The model '{model_id}' does not exist.")
         body = request.json
+        if self.flavor == "llamacpp" and route == ("POST", "/tokenize"):  # llama-server's tokenizer
+            text = body.get("content", "") if isinstance(body, dict) else ""
+            return Reply({"tokens": list(range(echo.token_count(text)))})
         if request.method != "POST" or route[1] not in (
             "/chat/completions",
             "/completions",

@@ -188,6 +188,8 @@ class FakeServer:
             answer = self.wire.error(401, "Invalid API key provided.")
         else:
             answer = self.wire.handle(request, fault.chunk_count)
+            if fault.no_usage:
+                answer = self.wire.without_usage(answer)
         headers |= answer.headers | dict(fault.headers)
         if isinstance(answer, Reply):
             self._write_reply(handler, answer, headers, fault)

@@ -27,6 +27,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
             tokens += f" · {usage.cached_input_tokens} cached"
         if usage.reasoning_tokens:
             tokens += f" · {usage.reasoning_tokens} reasoning"
+        if getattr(usage, "estimated", False):  # the server sent no counts
+            tokens = f"≈ {tokens}"
         facts.append(("tokens", tokens))
     facts.append(
         ("cost", money(getattr(result, "cost", None), getattr(result, "cost_status", None)))
