@@ -59,7 +59,7 @@ class Tokenizer:
         model: str | None = None,
         openai_model: bool = False,
     ) -> None:
-        self.transport = transport if base_url else None
+        self.transport: Any = transport if base_url else None
         self.base_url = base_url or ""
         self.model = model
         self.encoding = _tiktoken(model) if openai_model and model else None

@@ -7,10 +7,12 @@ over the worker's partition runs exactly as a local Job over the whole input doe
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import providers
 from ..api import default_provider
 from ..errors import ConfigError
 from ..request import Request
@@ -77,6 +79,7 @@ class Spec:
             **(features or {}),
         )
         per_row_out = output_prior(options, expected_output_tokens)
+        concurrency = _within_limit(plan.provider, concurrency)
         return cls(prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id)
 
     def rates(self) -> Rates:
@@ -91,6 +94,19 @@ class Spec:
                 "set one with llm.set_price()."
             )
         return rates
+
+
+def _within_limit(provider: str, concurrency: int) -> int:
+    """The concurrency the provider can take, saying so when it is less than asked."""
+    limit = providers.get(provider).max_concurrency
+    if limit is None or concurrency <= limit:
+        return concurrency
+    warnings.warn(
+        f"Provider '{provider}' runs {limit} request{'s' if limit > 1 else ''} at a time "
+        f"per loaded model, so this batch runs with concurrency={limit}, not {concurrency}.",
+        stacklevel=4,
+    )
+    return limit
 
 
 class Job:

@@ -32,6 +32,7 @@ COST_DTYPES: Mapping[str, str] = {
     "cost_saved_usd": "float64",
     "latency_ms": "float64",
     "ttft_ms": "float64",
+    "tokens_per_s": "float64",  # output tokens per second of compute, where measured (local)
     "cache_hit": "bool",
     "attempts": "int64",
     "error_type": "string",
@@ -103,6 +104,7 @@ def rows_for(done: Request) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         saved,
         latency,
         meta.get("ttft_ms"),
+        meta.get("tokens_per_second"),
         cache_hit,
         meta.get("attempts", 0),
         None if error is None else type(error).__name__,

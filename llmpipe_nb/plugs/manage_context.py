@@ -26,7 +26,7 @@ from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request, message_text
-from ..tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, context_window, estimate_message_tokens
+from ..tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, estimate_message_tokens
 
 SYSTEM_ROLES = ("system", "developer")
 OUTPUT_RESERVE = 1024
@@ -98,7 +98,7 @@ class ManageContext(Plug):
         if self.max_tokens is not None:
             return self.max_tokens
         provider = providers.get(request.provider)
-        window = context_window(request.model, provider.price_provider or request.provider)
+        window = provider.context_window(request)
         if window is None:
             return None
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")

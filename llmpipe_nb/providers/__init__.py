@@ -28,6 +28,7 @@ _BUILTIN: dict[str, str] = {
     "vllm": "llmpipe_nb.providers.openai_compatible:VLLMProvider",
     "llamacpp": "llmpipe_nb.providers.openai_compatible:LlamaCppProvider",
     "openai_compatible": "llmpipe_nb.providers.openai_compatible:GenericProvider",
+    "local": "llmpipe_nb.providers.local:LocalModelProvider",
 }
 
 _providers: dict[str, Provider] = {}

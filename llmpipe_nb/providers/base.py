@@ -17,6 +17,7 @@ from ..errors import (
     ServerError,
 )
 from ..request import KINDS, Request
+from ..tokens import context_window
 from ..transport import StreamDecoder, Transport
 
 
@@ -40,6 +41,8 @@ class Provider:
     local: ClassVar[bool] = False
     #: the provider id in the price table, when it differs from `name`
     price_provider: ClassVar[str | None] = None
+    #: how many requests it can run at once (None: no limit of its own); `llm.map` keeps to it
+    max_concurrency: ClassVar[int | None] = None
     #: kind -> (prepare plug class, parse plug class)
     plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
@@ -77,6 +80,10 @@ class Provider:
         if kind in ("chat", "stream", "embeddings", "completion"):
             specs.append(TrackCost)
         return specs
+
+    def context_window(self, request: Request) -> int | None:
+        """The context window of the request's model in tokens, if known (ManageContext's budget)."""
+        return context_window(request.model, self.price_provider or self.name)
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The configuration for a request; cached until `configure()` or the environment changes."""

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS costs (
     request_id TEXT NOT NULL, ts INTEGER NOT NULL, provider TEXT, model TEXT, kind TEXT,
     status TEXT, input_tokens INTEGER, output_tokens INTEGER, cached_input_tokens INTEGER,
     reasoning_tokens INTEGER, estimated INTEGER, cost_usd REAL, cost_status TEXT, cost_saved_usd REAL,
-    latency_ms REAL, ttft_ms REAL, cache_hit INTEGER, attempts INTEGER, error_type TEXT,
+    latency_ms REAL, ttft_ms REAL, tokens_per_s REAL, cache_hit INTEGER, attempts INTEGER, error_type TEXT,
     tags TEXT
 );
 CREATE TABLE IF NOT EXISTS traces (
@@ -40,6 +40,8 @@ CREATE INDEX IF NOT EXISTS costs_ts ON costs (ts);
 CREATE INDEX IF NOT EXISTS traces_request ON traces (request_id);
 """
 _TAGS = COST_COLUMNS.index("tags")
+#: columns newer than the first files: name -> SQL type
+_NEW_COLUMNS = {"estimated": "INTEGER", "tokens_per_s": "REAL"}
 _BOOLS = (COST_COLUMNS.index("cache_hit"), COST_COLUMNS.index("estimated"))
 _INSERT_COST = (
     f"INSERT INTO costs ({', '.join(COST_COLUMNS)}) VALUES ({', '.join('?' * len(COST_COLUMNS))})"
@@ -140,9 +142,11 @@ class SQLiteLedgerStore:
 def _add_new_columns(conn: sqlite3.Connection) -> None:
     """Columns added since a file was started: added to it, empty in its older rows."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(costs)")}
-    if "estimated" not in have:
+    for name, kind in _NEW_COLUMNS.items():
+        if name in have:
+            continue
         try:
-            conn.execute("ALTER TABLE costs ADD COLUMN estimated INTEGER")
+            conn.execute(f"ALTER TABLE costs ADD COLUMN {name} {kind}")
         except sqlite3.OperationalError as error:  # another process added it first
             if "duplicate column" not in str(error):
                 raise
