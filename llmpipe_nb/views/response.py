@@ -37,6 +37,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
         facts.append(("latency", duration(result.latency_ms * 1e6)))
     if meta.get("ttft_ms") is not None:
         facts.append(("first token", duration(meta["ttft_ms"] * 1e6)))
+    if meta.get("tokens_per_second"):  # measured where the model runs here
+        facts.append(("speed", f"{meta['tokens_per_second']:.0f} tokens/s"))
     if meta.get("attempts", 1) > 1:
         facts.append(("attempts", str(meta["attempts"])))
     if getattr(result, "finish_reason", None):
