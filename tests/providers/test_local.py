@@ -35,6 +35,12 @@ def write_gguf(path, meta, version=3):
     return path
 
 
+@pytest.fixture(autouse=True)
+def nothing_loaded():
+    """Each test starts with no model loaded (other tests may have loaded one)."""
+    models.unload_all()
+
+
 @pytest.fixture
 def tiny(tmp_path):
     return write_gguf(
@@ -107,6 +113,8 @@ def test_list_models_reads_a_folder_without_loading(tiny, monkeypatch) -> None:
 def test_load_settings_are_checked_and_capped_by_the_model(tiny) -> None:
     request = Request.new("local", "hi", {"model": str(tiny), "n_ctx": 100_000})
     assert llm.providers.get("local").context_window(request) == 1024
+    request = Request.new("local", "hi", {"model": str(tiny), "n_ctx": 300})
+    assert llm.providers.get("local").context_window(request) == 512  # llama.cpp's padding
     for bad in ({"n_ctx": 0}, {"n_threads": "4"}, {"n_gpu_layers": -2}):
         with pytest.raises(ConfigError, match="must be a whole number"):
             llm.chat("local", "hi", model=str(tiny), **bad)

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server(llama_server):
     forget_routes()
-    llm.configure("llamacpp", base_url=llama_server)
+    llm.configure("llamacpp", base_url=llama_server, default_model="smollm2")  # it serves one
     return llama_server
 
 

@@ -124,8 +124,8 @@ def test_completion_list_models_and_validate() -> None:
 
 
 def test_a_prompt_longer_than_the_context_is_one_sentence() -> None:
-    with pytest.raises(ContextLengthError, match="does not fit the model's context of 64 tokens"):
-        llm.chat("local", "word " * 200, n_ctx=64, max_tokens=4)
+    with pytest.raises(ContextLengthError, match="does not fit the model's context of 256 tokens"):
+        llm.chat("local", "word " * 400, n_ctx=100, max_tokens=4)  # 100 is padded to 256
 
 
 def test_the_model_is_loaded_once_for_many_first_requests() -> None:
@@ -150,7 +150,7 @@ def test_an_evicted_model_is_closed_without_a_resource_warning() -> None:
     models.unload_all()
     first = llm.chat("local", "Hi", n_ctx=256, **SHORT)
     held = models.loaded()[0]
-    for n_ctx in (320, 384):  # two more settings push the first one out
+    for n_ctx in (512, 768):  # two more settings push the first one out
         llm.chat("local", "Hi", n_ctx=n_ctx, **SHORT)
     assert held.llama is None and held not in models.loaded()
     assert first.content

@@ -24,6 +24,7 @@ from .gguf import GGUFInfo, read_info
 
 DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_N_CTX = 4096  # capped by the model's own training context
+CTX_STEP = 256  # llama.cpp pads a context to a multiple of this
 MAX_LOADED = 2
 #: llama.cpp's pooling types for embeddings
 POOLING_TYPES = {"none": 0, "mean": 1, "cls": 2, "last": 3}
@@ -191,8 +192,9 @@ atexit.register(unload_all)
 
 
 def effective_n_ctx(requested: int | None, info: GGUFInfo) -> int:
-    """The context size to load with: the one asked for, else DEFAULT_N_CTX, never more
-    than the model was trained for."""
+    """The context size to load with: the one asked for (else DEFAULT_N_CTX) rounded up to
+    llama.cpp's multiple of CTX_STEP (it pads the context, and llama-cpp-python's buffers must
+    match), never more than the model was trained for."""
+    n_ctx = -(-(requested or DEFAULT_N_CTX) // CTX_STEP) * CTX_STEP
     trained = info.context_length
-    n_ctx = requested or DEFAULT_N_CTX
     return min(n_ctx, trained) if trained else n_ctx
