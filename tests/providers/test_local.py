@@ -58,7 +58,6 @@ def tiny(tmp_path):
 def test_the_header_gives_the_context_window_and_skips_arrays(tiny) -> None:
     info = read_info(tiny)
     assert (info.architecture, info.name, info.context_length) == ("llama", "Tiny", 1024)
-    assert info.pooling_type is None
 
 
 def test_a_missing_file_is_one_sentence_and_nothing_is_loaded(tmp_path) -> None:

@@ -3,8 +3,8 @@
 Loading a model costs seconds and memory, and llama.cpp reports a bad file with a C-level
 log line rather than an error. Reading the header first (the magic bytes, then the
 metadata's scalar values; arrays such as the vocabulary are skipped) gives a one-sentence
-error for a missing, unreadable or foreign file, and the context window and embedding
-pooling from the file itself, without loading anything.
+error for a missing, unreadable or foreign file, and the context window from the file
+itself, without loading anything.
 """
 
 from __future__ import annotations
@@ -36,14 +36,12 @@ _STRING, _ARRAY = 8, 9
 
 @dataclass(frozen=True, slots=True)
 class GGUFInfo:
-    """What the header says: the architecture, its name, training context and pooling."""
+    """What the header says: the architecture, its name and its training context."""
 
     path: str
     architecture: str | None
     name: str | None
     context_length: int | None
-    #: llama.cpp's pooling type for embeddings (0 none, 1 mean, 2 cls, 3 last); None: not set
-    pooling_type: int | None
 
 
 def _read(f: BinaryIO, size: int) -> bytes:
@@ -123,11 +121,9 @@ def _read_info(path: str, mtime_ns: int, size: int) -> GGUFInfo:
         ) from None
     arch = values.get("general.architecture")
     context = values.get(f"{arch}.context_length")
-    pooling = values.get(f"{arch}.pooling_type")
     return GGUFInfo(
         path=path,
         architecture=arch if isinstance(arch, str) else None,
         name=values.get("general.name") if isinstance(values.get("general.name"), str) else None,
         context_length=int(context) if isinstance(context, int) else None,
-        pooling_type=int(pooling) if isinstance(pooling, int) else None,
     )

@@ -26,8 +26,6 @@ DEFAULT_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_N_CTX = 4096  # capped by the model's own training context
 CTX_STEP = 256  # llama.cpp pads a context to a multiple of this
 MAX_LOADED = 2
-#: llama.cpp's pooling types for embeddings
-POOLING_TYPES = {"none": 0, "mean": 1, "cls": 2, "last": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +37,6 @@ class Settings:
     n_threads: int | None = None
     n_gpu_layers: int = 0
     embedding: bool = False
-    pooling: str | None = None
 
 
 @dataclass(eq=False)
@@ -155,8 +152,6 @@ def load(settings: Settings) -> tuple[LoadedModel, bool]:
         }
         if settings.n_threads is not None:
             kwargs["n_threads"] = settings.n_threads
-        if settings.pooling is not None:
-            kwargs["pooling_type"] = POOLING_TYPES[settings.pooling]
         try:
             llama = Llama(**kwargs)
         except (ValueError, RuntimeError, OSError) as error:

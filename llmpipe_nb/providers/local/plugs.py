@@ -14,12 +14,16 @@ from typing import Any, ClassVar
 
 from ...errors import ConfigError, PipelineError
 from ...plug import Plug
+from ...plugs.check_embeddings import checked_vectors
 from ...request import Request
 from ...responses import StreamChunk
 from . import calls, generate, models
+from .generate import PROVIDER
 from .gguf import read_info
 
 MODEL = "llmpipe.local.model"
+#: how token vectors are pooled when the model has no pooling of its own and none is asked
+POOLING_DEFAULT = "mean"
 
 
 def _setting(request: Request, name: str) -> Any:
@@ -42,17 +46,12 @@ def settings_for(request: Request) -> models.Settings:
     """How this request's model must be loaded (embeddings load it in embedding mode)."""
     path = models.resolve_path(request.model, _setting(request, "models_dir"))
     info = read_info(path)
-    embedding = request.kind == "embeddings"
-    pooling = request.options.get("pooling") if embedding else None
-    if embedding and pooling is None and not info.pooling_type:
-        pooling = "mean"  # a chat model declares no pooling: one vector per input all the same
     return models.Settings(
         path=info.path,
         n_ctx=models.effective_n_ctx(_whole("n_ctx", _setting(request, "n_ctx"), 16), info),
         n_threads=_whole("n_threads", _setting(request, "n_threads"), 1),
         n_gpu_layers=_whole("n_gpu_layers", _setting(request, "n_gpu_layers"), -1) or 0,
-        embedding=embedding,
-        pooling=pooling,
+        embedding=request.kind == "embeddings",
     )
 
 
@@ -236,6 +235,11 @@ class LocalParseResponse(Plug):
             result.latency_ms = request.metadata.get("latency_ms")
         elif kind == "embeddings":
             result = calls.parse_embeddings(body)
+            # a model without a pooling of its own (a chat model) gives token vectors: pooled here
+            pooling = request.options.get("pooling") or POOLING_DEFAULT
+            result.embeddings = checked_vectors(
+                result.embeddings, len(request.messages), PROVIDER, pooling
+            )
         elif kind == "list_models":
             result = calls.model_infos(body)
         else:
