@@ -57,6 +57,8 @@ def test_a_stream_arrives_token_by_token_and_matches_the_answer() -> None:
     assert reply.usage.output_tokens >= len([p for p in pieces if p]) - 1
     assert reply.usage.input_tokens > 0 and not reply.usage.estimated
     assert stream.request.metadata["ttft_ms"] > 0
+    whole = llm.chat("local", "Count from one to five.", **{**SHORT, "max_tokens": 24})
+    assert whole.usage == reply.usage  # a stream is counted as exactly as a whole answer
 
 
 async def test_an_async_stream_leaves_the_event_loop_free() -> None:
