@@ -2,7 +2,7 @@
 
     import llmpipe_nb as llm
     llm.chat("mock", "Hello!").content
-    llm.build("openai", msgs).with_model("gpt-4o-mini").with_cache().execute()
+    llm.build("openai", msgs).with_model("gpt-6-luna").with_cache().execute()
 
 Importing this package is cheap: pandas, IPython, ipywidgets and the HTTP client are
 imported only when a feature that needs them is first used.
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import providers
+from . import providers, rendering
+from ._version import __version__ as __version__
 from .api import (
-    ChatStream,
     achat,
+    acomplete,
     aembeddings,
+    alist_models,
     astream,
+    avalidate,
     chat,
     complete,
     embeddings,
@@ -42,6 +45,7 @@ from .errors import (
     MissingKeyError,
     ModelRetiredError,
     PipelineError,
+    PipelineHalted,
     PlugContractError,
     ProviderConnectionError,
     ProviderError,
@@ -54,9 +58,9 @@ from .errors import (
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
+from .lifecycle import ModelLifecycleWarning
 from .pipeline import Pipeline, Step
 from .plug import Plug
-from .pricing import set_price
 from .request import Request
 from .responses import (
     ChatResponse,
@@ -68,8 +72,10 @@ from .responses import (
     Usage,
     ValidationResult,
 )
+from .streams import AsyncChatStream, ChatStream
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
@@ -80,6 +86,11 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "compare": ("llmpipe_nb.comparison", "compare"),
+    "acompare": ("llmpipe_nb.comparison", "acompare"),
+    "Comparison": ("llmpipe_nb.comparison", "Comparison"),
+    "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
+    "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
 }
 
 
@@ -97,6 +108,13 @@ if "pandas" in sys.modules:  # pandas came first: df.llm works at once (else on 
     importlib.import_module("llmpipe_nb.batch")
 
 
+def _load_views() -> None:
+    from . import views  # noqa: F401 - importing the views registers them with the core
+
+
+rendering.add_loader(_load_views)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext llmpipe_nb`: registers the %%llm and %llm magics."""
     from .nb import load_ipython_extension as load
@@ -105,6 +123,7 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 __all__ = [
+    "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
     "BudgetExceededError",
@@ -121,9 +140,11 @@ __all__ = [
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelLifecycleWarning",
     "ModelRetiredError",
     "Pipeline",
     "PipelineError",
+    "PipelineHalted",
     "PipelineInfo",
     "Plug",
     "PlugContractError",
@@ -146,8 +167,11 @@ __all__ = [
     "Usage",
     "ValidationResult",
     "achat",
+    "acomplete",
     "aembeddings",
+    "alist_models",
     "astream",
+    "avalidate",
     "build",
     "chat",
     "complete",

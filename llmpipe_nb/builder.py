@@ -8,7 +8,7 @@ plugs declare their place with `position`), never silently doing nothing.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -258,10 +258,13 @@ class Builder:
         return await Pipeline.arun(self.request(), self.pipeline())
 
     def execute(self) -> Any:
-        """Run and return the result; raises the typed error if the run failed."""
+        """Run and return the result; raises the typed error if the run failed, and
+        PipelineHalted (naming the plug and its reason) if a plug halted it without an
+        answer. A plug that halts with one (a cache hit) gives that answer."""
         return api.finish(self.run())
 
     async def aexecute(self) -> Any:
+        """Async `execute`, with the same results and errors."""
         return api.finish(await self.arun())
 
     def stream(self, callback: Callable[[StreamChunk], Any] | None = None) -> Any:
@@ -269,9 +272,10 @@ class Builder:
         b = self._streaming()
         return api.stream_request(b.request(), b.pipeline(), callback)
 
-    def astream(self) -> AsyncIterator[StreamChunk]:
+    def astream(self) -> api.AsyncChatStream:
+        """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(Pipeline.astream(b.request(), b.pipeline()))  # type: ignore[return-value]
+        return api.AsyncChatStream(Pipeline.astream(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (

@@ -1,6 +1,9 @@
 """The `llmpipe` command line.
 
     llmpipe costs [--db PATH]     the cost summary of a persisted ledger, as a table
+    llmpipe models [--check] [--db PATH]
+                                  the model lifecycle table; with --check, the models a
+                                  ledger used, their status and replacement
     llmpipe demo [--notebook PATH] [--out DIR]
                                   run the quickstart notebook headless, offline
 
@@ -15,8 +18,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import lifecycle
 from .errors import LLMPipeError, MissingDependencyError
 from .ledger import LEDGER_ENV, Ledger
+from .ledger.rows import COST_COLUMNS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
     )
     costs.set_defaults(run=run_costs)
+
+    models = commands.add_parser(
+        "models",
+        help="print the model lifecycle table, or check the models a ledger used",
+        description="Print the bundled model lifecycle table (status, retirement date, "
+        "replacement). With --check, list the models recorded in a ledger file with their "
+        "status, and exit with status 1 if any is deprecated or retired.",
+    )
+    models.add_argument(
+        "--check", action="store_true", help="check the models recorded in a ledger file"
+    )
+    models.add_argument(
+        "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
+    )
+    models.set_defaults(run=run_models)
 
     demo = commands.add_parser(
         "demo",
@@ -72,6 +92,58 @@ def run_costs(args: argparse.Namespace) -> int:
     console.print(f"Ledger {path}", markup=False, highlight=False)
     console.print(ledger)
     return 0
+
+
+def run_models(args: argparse.Namespace) -> int:
+    columns = ("status", "retires", "replacement")
+    if not args.check:
+        rows = [(r.provider, r.model, *_status(r)) for r in lifecycle.entries()]
+        print(f"Model lifecycle table, checked {_checked()}:")
+        _print_table(("provider", "model", *columns), rows)
+        return 0
+    path = args.db or os.environ.get(LEDGER_ENV)
+    if not path:
+        print(
+            f"llmpipe models --check: no ledger file given: pass --db PATH or set {LEDGER_ENV}.",
+            file=sys.stderr,
+        )
+        return 2
+    counts: dict[tuple[str, str], int] = {}
+    provider_at, model_at = COST_COLUMNS.index("provider"), COST_COLUMNS.index("model")
+    for row in Ledger.open(path).rows().costs:
+        if row[model_at]:
+            key = (row[provider_at], row[model_at])
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        print(f"No models recorded in {path} yet.")
+        return 0
+    table = [
+        (provider, model, str(n), *_status(lifecycle.lookup(provider, model)))
+        for (provider, model), n in sorted(counts.items())
+    ]
+    print(f"Models in {path} (lifecycle table checked {_checked()}):")
+    _print_table(("provider", "model", "requests", *columns), table)
+    flagged = sum(row[3] in ("deprecated", "retired") for row in table)
+    if flagged:
+        print(f"{flagged} of them {'is' if flagged == 1 else 'are'} deprecated or retired.")
+    return 1 if flagged else 0
+
+
+def _status(row: lifecycle.ModelLifecycle | None) -> tuple[str, str, str]:
+    if row is None:
+        return "unknown", "-", "-"
+    return row.status, row.retires or "-", row.replacement or "-"
+
+
+def _checked() -> str:
+    """The date the lifecycle table was last checked (the latest of its rows)."""
+    return max((r.checked for r in lifecycle.entries()), default="never")
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(x) for x in column) for column in zip(header, *rows, strict=True)]
+    for line in (header, *rows):
+        print("  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip())
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@
     │   └── UnknownProviderError     lists the registered providers
     ├── MissingDependencyError       names the extra to install
     ├── PipelineError
+    │   ├── PipelineHalted           a plug stopped the run without an answer (.plug .reason)
     │   └── PlugContractError        a plug returned something that is not a Request
     ├── ProviderError                .provider .status_code .error_type .request_id .retryable
     │   ├── AuthenticationError      401 / 403
@@ -110,6 +111,24 @@ class PipelineError(LLMPipeError):
     """The pipeline itself was misused."""
 
 
+class PipelineHalted(PipelineError):
+    """A plug halted the run before any answer (a budget guard, a plug of your own).
+
+    `plug` names it and `reason` is what it gave `request.halt()`; `request` is the halted
+    Request. A plug that halts with an answer (a cache hit) returns that answer instead.
+    """
+
+    def __init__(self, plug: str | None, reason: str | None, *, request: Any = None) -> None:
+        self.plug = plug
+        self.reason = reason
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"Plug {plug or '?'} halted the pipeline before any answer{why}; "
+            "run() returns the halted request to inspect.",
+            request=request,
+        )
+
+
 class PlugContractError(PipelineError):
     """A plug returned something that is not a Request."""
 
@@ -178,7 +197,12 @@ class ContextLengthError(BadRequestError):
 
 
 class ContentFilteredError(BadRequestError):
-    """The provider blocked the prompt or the answer for safety reasons."""
+    """The provider blocked the prompt or the answer for safety reasons; `categories` names
+    the filters that fired where the provider says which (Azure: hate, violence, jailbreak)."""
+
+    def __init__(self, message: str, *, categories: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(message, **kwargs)
 
 
 class ServerError(ProviderError):

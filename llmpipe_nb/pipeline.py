@@ -9,7 +9,7 @@ they work inside a running event loop (a Jupyter kernel) without patching it.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from time import perf_counter_ns, time_ns
@@ -62,6 +62,13 @@ def leave_partial(stop: BaseException, request: Request) -> None:
     setattr(stop, _PARTIAL, request)
 
 
+def left_by(stop: BaseException) -> Request | None:
+    """The request a stop carries: once a runner has recorded the stopped run, the finished
+    (cancelled) request, as its listeners saw it."""
+    req = getattr(stop, _PARTIAL, None)
+    return req if isinstance(req, Request) else None
+
+
 class _Run:
     """Timing, tracing and error policy shared by the four runners."""
 
@@ -93,8 +100,8 @@ class _Run:
         """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run ends
         cancelled and is still reported to the listeners, so no request goes unrecorded."""
         reason = CLOSED if isinstance(exc, GeneratorExit) else f"interrupted ({type(exc).__name__})"
-        req = getattr(exc, _PARTIAL, None)
-        if not isinstance(req, Request) or req.id != self.request.id:  # none, or a nested run's
+        req = left_by(exc)
+        if req is None or req.id != self.request.id:  # none, or a nested run's
             req = self.request
         meta = {**req.metadata, "halt_reason": reason}
         self._append(
@@ -103,7 +110,7 @@ class _Run:
             perf_counter_ns(),
             req.evolve(state="cancelled", halted=True, metadata=meta),
         )
-        self.finish()
+        leave_partial(exc, self.finish())
 
     def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
         if out.state == "error":
@@ -221,7 +228,7 @@ class Pipeline:
     @staticmethod
     def stream(
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
-    ) -> Iterator[StreamChunk | Request]:
+    ) -> Generator[StreamChunk | Request, None, None]:
         """Yield StreamChunks as the execute step produces them, then the finished Request."""
         run = _Run(request, trace, pipeline)
         streamed = False
@@ -253,15 +260,15 @@ class Pipeline:
         if not streamed:
             try:
                 yield from _replay(run.request)
-            except GeneratorExit:
-                run.finish()
+            except GeneratorExit as stop:
+                leave_partial(stop, run.finish())
                 raise
         yield run.finish()
 
     @staticmethod
     async def astream(
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
-    ) -> AsyncIterator[StreamChunk | Request]:
+    ) -> AsyncGenerator[StreamChunk | Request, None]:
         """Async twin of `stream`."""
         run = _Run(request, trace, pipeline)
         streamed = False
@@ -294,7 +301,7 @@ class Pipeline:
             try:
                 for chunk in _replay(run.request):
                     yield chunk
-            except GeneratorExit:
-                run.finish()
+            except GeneratorExit as stop:
+                leave_partial(stop, run.finish())
                 raise
         yield run.finish()

@@ -1,7 +1,9 @@
 """Prices: user overrides, then $0 for local providers, then genai-prices' bundled table.
 
 genai-prices is imported on the first priced request (it costs ~150 ms to import) and
-never fetches anything: we use only its bundled data. Lookups are cached per model.
+never fetches anything: we use only its bundled data. Lookups are cached per model and
+service tier: the tier the provider reports having served (OpenAI's `flex`, `priority`)
+selects that tier's price where the table has one, else the standard price applies.
 """
 
 from __future__ import annotations
@@ -79,15 +81,16 @@ def cost_for(
     *,
     local: bool = False,
     price_provider: str | None = None,
+    service_tier: str | None = None,
 ) -> tuple[float | None, str]:
-    """(cost in USD or None, cost_status) for one request's usage."""
+    """(cost in USD or None, cost_status) for one request's usage, at `service_tier`'s price."""
     if model is not None:
         override = price_override(provider, model)
         if override is not None:
             return override.cost(usage), PRICED
     if local:
         return 0.0, LOCAL
-    table = _table_price(price_provider or provider, model) if model else None
+    table = _table_price(price_provider or provider, model, service_tier) if model else None
     if table is None:
         _warn_once(provider, model, "No price known for")
         return None, UNPRICED
@@ -118,15 +121,18 @@ def _warn_once(provider: str, model: str | None, what: str) -> None:
 
 
 @cache
-def _table_price(provider_id: str, model: str) -> Any:
-    """The model's price: a plain per-token `Price` when the table's price is linear in
-    tokens (most models; ~1 us per request instead of ~150 us through genai-prices),
-    else genai-prices' own ModelPrice (tiers, per-request fees)."""
+def _table_price(provider_id: str, model: str, service_tier: str | None = None) -> Any:
+    """The model's price at `service_tier`: a plain per-token `Price` when the table's price
+    is linear in tokens (most models; ~1 us per request instead of ~150 us through
+    genai-prices), else genai-prices' own ModelPrice (context tiers, per-request fees)."""
     from genai_prices import Usage as GUsage
     from genai_prices import calc_price
 
+    context = {"service_tier": service_tier} if service_tier else None
     try:
-        table = calc_price(GUsage(input_tokens=1), model, provider_id=provider_id).model_price
+        table = calc_price(
+            GUsage(input_tokens=1), model, provider_id=provider_id, price_context=context
+        ).model_price
     except LookupError:
         return None
     rates = [getattr(table, f, None) for f in ("input_mtok", "output_mtok", "cache_read_mtok")]

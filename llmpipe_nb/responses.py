@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import rendering
+
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
 
@@ -58,33 +60,30 @@ class ReasoningPart:
     "redacted_thinking" (`data`), Gemini's "thought" (text) or "signature" (a signed part's
     `signature`, with its `text`), Ollama's "thinking". Models that require their reasoning
     back (Anthropic thinking in tool loops, Gemini 3 function calls) reject a changed one.
+    `offset` is where the part sat among the answer's text (the number of answer characters
+    before it), for formats that interleave reasoning and text, so the turn goes back in order.
     """
 
     kind: str
     text: str = ""
     signature: str | None = None
     data: str | None = None
+    offset: int | None = None
 
 
 class _Rendered:
-    """Rich display for result types; the views module is imported only when shown."""
+    """Rich display for result types, through the views registered in `rendering`."""
 
     __slots__ = ()
 
-    def _repr_html_(self) -> str:
-        from .views import response_html
-
-        return response_html(self)
+    def _repr_html_(self) -> str | None:
+        return rendering.render("response_html", self)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        from .views import response_text
-
-        printer.text(response_text(self))
+        printer.text(rendering.render("response_text", self) or repr(self))
 
     def __rich__(self) -> Any:
-        from .views import response_rich
-
-        return response_rich(self)
+        return rendering.render("response_rich", self) or repr(self)
 
 
 @dataclass(slots=True, eq=False)
@@ -108,6 +107,8 @@ class ChatResponse(_Rendered):
     cache_hit: bool = False
     cost_saved: float | None = None
     reasoning: tuple[ReasoningPart, ...] = ()
+    #: a stream's time to its first chunk (`latency_ms` is its total time); None unstreamed
+    ttft_ms: float | None = None
 
     def __str__(self) -> str:
         return self.content
@@ -186,13 +187,17 @@ class EmbeddingResponse(_Rendered):
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """A model a provider offers."""
+    """A model a provider offers; `status` (active, legacy, deprecated, retired), `retires`
+    (ISO date) and `replacement` come from the provider's listing or the lifecycle table."""
 
     id: str
     provider: str
     context_window: int | None = None
     owned_by: str | None = None
     raw: Any = None
+    status: str | None = None
+    retires: str | None = None
+    replacement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

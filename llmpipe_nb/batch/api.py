@@ -1,6 +1,6 @@
 """`llm.map`, `llm.amap` and `llm.estimate`: one prompt over every row of a DataFrame, Series or list.
 
-    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-4o-mini",
+    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-6-luna",
                   concurrency=16, cache="sqlite", max_cost=2.0)
 
 Every row runs through the provider's usual pipeline (cache, retry, rate limiter,
@@ -18,21 +18,11 @@ from typing import Any
 from ..errors import ConfigError
 from . import background
 from .engine import Tally
-from .job import DEFAULT_CONCURRENCY, Job, Spec
+from .estimate import pilot_prior
+from .job import DEFAULT_CONCURRENCY, BatchInterrupted, Job, Spec
 from .progress import TICK_S, Display, make_display
 
 ENGINES = ("local", "dask")
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """The batch was interrupted; `partial` is the result table with the rows that finished."""
-
-    def __init__(self, partial: Any, finished: int, total: int) -> None:
-        self.partial = partial
-        super().__init__(
-            f"The batch was interrupted after {finished} of {total} rows; the finished rows are "
-            "in this exception's .partial, and with the cache on a rerun sends only the rest."
-        )
 
 
 def map(
@@ -175,9 +165,20 @@ def estimate(
     system: str | None = None,
     schema: Any = None,
     expected_output_tokens: float | None = None,
+    pilot: int | None = None,
     **options: Any,
 ) -> Any:
-    """Expected tokens and cost of `llm.map(data, prompt, ...)`, without sending anything."""
+    """Expected (and most) tokens and cost of `llm.map(data, prompt, ...)`.
+
+    Nothing is sent, unless `pilot=N`: then the first N rows are sent for real and their
+    mean answer length is the expected one (what they cost is `pilot_cost_usd`).
+    """
+    if pilot is not None and (not isinstance(pilot, int) or isinstance(pilot, bool) or pilot < 1):
+        raise ConfigError(f"pilot must be a whole number of rows >= 1, not {pilot!r}.")
+    if pilot is not None and expected_output_tokens is not None:
+        raise ConfigError(
+            "Give expected_output_tokens or pilot, not both: each sets the output length."
+        )
     spec = Spec.make(
         prompt,
         provider,
@@ -185,9 +186,16 @@ def estimate(
         system=system,
         schema=schema,
         expected_output_tokens=expected_output_tokens,
+        tags=("estimate-pilot",) if pilot else (),
         options=options,
     )
-    return Job(spec, data).estimate()
+    job = Job(spec, data)
+    if pilot is None:
+        return job.estimate()
+    batch = job.pilot(pilot)
+    outcomes = background.run(batch.run(), lambda: None, TICK_S)
+    output, spent = pilot_prior(outcomes, spec.output)
+    return job.estimate(output, len(outcomes), spent)
 
 
 def _close(display: Display | None, tally: Tally, note: str | None) -> None:

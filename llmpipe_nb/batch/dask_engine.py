@@ -21,7 +21,7 @@ from . import background
 from .engine import Tally
 from .estimate import input_tokens, make_estimate
 from .frame import Outcome, outcome, portable, to_frame
-from .job import Job, Spec
+from .job import BatchInterrupted, Job, Spec
 from .progress import make_display
 from .rows import Renderer, Rows, render_all, to_rows
 
@@ -161,7 +161,7 @@ def _run_collection(spec: Spec, data: Any, client: Any, dry_run: bool, progress:
     parts = data.to_delayed()
     if dry_run:
         tokens = client.gather(client.compute([delayed(partition_tokens)(spec, p) for p in parts]))
-        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.per_row_out)
+        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.output)
     spec.plan.config()
     if spec.max_cost is not None:
         spec.priced_rates()
@@ -192,7 +192,6 @@ def _collect(
     from distributed import as_completed
 
     from ..ledger import ledger
-    from .api import BatchInterrupted
 
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[PartitionResult | None] = [None] * len(futures)

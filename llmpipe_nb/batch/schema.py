@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 import types
 import typing
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Union
 
 from ..errors import ConfigError, ResponseFormatError
+from ..tokens import CHARS_PER_TOKEN
 
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _CHECKS: dict[str, Any] = {
@@ -29,6 +31,17 @@ _CHECKS: dict[str, Any] = {
     "null": lambda v: v is None,
 }
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
+#: characters of a JSON value whose size the schema does not bound: (typical, most)
+_SIZES: dict[str, tuple[float, float | None]] = {
+    "string": (40, None),  # a short phrase
+    "integer": (3, 20),
+    "number": (5, 24),
+    "boolean": (5, 5),
+    "null": (4, 4),
+}
+_TYPICAL_ITEMS = 3
+#: what pretty-printing adds before a property or item: a line break and an indent
+_LINE = 5
 
 
 class Schema:
@@ -64,6 +77,14 @@ class Schema:
             "type": "json_schema",
             "json_schema": {"name": self.name, "schema": self.schema, "strict": False},
         }
+
+    def answer_tokens(self) -> tuple[int, int | None]:
+        """Estimated tokens of an answer (typical, and the most the schema allows: None when
+        a string or array has no maxLength or maxItems), from the size of its JSON."""
+        typical, most = _chars(self.schema)
+        return math.ceil(typical / CHARS_PER_TOKEN), (
+            None if most is None else math.ceil(most / CHARS_PER_TOKEN)
+        )
 
     def parse(self, text: str) -> dict[str, Any]:
         """The answer's properties; ResponseFormatError says what did not fit."""
@@ -107,6 +128,49 @@ def _check(key: str, value: Any, rule: Mapping[str, Any]) -> None:
         raise ResponseFormatError(
             f"Property {key!r} is {value!r}, not one of {', '.join(map(repr, enum))}."
         )
+
+
+def _chars(rule: Any) -> tuple[float, float | None]:
+    """(typical, most) characters of the JSON of a value that follows `rule`: typical on one
+    line (`{"a": 1, "b": 2}`), most as it could be pretty-printed."""
+    if not isinstance(rule, Mapping):
+        return _SIZES["string"]
+    if rule.get("enum"):
+        lengths = [len(json.dumps(v)) for v in rule["enum"]]
+        return sum(lengths) / len(lengths), max(lengths)
+    options = rule.get("anyOf") or rule.get("oneOf")
+    kinds = rule.get("type")
+    if options is None and isinstance(kinds, list):
+        options = [{**rule, "type": k} for k in kinds]
+    if options:
+        each = [_chars(o) for o in options]
+        bounded = [m for _, m in each if m is not None]
+        return max(t for t, _ in each), max(bounded) if len(bounded) == len(each) else None
+    if kinds == "object" or "properties" in rule:
+        props = rule.get("properties")
+        if not isinstance(props, Mapping) or not props:
+            return 20, None
+        typical = 2.0  # braces, and their line breaks when pretty-printed
+        most_of: float | None = 4.0
+        for name, sub in props.items():
+            t, m = _chars(sub)
+            key = len(json.dumps(name)) + 4  # "name": value,
+            typical += key + t
+            most_of = None if most_of is None or m is None else most_of + key + _LINE + m
+        return typical, most_of
+    if kinds == "array":
+        t, m = _chars(rule.get("items", {}))
+        limit = rule.get("maxItems")
+        items = min(_TYPICAL_ITEMS, limit) if isinstance(limit, int) else _TYPICAL_ITEMS
+        longest = None if m is None or not isinstance(limit, int) else 4 + limit * (m + 2 + _LINE)
+        return 2 + items * (t + 2), longest
+    if kinds == "string":
+        limit = rule.get("maxLength")
+        if isinstance(limit, int):
+            return min(_SIZES["string"][0], limit) + 2, limit + 2
+    if isinstance(kinds, str) and kinds in _SIZES:
+        return _SIZES[kinds]
+    return 10, None  # any JSON value
 
 
 def _is_typeddict(cls: type) -> bool:

@@ -46,6 +46,7 @@ def final_bundle(result: Any, format: str) -> tuple[dict[str, str], dict[str, An
         "output_tokens": getattr(usage, "output_tokens", None),
         "cost_usd": getattr(result, "cost", None),
         "latency_ms": getattr(result, "latency_ms", None),
+        "ttft_ms": getattr(result, "ttft_ms", None),
         "cache_hit": bool(getattr(result, "cache_hit", False)),
         "plugs": [s.plug for s in meta.get("trace", ())],
     }

@@ -5,6 +5,7 @@ from .check_embeddings import CheckEmbeddings
 from .count_usage import CountUsage
 from .execute_request import ExecuteRequest
 from .fetch_config import FetchConfig
+from .model_status import ModelStatus
 from .track_cost import TrackCost
 from .validate_provider import ValidateProvider
 
@@ -14,6 +15,7 @@ __all__ = [
     "CountUsage",
     "ExecuteRequest",
     "FetchConfig",
+    "ModelStatus",
     "TrackCost",
     "ValidateProvider",
 ]

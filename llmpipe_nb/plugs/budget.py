@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .. import providers
+from .. import registry
 from ..errors import BudgetExceededError, ConfigError
 from ..plug import Plug
 from ..pricing import cost_for
@@ -130,7 +130,7 @@ class Budget(Plug):
         return checks
 
     def _expected_cost(self, request: Request) -> float:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         prompt = request_tokens(request)
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")
         out = out if isinstance(out, int) else 0

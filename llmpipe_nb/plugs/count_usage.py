@@ -12,7 +12,7 @@ import dataclasses
 import json
 from typing import Any
 
-from .. import providers
+from .. import registry
 from ..plug import Plug
 from ..request import Request, message_text
 from ..responses import Usage
@@ -55,7 +55,7 @@ def _missing(request: Request) -> tuple[bool, bool]:
 
 
 def _tokenizer(request: Request) -> Tokenizer:
-    provider = providers.get(request.provider)
+    provider = registry.get(request.provider)
     config = request.config
     self_hosted = provider.local or not provider.requires_key
     return Tokenizer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import providers
+from .. import lifecycle, registry
 from ..plug import Plug
 from ..request import Request
 from .validate_provider import CONFIG_OPTIONS
@@ -13,10 +13,11 @@ class FetchConfig(Plug):
 
     Explicit request options beat `llm.configure()`, which beats environment variables.
     A missing key raises MissingKeyError naming the variable, before anything is sent.
+    A deprecated model (per the lifecycle table) gets one warning per process.
     """
 
     def call(self, request: Request) -> Request:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         opts = request.options
         explicit = {k: opts[k] for k in CONFIG_OPTIONS if k in opts}
         config = provider.resolve_config(explicit)
@@ -29,4 +30,5 @@ class FetchConfig(Plug):
             )
             if default:
                 options = {**options, "model": default}
+        lifecycle.warn_if_deprecated(request.provider, options.get("model"))
         return request.evolve(config=config, options=options)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from .. import providers
+from .. import registry
 from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
@@ -68,7 +68,7 @@ class ManageContext(Plug):
         if summary_max_tokens < 16:
             raise ConfigError("ManageContext summary_max_tokens must be at least 16.")
         if summary_provider is not None:
-            providers.get(summary_provider)
+            registry.get(summary_provider)
         self.strategy = strategy
         self.max_tokens = max_tokens
         self.window_size = window_size
@@ -97,7 +97,7 @@ class ManageContext(Plug):
         """The prompt budget in tokens for this request, if one can be known."""
         if self.max_tokens is not None:
             return self.max_tokens
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         window = provider.context_window(request)
         if window is None:
             return None
@@ -177,7 +177,7 @@ class ManageContext(Plug):
         summary = Request.new(provider, messages, options).put_metadata(
             "tags", ("context-summary",)
         )
-        return summary, providers.get_pipeline(provider, "chat")
+        return summary, registry.get_pipeline(provider, "chat")
 
     def _summarised(
         self, request: Request, plan: tuple[list[Message], list[Message], int], done: Request

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .. import providers
+from .. import registry
 from ..errors import ConfigError
 from ..plug import Plug
-from ..providers import Provider
 from ..request import Request
+
+if TYPE_CHECKING:
+    from ..providers.base import Provider
 
 CONFIG_OPTIONS = frozenset({"api_key", "base_url", "timeout", "headers"})
 #: options every provider takes: the model, where to reach it (FetchConfig takes those out),
@@ -92,7 +94,7 @@ class ValidateProvider(Plug):
     """Checks the provider is registered and supports the request's kind, and the options' values."""
 
     def call(self, request: Request) -> Request:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         if request.kind not in provider.plugs:
             raise ConfigError(
                 f"Provider '{request.provider}' does not support '{request.kind}': "

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from .. import config
 from ..config import ProviderConfig
+from ..context_windows import context_window
 from ..errors import (
     AuthenticationError,
     BadRequestError,
@@ -17,7 +18,6 @@ from ..errors import (
     ServerError,
 )
 from ..request import KINDS, Request
-from ..tokens import context_window
 from ..transport import StreamDecoder, Transport
 
 
@@ -26,7 +26,7 @@ class Provider:
 
     The default pipeline for a kind is the seed's: ValidateProvider, FetchConfig,
     BuildHttpClient, <Provider>PrepareRequest, ExecuteRequest, <Provider>ParseResponse,
-    TrackCost (the last only for kinds that cost money).
+    then TrackCost for kinds that cost money, or ModelStatus for list_models.
     """
 
     #: the name it is registered under (register() sets it on the instance)
@@ -35,6 +35,8 @@ class Provider:
     default_embedding_model: ClassVar[str | None] = None
     key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[str | None] = None
+    #: other variables the configuration is resolved from (region, project, ...)
+    config_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     requires_key: ClassVar[bool] = True
     #: priced at $0 (runs on the user's own machine)
@@ -59,6 +61,7 @@ class Provider:
             BuildHttpClient,
             ExecuteRequest,
             FetchConfig,
+            ModelStatus,
             TrackCost,
             ValidateProvider,
         )
@@ -79,6 +82,8 @@ class Provider:
         ]
         if kind in ("chat", "stream", "embeddings", "completion"):
             specs.append(TrackCost)
+        elif kind == "list_models":
+            specs.append(ModelStatus)
         return specs
 
     def context_window(self, request: Request) -> int | None:
@@ -92,7 +97,7 @@ class Provider:
         env = os.environ
         key = (
             config.version(),
-            tuple(env.get(v) for v in self.key_env),
+            tuple(env.get(v) for v in (*self.key_env, *self.config_env)),
             env.get(self.base_url_env) if self.base_url_env else None,
         )
         cache = self.__dict__.setdefault("_resolved", {})

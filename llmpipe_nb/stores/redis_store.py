@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import MissingDependencyError, StoreError, remember_secret
-from . import CacheStore
+from .base import CacheStore
 
 URL_ENV = "LLMPIPE_REDIS_URL"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"

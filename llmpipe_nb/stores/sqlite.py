@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from . import CacheStore
+from .base import CacheStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cache (

@@ -7,8 +7,10 @@ them, so clients must skip them).
 
 The API as of December 2026: versions `2023-06-01` and `2026-10-21` are both accepted,
 and the latter's rules applied (no `temperature`/`top_p`/`top_k`, no `document` in an
-assistant turn, no non-empty `citations` on user text); Claude 4.7 and later refuse
-non-default sampling under any version, and 4.6 and later a final assistant turn.
+assistant turn, no non-empty `citations` on user text); under any version `system`
+takes only text blocks, a block only its type's fields (`cache_control` among them),
+and an image's URL source only an http(s) URL, Claude 4.7 and
+later refuse non-default sampling, and 4.6 and later a final assistant turn.
 Thinking (asked for, or always on for Opus 5.5 and Fable 5.1) answers with a signed
 `thinking` block, plus a `redacted_thinking` block when the prompt holds Anthropic's
 test trigger string. Each signature is an HMAC over the block, its place and the number
@@ -64,6 +66,17 @@ _MISSING_THINKING = (
     "requirement, disable `thinking`."
 )
 
+#: the fields each block type takes (a block of a type not listed is not checked)
+_BLOCK_FIELDS = {
+    "text": ("type", "text", "citations", "cache_control"),
+    "image": ("type", "source", "cache_control"),
+    "document": ("type", "source", "title", "context", "citations", "cache_control"),
+    "tool_use": ("type", "id", "name", "input", "cache_control"),
+    "tool_result": ("type", "tool_use_id", "content", "is_error", "cache_control"),
+    "thinking": ("type", "thinking", "signature"),
+    "redacted_thinking": ("type", "data"),
+}
+
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -74,6 +87,29 @@ _ERROR_TYPES = {
     500: "api_error",
     529: "overloaded_error",
 }
+
+# -- model lifecycle (December 2026): listed with their lifecycle, retired ones not found --
+LIFECYCLE = {  # model -> (lifecycle, retires_at)
+    "claude-sonnet-4-20250514": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-sonnet-4-0": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-20250514": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-0": ("retired", "2026-06-15T00:00:00Z"),
+    "claude-opus-4-1-20250805": ("retired", "2026-08-05T00:00:00Z"),
+    "claude-opus-4-5": ("deprecated", "2027-01-22T00:00:00Z"),
+}
+
+
+def _lifecycle(model: str) -> dict[str, Any]:
+    """The lifecycle fields of a /v1/models entry (`null` dates while active)."""
+    status, retires_at = LIFECYCLE.get(model, ("active", None))
+    return {"lifecycle": status, "retires_at": retires_at}
+
+
+def _retired(wire: Wire, model: str) -> Reply | None:
+    """Anthropic's answer for a retired model: a 404 that names it."""
+    if LIFECYCLE.get(model, ("active",))[0] != "retired":
+        return None
+    return wire.error(404, f"model: {model}")
 
 
 class AnthropicWire(Wire):
@@ -95,12 +131,15 @@ class AnthropicWire(Wire):
         for field_name in ("model", "max_tokens", "messages"):
             if field_name not in body:
                 return self.error(400, f"{field_name}: Field required")
+        if (gone := _retired(self, body["model"])) is not None:
+            return gone
         messages = body["messages"]
         if not messages or any(m.get("role") not in ("user", "assistant") for m in messages):
             return self.error(400, "messages: roles must be 'user' or 'assistant'")
         thinks = _thinks(body)
         refusal = (
             _sampling_refusal(body, version)
+            or _block_refusal(body)
             or _content_refusal(messages, version)
             or _thinking_refusal(body)
             or _reasoning_refusal(messages, thinks)
@@ -201,6 +240,7 @@ class AnthropicWire(Wire):
                 "display_name": name,
                 "created_at": "2025-05-22T00:00:00Z",
             }
+            | _lifecycle(model_id)
             for model_id, name in page
         ]
         return Reply(
@@ -295,6 +335,49 @@ def _sampling_refusal(body: dict[str, Any], version: str) -> str | None:
     elif both and _at_least(model, (4, 5)):
         return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
     return None
+
+
+def _block_refusal(body: dict[str, Any]) -> str | None:
+    """`system` takes only text blocks; an image's `url` source must be an http(s) URL; a
+    block has only its type's fields, and `cache_control` only the ephemeral type."""
+    system = body.get("system")
+    for j, block in enumerate(system if isinstance(system, list) else ()):
+        if not isinstance(block, dict) or block.get("type") != "text":
+            return f"system.{j}.type: Input should be 'text'"
+        refusal = _field_refusal(f"system.{j}", block)
+        if refusal:
+            return refusal
+    for i, message in enumerate(body["messages"]):
+        for where, block in _blocks(message.get("content"), f"messages.{i}.content"):
+            refusal = _field_refusal(where, block)
+            if refusal:
+                return refusal
+            source = block.get("source") if block.get("type") == "image" else None
+            if not isinstance(source, dict) or source.get("type") != "url":
+                continue
+            if not str(source.get("url")).startswith(("http://", "https://")):
+                return f"{where}.source.url: only http and https URLs are supported"
+    return None
+
+
+def _field_refusal(where: str, block: dict[str, Any]) -> str | None:
+    fields = _BLOCK_FIELDS.get(str(block.get("type")))
+    extra = next((k for k in block if fields is not None and k not in fields), None)
+    if extra is not None:
+        return f"{where}.{extra}: Extra inputs are not permitted"
+    cache = block.get("cache_control")
+    if cache is not None and (not isinstance(cache, dict) or cache.get("type") != "ephemeral"):
+        return f"{where}.cache_control.type: Input should be 'ephemeral'"
+    return None
+
+
+def _blocks(content: Any, where: str):
+    """(path, block) of each block in a content list, and in the tool results within it."""
+    for j, block in enumerate(content if isinstance(content, list) else ()):
+        if isinstance(block, dict):
+            yield f"{where}.{j}", block
+            if block.get("type") == "tool_result":
+                yield from _blocks(block.get("content"), f"{where}.{j}.content")
 
 
 def _content_refusal(messages: list[Any], version: str) -> str | None:

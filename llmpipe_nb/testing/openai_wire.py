@@ -1,9 +1,19 @@
 """The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models.
 
+Without a flavor it answers as api.openai.com did in December 2026: GPT-5 and later (and
+the o-series) refuse `max_tokens`, sampling parameters unless `reasoning_effort` is
+"none", an explicit `n`, and the effort values their model lacks; luna models refuse
+function tools with reasoning; answers report their `service_tier`, and reasoning tokens
+when an effort other than "none" was asked.
+
 Flavors reproduce the OpenAI-compatible servers' quirks: `openrouter` (keep-alive
 comment lines, integer error codes), `groq` (usage in `x_groq`), `vllm` (error
-`type` a class name and `code` the status), `llamacpp` (`timings`, no `param`, a
-`/tokenize` endpoint at the server's root).
+`type` a class name and `code` the status; `structured_outputs` honoured, the removed
+`guided_*` fields ignored with HTTP 200), `llamacpp` (`timings`, no `param`, a
+`/tokenize` endpoint at the server's root), `lmstudio` (`response_format` `json_object`
+refused with a flat-string error, `json_schema` honoured).
+A honoured JSON schema makes the answer a JSON object: the schema's first property (or
+`echo`) holding the prompt; a `choice` constraint answers with the first choice.
 """
 
 from __future__ import annotations
@@ -26,7 +36,26 @@ from llmpipe_nb.testing.wire import (
 
 __all__ = ["OpenAIWire"]
 
-MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-3.5-turbo-instruct")
+MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-6-luna")
+
+# -- model lifecycle (December 2026): shutdown dates listed, shut-down models not found --
+SHUTDOWN_DATES = {"gpt-4o-mini": "2027-01-14", "gpt-4o": "2027-01-14"}
+SHUT_DOWN = frozenset(
+    {
+        *("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002"),
+        *("gpt-3.5-turbo", "gpt-4", "gpt-4-turbo", "gpt-4.1-nano", "o1", "o3-mini", "o4-mini"),
+        "gpt-4o-2024-05-13",
+    }
+)
+
+
+def _shut_down(wire: Wire, model: str) -> Reply | None:
+    """OpenAI's answer for a model that was shut down (the flavors keep their own models)."""
+    if wire.flavor is not None or model not in SHUT_DOWN:
+        return None
+    message = f"The model `{model}` does not exist or you do not have access to it."
+    return wire.error(404, message)
+
 
 _ERROR_TYPES = {
     400: ("invalid_request_error", None),
@@ -36,12 +65,17 @@ _ERROR_TYPES = {
     429: ("requests", "rate_limit_exceeded"),
 }
 _VLLM_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
+#: reasoning tokens an answer reports when an effort other than "none" was asked
+REASONING_TOKENS = 8
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+#: effort values a model line refuses on Chat Completions
+_REFUSED_EFFORTS = {"luna": ("minimal",), "astra": ("none", "minimal", "max")}
 
 
 class OpenAIWire(Wire):
     name = "openai"
     base_path = "/v1"
-    flavors = ("openrouter", "groq", "vllm", "llamacpp")
+    flavors: tuple[str, ...] = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio")
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         route = (request.method, request.path.removeprefix(self.base_path))
@@ -64,6 +98,8 @@ class OpenAIWire(Wire):
             return self.error(404, f"Unknown request URL: {request.method} {request.path}.")
         if not isinstance(body, dict) or not isinstance(body.get("model"), str):
             return self.error(400, "The request body must be a JSON object with a 'model'.")
+        if (gone := _shut_down(self, body["model"])) is not None:
+            return gone
         if route[1] == "/embeddings":
             return self._embeddings(body)
         if route[1] == "/completions":
@@ -78,9 +114,12 @@ class OpenAIWire(Wire):
             return self.error(400, "'messages' must be a non-empty array.")
         if "stream_options" in body and not body.get("stream"):
             return self.error(400, "'stream_options' is only allowed when 'stream' is true.")
+        refusal = self._refusal(body)
+        if refusal is not None:
+            return refusal
         user = last_text(messages, ("user", "tool"))
         calls = _tool_calls(body, messages, user)
-        text = echo.echo(user)
+        text = _constrained(self._constraint(body), user) or echo.echo(user)
         prompt_tokens = echo.token_count(*(json.dumps(m.get("content")) for m in messages))
         if body.get("stream"):
             return self._chat_stream(body, text, calls, prompt_tokens, chunk_count)
@@ -103,8 +142,10 @@ class OpenAIWire(Wire):
                     "finish_reason": "tool_calls" if calls else "stop",
                 }
             ],
-            "usage": _usage(prompt_tokens, completion_tokens),
+            "usage": self._usage_for(body, prompt_tokens, completion_tokens),
         }
+        if self.flavor is None:
+            reply["service_tier"] = _served_tier(body)
         if self.flavor == "llamacpp":
             reply["timings"] = _timings(prompt_tokens, completion_tokens)
         return Reply(reply)
@@ -120,6 +161,8 @@ class OpenAIWire(Wire):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED}
         head |= {"model": body["model"], "system_fingerprint": "fp_fake"}
+        if self.flavor is None:
+            head["service_tier"] = _served_tier(body)
 
         def chunk(delta: dict[str, Any], finish: str | None = None, n: int = 0) -> dict[str, Any]:
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
@@ -141,7 +184,7 @@ class OpenAIWire(Wire):
                     counted += 1
                     yield self._keepalive() if n % 3 == 2 else b""
                     yield self.sse(chunk({"content": piece}, n=n))
-            usage = _usage(prompt_tokens, counted or echo.token_count(text))
+            usage = self._usage_for(body, prompt_tokens, counted or echo.token_count(text))
             finish = chunk({}, "tool_calls" if calls else "stop", n=1)
             if self.flavor == "groq":
                 yield self.sse(finish | {"x_groq": {"id": "req_fake", "usage": usage}})
@@ -164,6 +207,79 @@ class OpenAIWire(Wire):
             if self.flavor == "openrouter"
             else b""
         )
+
+    # -- December 2026 rules, structured output ----------------------------------------
+
+    def _refusal(self, body: dict[str, Any]) -> Reply | None:
+        """The 400 the server gives a body its model refuses, or None."""
+        if self.flavor == "lmstudio":
+            kind = (body.get("response_format") or {}).get("type")
+            if kind not in (None, "text", "json_schema"):
+                message = "'response_format.type' must be 'json_schema' or 'text'"
+                return Reply({"error": message}, 400)
+            return None
+        if self.flavor is not None:
+            return None
+        model = body["model"]
+        newer = model.startswith(("gpt-5", "gpt-6"))
+        if not (newer or model.startswith(("o1", "o3", "o4"))):
+            return None
+        if "max_tokens" in body:
+            return _invalid(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
+        if newer and "n" in body:
+            return _invalid(
+                "Unsupported parameter: 'n' is not supported with this model.",
+                "n",
+                "unsupported_parameter",
+            )
+        effort, line = body.get("reasoning_effort"), _line(model)
+        refused = _REFUSED_EFFORTS.get(line, ()) if line else ()
+        if effort in refused:
+            supported = [e for e in _EFFORTS if e not in refused]
+            return _invalid(
+                f"Unsupported value: 'reasoning_effort' does not support {effort!r} with "
+                f"this model. Supported values are: {', '.join(repr(e) for e in supported)}.",
+                "reasoning_effort",
+                "unsupported_value",
+            )
+        for key in ("temperature", "top_p"):
+            if body.get(key, 1) != 1 and effort != "none":
+                return _invalid(
+                    f"Unsupported value: '{key}' does not support {body[key]} with this "
+                    "model. Only the default (1) value is supported.",
+                    key,
+                    "unsupported_value",
+                )
+        if line == "luna" and body.get("tools") and effort != "none":
+            return _invalid(
+                f"Function tools with reasoning_effort are not supported for {model} in "
+                "/v1/chat/completions. To use function tools, use /v1/responses or set "
+                "reasoning_effort to 'none'.",
+                "reasoning_effort",
+                None,
+            )
+        return None
+
+    def _constraint(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The structured-output constraint this server honours (guided_* never)."""
+        response_format = body.get("response_format") or {}
+        if self.flavor == "vllm" and body.get("structured_outputs"):
+            return body["structured_outputs"]
+        if self.flavor in ("vllm", "lmstudio") and response_format.get("type") == "json_schema":
+            return {"json": (response_format.get("json_schema") or {}).get("schema") or {}}
+        return None
+
+    def _usage_for(self, body: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> Any:
+        if self.flavor is not None or body.get("reasoning_effort") in (None, "none"):
+            return _usage(prompt_tokens, completion_tokens)
+        usage = _usage(prompt_tokens, completion_tokens + REASONING_TOKENS)
+        usage["completion_tokens_details"]["reasoning_tokens"] = REASONING_TOKENS
+        return usage
 
     # -- legacy completions, embeddings ---------------------------------------------------
 
@@ -249,8 +365,45 @@ class OpenAIWire(Wire):
         return headers
 
 
+def _invalid(message: str, param: str, code: str | None) -> Reply:
+    """OpenAI's 400 for a refused parameter, naming it in `param`."""
+    error = {"message": message, "type": "invalid_request_error", "param": param, "code": code}
+    return Reply({"error": error}, 400)
+
+
+def _line(model: str) -> str | None:
+    """The model line a name belongs to (luna, astra, ...), which some rules depend on."""
+    return next((line for line in _REFUSED_EFFORTS if f"-{line}" in model), None)
+
+
+def _served_tier(body: dict[str, Any]) -> str:
+    """The tier an answer reports: `fast` is served as `priority`, `auto` as `default`."""
+    asked = body.get("service_tier") or "auto"
+    return {"auto": "default", "fast": "priority"}.get(asked, asked)
+
+
+def _constrained(constraint: dict[str, Any] | None, user: str) -> str | None:
+    """The answer a structured-output constraint forces, or None for free text."""
+    if not constraint:
+        return None
+    if isinstance(constraint.get("choice"), list) and constraint["choice"]:
+        return str(constraint["choice"][0])
+    if "json" in constraint:
+        schema = constraint["json"]
+        if isinstance(schema, str):
+            schema = json.loads(schema)
+        return json.dumps({first_property(schema) or "echo": user})
+    return None
+
+
 def _model(model_id: str) -> dict[str, Any]:
-    return {"id": model_id, "object": "model", "created": CREATED, "owned_by": "system"}
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": CREATED,
+        "owned_by": "system",
+        "shutdown_date": SHUTDOWN_DATES.get(model_id),
+    }
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:

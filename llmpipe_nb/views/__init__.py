@@ -3,9 +3,11 @@
 Every piece of model or user text is escaped and passed through `redact`, every option
 whose name says it is a credential is masked, the CSS is scoped to a container id that
 is unique per output, and nothing is fetched from outside (no CDN, no font, no script).
-Each HTML view has a text twin for terminals, GitHub and nbconvert.
+Each HTML view has a text twin for terminals, GitHub and nbconvert. Importing the
+package registers the views of requests and responses with the core (`hooks`).
 """
 
+from . import hooks  # noqa: F401 - registers the core's views
 from ._html import (
     View,
     badge,

@@ -9,6 +9,7 @@ from ._html import badge, duration, errors_html, esc, facts_html, frame, money, 
 from .answer import answer_html
 from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
+from .sources import sources_html, sources_text
 from .waterfall import trace_html
 
 
@@ -35,8 +36,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
     )
     if getattr(result, "latency_ms", None) is not None:
         facts.append(("latency", duration(result.latency_ms * 1e6)))
-    if meta.get("ttft_ms") is not None:
-        facts.append(("first token", duration(meta["ttft_ms"] * 1e6)))
+    if getattr(result, "ttft_ms", None) is not None:
+        facts.append(("first token", duration(result.ttft_ms * 1e6)))
     if meta.get("tokens_per_second"):  # measured where the model runs here
         facts.append(("speed", f"{meta['tokens_per_second']:.0f} tokens/s"))
     if meta.get("attempts", 1) > 1:
@@ -73,6 +74,7 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
                 for c in result.tool_calls
             )
             body += f'<div class="lp-note">tool calls</div><ul>{calls}</ul>'
+        body += sources_html(result)
     timing = ""
     if req is not None and req.trace:
         total = duration(req.metadata.get("duration_ns", 0))
@@ -109,7 +111,7 @@ def _body_text(result: Any) -> str:
         body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
         body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
-    return body
+    return body + sources_text(result)
 
 
 def response_footer(result: Any) -> str:

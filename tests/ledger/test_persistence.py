@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import llmpipe_nb as llm
-from llmpipe_nb.stores.ledger_sqlite import SQLiteLedgerStore
+from llmpipe_nb.ledger.store import SQLiteLedgerStore
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:

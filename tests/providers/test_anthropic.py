@@ -259,6 +259,8 @@ def test_stream_cut_before_message_stop(anthropic_server: FakeServer) -> None:
 
 # -- December 2026: API version, sampling, documents and citations ---------------------------
 
+PNG_SOURCE = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+DATA_URL_SOURCE_IMAGE = {"type": "image", "source": {"type": "url", "url": "data:image/png,x"}}
 CURRENT = "claude-haiku-5-5"  # Claude 4.7 or later: default sampling only, thinks
 OLDER = "claude-sonnet-4-6"  # still takes sampling parameters under 2023-06-01
 LEGACY = "2023-06-01"
@@ -313,6 +315,16 @@ def test_a_malformed_api_version_is_refused_before_sending(anthropic_server: Fak
             LEGACY,
             "does not support assistant message prefill",
         ),
+        (
+            {"system": [{"type": "image", "source": PNG_SOURCE}]},
+            LEGACY,
+            "system.0.type: Input should be 'text'",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [DATA_URL_SOURCE_IMAGE]}]},
+            LEGACY,
+            "messages.0.content.0.source.url: only http and https URLs are supported",
+        ),
     ],
     ids=[
         "temperature-at-default",
@@ -321,6 +333,8 @@ def test_a_malformed_api_version_is_refused_before_sending(anthropic_server: Fak
         "4.7+-both",
         "4.5-era-both",
         "prefill",
+        "image-in-system",
+        "data-url-as-url-source",
     ],
 )
 def test_the_fake_refuses_what_the_live_api_refuses(
@@ -866,3 +880,198 @@ def test_views_show_thinking_collapsed_and_escaped(anthropic_server: FakeServer)
     assert text.splitlines()[0] == "▸ thinking · 24 characters: Considering: <b>Oslo</b>"
     plain = llm.chat("anthropic", "hi", **conn(anthropic_server, model=OLDER))
     assert "lp-reasoning" not in plain._repr_html_() and "▸ thinking" not in response_text(plain)
+
+
+# -- Nothing the user sent is dropped: images in tool results and system messages, data URLs ---
+
+SVG_URL = "data:image/svg+xml;charset=utf-8,%3Csvg%2F%3E"  # percent-encoded, not base64
+SVG_SOURCE = {"type": "base64", "media_type": "image/svg+xml", "data": "PHN2Zy8+"}
+
+
+def test_images_in_a_tool_result_go_as_image_blocks_inside_it(
+    anthropic_server: FakeServer,
+) -> None:
+    first = llm.chat("anthropic", "Oslo", **conn(anthropic_server, tools=[WEATHER]))
+    call = first.tool_calls[0]
+    result = [
+        {"type": "text", "text": "Radar:"},
+        {"type": "image", "data": "iVBORw0KGgo=", "media_type": "image/png"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/radar.png"}},
+        {"type": "image_url", "image_url": {"url": SVG_URL}},
+    ]
+    follow_up = [
+        {"role": "user", "content": "Oslo"},
+        {"role": "assistant", "content": first.content, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call.id, "content": result},
+    ]
+    reply = llm.chat("anthropic", follow_up, **conn(anthropic_server, tools=[WEATHER]))
+    assert anthropic_server.last_request.json["messages"][-1] == {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": call.id,
+                "content": [
+                    {"type": "text", "text": "Radar:"},
+                    {"type": "image", "source": PNG_SOURCE},
+                    {
+                        "type": "image",
+                        "source": {"type": "url", "url": "https://example.com/radar.png"},
+                    },
+                    {"type": "image", "source": SVG_SOURCE},
+                ],
+            }
+        ],
+    }
+    assert reply.content == "Echo: Radar:"
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"type": "image", "data": "iVBORw0KGgo=", "media_type": "image/png"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/logo.png"}},
+    ],
+    ids=["bytes", "url"],
+)
+def test_an_image_in_a_system_message_is_refused_before_sending(
+    anthropic_server: FakeServer, role: str, image: dict
+) -> None:
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": role, "content": [{"type": "text", "text": "House style:"}, image]},
+    ]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("anthropic", messages, **conn(anthropic_server))
+    assert str(caught.value) == (
+        f"Message 1 ({role}) holds an image, but Anthropic takes only text as the system "
+        "prompt: move the image to a user message."
+    )
+    assert anthropic_server.requests == []
+    text_only = [{"role": role, "content": [{"type": "text", "text": "House style."}]}]
+    llm.chat("anthropic", [*text_only, messages[0]], **conn(anthropic_server))
+    assert anthropic_server.last_request.json["system"] == "House style."
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "image_url", "image_url": {"url": SVG_URL}},
+        {"type": "image", "url": SVG_URL},
+        {"type": "image_url", "image_url": "data:image/svg+xml;base64,PHN2Zy8+"},
+    ],
+    ids=["image_url-percent-encoded", "image-percent-encoded", "image_url-base64"],
+)
+def test_a_data_url_is_sent_as_base64_bytes(anthropic_server: FakeServer, part: dict) -> None:
+    look = [{"role": "user", "content": [{"type": "text", "text": "Look"}, part]}]
+    llm.chat("anthropic", look, **conn(anthropic_server))
+    assert anthropic_server.last_request.json["messages"][0]["content"] == [
+        {"type": "text", "text": "Look"},
+        {"type": "image", "source": SVG_SOURCE},
+    ]
+
+
+def test_a_data_url_without_data_is_refused_before_sending(anthropic_server: FakeServer) -> None:
+    look = [{"role": "user", "content": [{"type": "image_url", "image_url": "data:image/png"}]}]
+    with pytest.raises(ConfigError, match=r"has no ',' before its data: .*pass the bytes as"):
+        llm.chat("anthropic", look, **conn(anthropic_server))
+    assert anthropic_server.requests == []
+
+
+# -- A part's own fields (cache_control) reach the wire; a tool's strict too; names refused --
+
+CACHED = {"type": "ephemeral"}
+
+
+def test_cache_control_on_parts_goes_on_their_blocks(anthropic_server: FakeServer) -> None:
+    first = llm.chat("anthropic", "Oslo", **conn(anthropic_server, tools=[WEATHER]))
+    call = first.tool_calls[0]
+    png = {"type": "image", "data": "iVBORw0KGgo=", "media_type": "image/png"}
+    messages = [
+        {
+            "role": "system",
+            "content": [
+                {"type": "text", "text": "Long house style.", "cache_control": CACHED},
+                {"type": "text", "text": " Be brief."},
+            ],
+        },
+        {"role": "developer", "content": "Use metres."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Oslo", "cache_control": CACHED},
+                {**png, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+            ],
+        },
+        {"role": "assistant", "content": first.content, "tool_calls": [call]},
+        {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": [{"type": "text", "text": "Sunny", "cache_control": CACHED}],
+        },
+    ]
+    llm.chat("anthropic", messages, **conn(anthropic_server, tools=[WEATHER]))
+    sent = anthropic_server.last_request.json
+    assert sent["system"] == [
+        {"type": "text", "text": "Long house style.", "cache_control": CACHED},
+        {"type": "text", "text": " Be brief."},
+        {"type": "text", "text": "Use metres."},
+    ]
+    assert sent["messages"][0]["content"] == [
+        {"type": "text", "text": "Oslo", "cache_control": CACHED},
+        {
+            "type": "image",
+            "source": PNG_SOURCE,
+            "cache_control": {"type": "ephemeral", "ttl": "1h"},
+        },
+    ]
+    assert sent["messages"][2]["content"][0]["content"] == [
+        {"type": "text", "text": "Sunny", "cache_control": CACHED}
+    ]
+
+
+def test_a_part_field_anthropic_does_not_know_is_sent_and_refused_by_the_api(
+    anthropic_server: FakeServer,
+) -> None:
+    look = [{"role": "user", "content": [{"type": "text", "text": "Look", "colour": "red"}]}]
+    with pytest.raises(BadRequestError, match=r"messages\.0\.content\.0\.colour: Extra inputs"):
+        llm.chat("anthropic", look, **conn(anthropic_server))
+    bad_cache = [{"role": "user", "content": [{"type": "text", "text": "x", "cache_control": {}}]}]
+    with pytest.raises(BadRequestError, match=r"cache_control\.type: Input should be 'ephemeral'"):
+        llm.chat("anthropic", bad_cache, **conn(anthropic_server))
+
+
+def test_a_tools_strict_and_cache_control_are_sent(anthropic_server: FakeServer) -> None:
+    strict = {"type": "function", "function": {**WEATHER, "strict": True}}
+    cached = {"name": "now", "parameters": WEATHER["parameters"], "cache_control": CACHED}
+    llm.chat("anthropic", "Oslo", **conn(anthropic_server, tools=[strict, cached]))
+    assert anthropic_server.last_request.json["tools"] == [
+        {
+            "name": "get_weather",
+            "description": "Weather",
+            "input_schema": WEATHER["parameters"],
+            "strict": True,
+        },
+        {
+            "name": "now",
+            "description": "",
+            "input_schema": WEATHER["parameters"],
+            "cache_control": CACHED,
+        },
+    ]
+
+
+def test_a_speaker_name_is_refused_before_sending(anthropic_server: FakeServer) -> None:
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "Hello", "name": "bot"},
+        "go on",
+    ]
+    with pytest.raises(ConfigError) as caught:
+        llm.chat("anthropic", messages, **conn(anthropic_server))
+    assert str(caught.value) == (
+        "Message 1 (assistant) has a name, which Anthropic has no field for: say who is "
+        "speaking in the text, or leave the name out."
+    )
+    assert anthropic_server.requests == []

@@ -22,7 +22,8 @@ from llmpipe_nb.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from llmpipe_nb.providers._http import POOL_SIZE, _pool, parse_retry_after, pooled_transport
+from llmpipe_nb.providers._http import POOL_SIZE, parse_retry_after, pooled_transport
+from llmpipe_nb.providers._http.pool import _pool
 from llmpipe_nb.testing import FakeServer, echo, faults
 from llmpipe_nb.transport import HttpCall
 

@@ -166,6 +166,23 @@ TOOL_TURNS = [
         ("chat", [{"role": "user", "content": "Think"}], {"model": "o3-mini", "max_tokens": 256}),
         (
             "chat",
+            [{"role": "user", "content": "Think"}],
+            {
+                "model": "gpt-6-luna",
+                "max_tokens": 256,
+                "reasoning_effort": "low",
+                "verbosity": "low",
+                "service_tier": "flex",
+            },
+        ),
+        ("chat", [{"role": "user", "content": "Hi"}], {"model": "gpt-6-luna", "temperature": 0.2}),
+        (
+            "stream",
+            [{"role": "user", "content": "Weather?"}],
+            {"model": "gpt-6-luna", "tools": [WEATHER]},
+        ),
+        (
+            "chat",
             [{"role": "user", "content": "Weather?"}],
             {"tools": [WEATHER], "tool_choice": "auto"},
         ),
@@ -181,7 +198,11 @@ TOOL_TURNS = [
         ("stream", [{"role": "user", "content": "Weather?"}], {"tools": [WEATHER]}),
         ("embeddings", ["a", "b"], {}),
         ("embeddings", ["a"], {"dimensions": 256}),
-        ("completion", "Once upon a time", {"max_tokens": 16, "temperature": 0.5}),
+        (
+            "completion",
+            "Once upon a time",
+            {"model": "gpt-3.5-turbo-instruct", "max_tokens": 16, "temperature": 0.5},
+        ),
         ("list_models", (), {}),
         ("validate", (), {}),
     ],
@@ -192,6 +213,9 @@ TOOL_TURNS = [
         "chat-json-object",
         "chat-json-schema",
         "chat-reasoning-model",
+        "chat-effort-verbosity-tier",
+        "chat-sampling-effort-none",
+        "stream-tools-effort-none",
         "chat-tools",
         "chat-tool-results",
         "stream",
@@ -203,6 +227,7 @@ TOOL_TURNS = [
         "validate",
     ],
 )
+@pytest.mark.filterwarnings("ignore:gpt-6-luna takes")  # reasoning_effort="none" is added
 def test_requests_match_the_spec(steady: str, kind, messages, options) -> None:
     accepted(steady, kind, messages, **options)
 

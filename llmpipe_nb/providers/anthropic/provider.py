@@ -9,6 +9,7 @@ from ...errors import ProviderError
 from ...plug import Plug
 from ...request import Request
 from ...transport import HttpCall, HttpResponse
+from .. import defaults
 from .._http import HttpProvider
 from ..openai import validation
 from . import errors, rules
@@ -75,7 +76,7 @@ class AnthropicProvider(HttpProvider):
     """
 
     name = "anthropic"
-    default_model = "claude-sonnet-4-20250514"
+    default_model = defaults.CHAT["anthropic"]
     key_env = ("ANTHROPIC_API_KEY",)
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"

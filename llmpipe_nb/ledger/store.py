@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..ledger import COST_COLUMNS, TRACE_COLUMNS
+from .schema import COST_COLUMNS, TRACE_COLUMNS
 
 log = logging.getLogger("llmpipe_nb.ledger")
 

@@ -1,0 +1,157 @@
+"""Asking from a cell: the builder for a prompt (options, defaults, the conversation it
+continues, a named pipeline), then the answer streamed into one output or returned.
+
+The synchronous pipeline is used (it never touches asyncio, so it works under a kernel's
+running event loop). Library errors show as one line, not as a traceback from inside
+the library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from .. import api, registry
+from ..builder import Builder, build
+from ..errors import LLMPipeError
+from .interpolate import fill
+from .live import LiveAnswer, PrintedAnswer, can_update
+from .magic_args import split_target
+from .magic_settings import Chat, Defaults, Session
+
+
+class CellError(Exception):
+    """A library error shown in the notebook as one line, without a traceback."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        super().__init__(f"{type(error).__name__}: {error}")
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
+
+
+def ask(shell: Any, session: Session, args: argparse.Namespace, prompt: str, *, live: bool) -> Any:
+    """Send `prompt` with the magic's options; show it live (a cell) or return it (a line)."""
+    if args.output is not None and (
+        not args.output.isidentifier() or keyword.iskeyword(args.output)
+    ):
+        raise UsageError(
+            f"--output {args.output!r} is not a variable name: use a Python name such as answer."
+        )
+    prompt = prompt.strip("\n").rstrip()  # blank lines around the prompt are not part of it
+    try:
+        if not args.no_interpolate:
+            prompt = fill(prompt, shell.user_ns)
+        if not prompt.strip():
+            where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
+            raise UsageError(f"The prompt is empty: write it {where}.")
+        builder, chat = make_builder(session, args, prompt)
+    except LLMPipeError as error:
+        raise CellError(error) from error
+    defaults = session.defaults
+    fmt = args.format or defaults.format
+    if not live:
+        result = run(builder)
+    else:
+        stream = defaults.stream if args.stream is None else args.stream
+        if args.stream is None and "stream" not in registry.get(builder.provider).kinds:
+            stream = False  # streaming is the default only where the provider can stream
+        result = show(shell, defaults, builder, fmt, stream)
+    if chat is not None:
+        chat.messages += [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": result.content},
+        ]
+    if args.output:
+        shell.user_ns[args.output] = result
+    if not live:
+        return result
+    shell.displayhook.update_user_ns(result)  # `_` and Out[n], as if the cell returned it
+    return None
+
+
+def run(builder: Builder) -> Any:
+    """The response, or CellError."""
+    try:
+        return builder.execute()
+    except LLMPipeError as error:
+        raise CellError(error) from error
+
+
+def show(shell: Any, defaults: Defaults, builder: Builder, fmt: str, stream: bool) -> Any:
+    """Run and render: streamed into one updating output, or printed in a terminal."""
+    model = builder.options.get("model")
+    who = f"{builder.provider} · {model}" if model else builder.provider
+    view: LiveAnswer | PrintedAnswer
+    if can_update(shell):
+        view = LiveAnswer(who, fmt, defaults.update_interval)
+    else:
+        view = PrintedAnswer(who)
+    try:
+        if not stream:
+            result = builder.execute()
+        else:
+            view.start()
+            answer = builder.stream()
+            for chunk in answer:
+                view.add(chunk.content)
+            result = answer.response
+    except LLMPipeError as error:
+        view.fail(error)
+        raise CellError(error) from error
+    except KeyboardInterrupt as interrupt:
+        view.fail(interrupt)
+        raise
+    view.finish(result, fmt)
+    return result
+
+
+def make_builder(
+    session: Session, args: argparse.Namespace, prompt: str
+) -> tuple[Builder, Chat | None]:
+    """The builder for this cell, and the conversation it continues (if any)."""
+    d = session.defaults
+    provider, model = split_target(args.target)
+    chat = session.chats.setdefault(args.chat, Chat()) if args.chat else None
+    if chat is not None and args.system:
+        chat.system = args.system  # a conversation keeps its system message
+    system = args.system or (chat.system if chat else None) or d.system
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    messages += [*(chat.messages if chat else ()), {"role": "user", "content": prompt}]
+    if args.pipeline:
+        base = session.pipelines.get(args.pipeline)
+        if base is None:
+            known = ", ".join(session.pipelines) or "none yet"
+            raise UsageError(
+                f"No pipeline named '{args.pipeline}' (defined: {known}): "
+                f"define it with %llm pipeline define {args.pipeline} EXPR."
+            )
+        if provider and provider != base.provider:
+            raise UsageError(
+                f"Pipeline '{args.pipeline}' runs on provider '{base.provider}', not '{provider}': "
+                "leave PROVIDER out, or define another pipeline."
+            )
+        builder = base.with_messages(messages)
+    else:
+        builder = build(provider or d.provider or api.default_provider(), messages)
+    options: dict[str, Any] = {}
+    # the default model goes with the default provider, never to a provider named otherwise
+    default_model = d.model if provider in (None, d.provider) and not args.pipeline else None
+    model = args.model or model or default_model
+    for key, value in (
+        ("model", model),
+        ("temperature", d.temperature if args.temperature is None else args.temperature),
+        ("max_tokens", d.max_tokens if args.max_tokens is None else args.max_tokens),
+        ("cache", d.cache if args.cache is None else args.cache),
+    ):
+        if value is not None:
+            options[key] = value
+    if options:
+        builder = builder.with_options(**options)
+    if args.tag:
+        builder = builder.with_tags(*args.tag)
+    return builder, chat

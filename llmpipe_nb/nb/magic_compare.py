@@ -1,0 +1,92 @@
+"""`%%llm --compare a b c`: the cell's prompt sent to each model, streamed into one grid.
+
+The cell's options and the `%llm config` defaults (temperature, max tokens, system
+message, cache, format, update interval) apply to every model; a conversation or a named
+pipeline belongs to one provider, so neither goes with --compare. The Comparison is the
+cell's value (`_`), and `--output VAR` keeps it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..comparison.api import prepare, run_sync
+from ..comparison.live import NotebookGrid, TerminalGrid
+from ..comparison.result import Comparison
+from ..errors import LLMPipeError
+from .interpolate import fill
+from .live import can_update
+from .magic_cell import CellError
+from .magic_settings import Session
+
+
+def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt: str) -> None:
+    """Run the cell's prompt on every model of --compare, showing the grid as it fills."""
+    for flag, value in (
+        ("PROVIDER[:MODEL]", args.target),
+        ("--model", args.model),
+        ("--chat", args.chat),
+        ("--pipeline", args.pipeline),
+    ):
+        if value:
+            raise UsageError(
+                f"{flag} does not go with --compare: name every model after --compare, "
+                "as in %%llm --compare openai:gpt-6-luna anthropic:claude-haiku-5-5"
+            )
+    if args.output is not None and (
+        not args.output.isidentifier() or keyword.iskeyword(args.output)
+    ):
+        raise UsageError(
+            f"--output {args.output!r} is not a variable name: use a Python name such as cmp."
+        )
+    d = session.defaults
+    prompt = prompt.strip("\n").rstrip()
+    try:
+        if not args.no_interpolate:
+            prompt = fill(prompt, shell.user_ns)
+        if not prompt.strip():
+            raise UsageError("The prompt is empty: write it in the cell under %%llm --compare.")
+        options = {
+            k: v
+            for k, v in (
+                ("temperature", d.temperature if args.temperature is None else args.temperature),
+                ("max_tokens", d.max_tokens if args.max_tokens is None else args.max_tokens),
+            )
+            if v is not None
+        }
+        cache = d.cache if args.cache is None else args.cache
+        comparison, run = prepare(
+            [prompt],
+            models=args.compare,
+            system=args.system or d.system,
+            features={"cache": cache or None},
+            tags=args.tag,
+            format=args.format or d.format,
+            options=options,
+        )
+    except LLMPipeError as error:
+        raise CellError(error) from error
+    stream = d.stream if args.stream is None else args.stream
+    run_sync(comparison, run, _display(shell, comparison, d.update_interval) if stream else None)
+    if not stream:
+        _show(shell, comparison)
+    if args.output:
+        shell.user_ns[args.output] = comparison
+    shell.displayhook.update_user_ns(comparison)  # `_` and Out[n], as if the cell returned it
+
+
+def _display(shell: Any, comparison: Comparison, interval: float) -> NotebookGrid | TerminalGrid:
+    """One notebook output updated in place, or a rich table in terminal IPython."""
+    if can_update(shell):
+        return NotebookGrid(comparison, interval)
+    return TerminalGrid(comparison)
+
+
+def _show(shell: Any, comparison: Comparison) -> None:
+    from IPython.display import display
+
+    display(comparison)
