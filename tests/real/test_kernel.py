@@ -26,7 +26,7 @@ def executed(llama_server, tmp_path_factory):
     }
     cells = [
         "%load_ext llmpipe_nb\nimport llmpipe_nb as llm\n"
-        f"llm.configure('llamacpp', base_url={llama_server!r}, default_model='smollm2')",
+        f"llm.configure('llamacpp', base_url={llama_server!r})",
         "%%llm llamacpp --max-tokens 20 --temperature 0\nSay hello.",
         "%%llm local --max-tokens 20 --temperature 0\nSay hello.",
         "rows = llm.costs()\n(list(rows.provider), list(rows.estimated), bool((rows.output_tokens > 0).all()))",

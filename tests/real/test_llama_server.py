@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server(llama_server):
     forget_routes()
-    llm.configure("llamacpp", base_url=llama_server, default_model="smollm2")  # it serves one
+    llm.configure("llamacpp", base_url=llama_server)
     return llama_server
 
 
@@ -35,6 +35,7 @@ def _row(done):
 def test_chat_counts_come_from_the_server(server) -> None:
     reply = llm.chat("llamacpp", "Name a colour.", max_tokens=20, temperature=0, seed=0)
     assert reply.content and reply.provider == "llamacpp"
+    assert reply.model == "local-model"  # no model= needed: the server echoes the name sent
     assert reply.usage.input_tokens > 0 and reply.usage.output_tokens > 0
     assert not reply.usage.estimated
     assert reply.finish_reason in ("stop", "length")
