@@ -16,9 +16,9 @@ KEY = "sk-test-0000000000000000"
 
 #: provider -> (fake server, its options)
 CASES = {
-    "openai": ("openai", {"model": "gpt-4o-mini"}),
+    "openai": ("openai", {"model": "gpt-6-luna"}),
     "anthropic": ("anthropic", {"model": "claude-sonnet-4-6"}),
-    "gemini": ("gemini", {"model": "gemini-2.5-flash"}),
+    "gemini": ("gemini", {"model": "gemini-3.5-flash-lite"}),
     "ollama": ("ollama", {"model": "llama3.2"}),
 }
 
