@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import providers, rendering
+from . import observability, providers, rendering
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -35,6 +35,8 @@ from .config import ProviderConfig, Secret, configure, reset_configuration
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BatchJobError,
+    BatchPendingError,
     BudgetExceededError,
     CircuitOpenError,
     ConfigError,
@@ -59,6 +61,7 @@ from .errors import (
 )
 from .ledger import Ledger, costs, ledger, tag, traces
 from .lifecycle import ModelLifecycleWarning
+from .observability import instrument, log_to_notebook, uninstrument
 from .pipeline import Pipeline, Step
 from .plug import Plug
 from .request import Request
@@ -75,6 +78,7 @@ from .responses import (
 from .streams import AsyncChatStream, ChatStream
 
 if TYPE_CHECKING:
+    from .context import Prompt, prompt, renderer
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -90,7 +94,13 @@ _LAZY = {
     "acompare": ("llmpipe_nb.comparison", "acompare"),
     "Comparison": ("llmpipe_nb.comparison", "Comparison"),
     "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
+    "BatchJob": ("llmpipe_nb.batch", "BatchJob"),
+    "batch_job": ("llmpipe_nb.batch", "batch_job"),
+    "batch_jobs": ("llmpipe_nb.batch", "batch_jobs"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
+    "prompt": ("llmpipe_nb.context", "prompt"),
+    "Prompt": ("llmpipe_nb.context", "Prompt"),
+    "renderer": ("llmpipe_nb.context", "renderer"),
 }
 
 
@@ -113,6 +123,7 @@ def _load_views() -> None:
 
 
 rendering.add_loader(_load_views)
+observability.instrument_from_env()  # OTEL_SERVICE_NAME or an OTLP endpoint: spans from the first request
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -122,10 +133,19 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext llmpipe_nb`: removes them again."""
+    from .nb import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
+    "BatchPendingError",
     "BudgetExceededError",
     "Builder",
     "ChatResponse",
@@ -148,6 +168,7 @@ __all__ = [
     "PipelineInfo",
     "Plug",
     "PlugContractError",
+    "Prompt",
     "ProviderConfig",
     "ProviderConnectionError",
     "ProviderError",
@@ -178,14 +199,19 @@ __all__ = [
     "configure",
     "costs",
     "embeddings",
+    "instrument",
     "ledger",
     "list_models",
     "load_ipython_extension",
+    "log_to_notebook",
+    "prompt",
     "providers",
+    "renderer",
     "reset_configuration",
     "set_price",
     "stream",
     "tag",
     "traces",
+    "uninstrument",
     "validate",
 ]

@@ -6,6 +6,8 @@
                                   ledger used, their status and replacement
     llmpipe demo [--notebook PATH] [--out DIR]
                                   run the quickstart notebook headless, offline
+    llmpipe batch list|show ID|cancel ID [--db PATH]
+                                  the provider batch jobs of llm.map(..., engine="batch")
 
 Each command is a subparser whose `run(args)` returns the exit status; add one with
 `commands.add_parser(...)` in `build_parser` and `set_defaults(run=...)`.
@@ -68,7 +70,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="build/demo", help="where to write (default: build/demo)"
     )
     demo.set_defaults(run=run_demo)
+    _add_batch(commands)
     return parser
+
+
+def _add_batch(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="list, show or cancel the provider batch jobs of llm.map(..., engine='batch')",
+        description="The provider batch jobs this machine submitted, from any kernel.",
+    )
+    actions = batch.add_subparsers(title="actions", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every job, oldest first")
+    listing.add_argument("--refresh", action="store_true", help="poll the unfinished jobs")
+    show = actions.add_parser("show", help="one job's status, polled from the provider")
+    cancel = actions.add_parser("cancel", help="ask the provider to stop a job")
+    for action, parser in (("list", listing), ("show", show), ("cancel", cancel)):
+        if action != "list":
+            parser.add_argument("id", help="the job id, or a provider batch id")
+        parser.add_argument(
+            "--db", metavar="PATH", help="the job store (default: $LLMPIPE_BATCH_JOBS)"
+        )
+        parser.set_defaults(run=run_batch, action=action)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from .batch import commands
+
+    return int(getattr(commands, f"run_{args.action}")(args))
 
 
 def run_costs(args: argparse.Namespace) -> int:

@@ -20,7 +20,10 @@
     │   ├── ProviderTimeoutError     connect, read or idle-between-chunks timeout
     │   ├── StreamInterruptedError   a stream ended without its end marker (.partial_text)
     │   ├── ResponseFormatError      the answer was not in the expected shape
-    │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   ├── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   └── BatchJobError            a provider batch job (or a row of it) failed, expired
+    │       │                        or was cancelled (.job_id .batch_id .status)
+    │       └── BatchPendingError    the batch job has not finished yet
     ├── BudgetExceededError          the spend would pass a configured limit
     └── StoreError                   a cache or ledger store failed
 
@@ -240,6 +243,29 @@ class ResponseFormatError(ProviderError):
 
 class CircuitOpenError(ProviderError):
     """The circuit breaker for this provider is open, so the call was not made."""
+
+
+class BatchJobError(ProviderError):
+    """A provider batch job gave no answer for a row: the job failed, expired or was
+    cancelled (`status`); `job_id` is this machine's id of the job, `batch_id` the provider's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.job_id = job_id
+        self.batch_id = batch_id
+        self.status = status
+        super().__init__(message, **kw)
+
+
+class BatchPendingError(BatchJobError):
+    """The batch job is still running at the provider: its result is not there yet."""
 
 
 class BudgetExceededError(LLMPipeError):

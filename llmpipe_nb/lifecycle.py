@@ -21,13 +21,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from . import notices
 from .errors import BadRequestError, ModelRetiredError, ProviderError
 
 TABLE = Path(__file__).with_name("lifecycle.json")
@@ -143,7 +143,8 @@ def warn_if_deprecated(provider: str, model: str | None) -> None:
         if row.gone
         else f"and retires on {row.retires}"
     )
-    warnings.warn(
+    notices.warn(
+        __name__,
         f"Model '{model}' of {provider} is deprecated {when}: {row.advice()}.",
         ModelLifecycleWarning,
         stacklevel=_outside(),
@@ -161,7 +162,8 @@ def answered_by(provider: str, requested: str | None, answered: str | None) -> s
     if (provider, requested) not in _warned:
         _warned.add((provider, requested))
         retired = f"was retired on {row.retires}" if row.retires else "was retired"
-        warnings.warn(
+        notices.warn(
+            __name__,
             f"Model '{requested}' of {provider} {retired}: {provider} answered with "
             f"'{actual}' instead, at that model's price (recorded as such); ask for "
             f"'{row.replacement}' or another current model directly.",

@@ -130,3 +130,14 @@ def _check_part(where: str, part: Any) -> None:
             )
     if kind == "image" and not (part.get("data") or part.get("url")):
         raise ConfigError(f"{where} is an image part without 'data' (base64) or 'url'.")
+
+
+def count_images(messages: Any) -> int:
+    """How many image parts the (normalised) messages carry."""
+    return sum(
+        1
+        for m in messages
+        if isinstance(m, Mapping) and isinstance(m.get("content"), list)
+        for p in m["content"]
+        if isinstance(p, Mapping) and p.get("type") in ("image", "image_url")
+    )

@@ -2,14 +2,19 @@
 
 The estimate is ~4 characters per token (OpenAI's published rule of thumb for English)
 plus a small per-message overhead; it is documented as an estimate wherever shown. No
-tokenizer is used: the exact ones need downloaded vocabularies or a key. The windows the
-estimates are measured against are in `context_windows.py`.
+tokenizer ships with the library (the exact ones need downloaded vocabularies or a key),
+but one can be registered per provider (`register_tokenizer`), and prompt budgets count
+with it where one is at hand. The windows the estimates are measured against are in
+`context_windows.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+#: provider -> a function (text, model) -> tokens; see register_tokenizer
+_tokenizers: dict[str, Callable[[str, str | None], int]] = {}
 
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD = 4
@@ -33,3 +38,22 @@ def estimate_message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
             )
         total += MESSAGE_OVERHEAD
     return total
+
+
+def register_tokenizer(provider: str, count: Callable[[str, str | None], int] | None) -> None:
+    """Count `provider`'s tokens with `count(text, model)` (None forgets it), e.g. tiktoken's."""
+    if count is None:
+        _tokenizers.pop(provider, None)
+    else:
+        _tokenizers[provider] = count
+
+
+def tokenizer_for(provider: str | None) -> Callable[[str, str | None], int] | None:
+    """The registered tokenizer of `provider`, if any."""
+    return _tokenizers.get(provider) if provider else None
+
+
+def count_tokens(text: str, provider: str | None = None, model: str | None = None) -> int:
+    """Tokens in `text`: the provider's registered tokenizer where there is one, else the estimate."""
+    count = tokenizer_for(provider)
+    return estimate_tokens(text) if count is None else int(count(text, model))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, MissingDependencyError
+from ..observability import attached_trace
 from ..request import Request
 from . import background
 from .engine import Tally
@@ -62,7 +63,8 @@ def run_partition(
 
     job = Job(spec, data, max_cost)
     batch = job.prepare(keep)
-    background.run(batch.run(), lambda: None, 1.0)
+    with attached_trace(spec.trace_context):  # the caller's span is the rows' parent
+        background.run(batch.run(), lambda: None, 1.0)
     outcomes = [portable(row) for row in job.outcomes()]
     return PartitionResult(
         job.rows.index, outcomes, LedgerRows(costs, traces), job.tally, job.note()

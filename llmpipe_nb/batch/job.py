@@ -16,6 +16,7 @@ from typing import Any
 from .. import providers
 from ..api import default_provider
 from ..errors import ConfigError
+from ..observability import trace_carrier
 from ..request import Request
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
@@ -61,6 +62,8 @@ class Spec:
     max_cost: float | None
     output: OutputPrior
     batch_id: str
+    #: the caller's trace context as W3C headers, for the spans of rows run on Dask workers
+    trace_context: dict[str, str] | None = None
 
     @classmethod
     def make(
@@ -97,7 +100,8 @@ class Spec:
         )
         output = output_prior(options, expected_output_tokens, parsed)
         concurrency = _within_limit(plan.provider, concurrency)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id)
+        carried = trace_carrier()  # rows on Dask workers join the caller's trace
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
 
     @property
     def per_row_out(self) -> float:

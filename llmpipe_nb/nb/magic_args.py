@@ -58,6 +58,15 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     (("--chat", "-c"), {"metavar": "NAME", "help": "continue the conversation NAME across cells"}),
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
     (("--no-interpolate",), {"action": "store_true", "help": "send {braces} as written"}),
+    (
+        ("--budget", "-b"),
+        {
+            "type": _typed(whole_number, "budget"),
+            "metavar": "TOKENS",
+            "help": "the most tokens the prompt may take (default: a quarter of the context window)",
+        },
+    ),
+    (("--dry-run",), {"action": "store_true", "help": "show what would be sent; send nothing"}),
     (("--tag",), {"action": "append", "default": [], "help": "label the ledger row (repeatable)"}),
     (
         ("--compare",),
@@ -79,8 +88,8 @@ _TAKES_VALUE = {
 USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
     f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
-    "[--pipeline NAME] [--chat NAME] [--output VAR] [--no-interpolate] [--tag TAG]"
-    " [--compare PROVIDER:MODEL ...]"
+    "[--pipeline NAME] [--chat NAME] [--output VAR] [--no-interpolate] [--budget TOKENS] "
+    "[--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
 )
 
 

@@ -1,5 +1,7 @@
 """Asking from a cell: the builder for a prompt (options, defaults, the conversation it
-continues, a named pipeline), then the answer streamed into one output or returned.
+continues, a named pipeline), the prompt rendered from the notebook within its budget,
+then the answer streamed into one output or returned, or, with `--dry-run`, what would
+be sent, with nothing sent.
 
 The synchronous pipeline is used (it never touches asyncio, so it works under a kernel's
 running event loop). Library errors show as one line, not as a traceback from inside
@@ -10,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import keyword
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
 
 from .. import api, registry
 from ..builder import Builder, build
+from ..context import Field, dry_run
 from ..errors import LLMPipeError
-from .interpolate import fill
+from .interpolate import pieces_of, render
 from .live import LiveAnswer, PrintedAnswer, can_update
 from .magic_args import split_target
 from .magic_settings import Chat, Defaults, Session
@@ -34,44 +39,84 @@ class CellError(Exception):
         return [str(self)]
 
 
-def ask(shell: Any, session: Session, args: argparse.Namespace, prompt: str, *, live: bool) -> Any:
-    """Send `prompt` with the magic's options; show it live (a cell) or return it (a line)."""
+def ask(
+    shell: Any,
+    session: Session,
+    args: argparse.Namespace,
+    prompt: str | Sequence[str | Field],
+    *,
+    live: bool,
+    next_cell: bool = False,
+) -> Any:
+    """Send `prompt` (a template, or ready pieces) with the magic's options; show it live (a
+    cell) or return it (a line). With `next_cell`, or `--format code`, the answer's code
+    goes into a new cell below, not run."""
     if args.output is not None and (
         not args.output.isidentifier() or keyword.iskeyword(args.output)
     ):
         raise UsageError(
             f"--output {args.output!r} is not a variable name: use a Python name such as answer."
         )
-    prompt = prompt.strip("\n").rstrip()  # blank lines around the prompt are not part of it
+    where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
     try:
-        if not args.no_interpolate:
-            prompt = fill(prompt, shell.user_ns)
-        if not prompt.strip():
-            where = "in the cell under %%llm" if live else "after the options: %llm mock Hi!"
+        if isinstance(prompt, str):
+            prompt = prompt.strip("\n").rstrip()  # blank lines around the prompt are not part of it
+            pieces = [prompt] if args.no_interpolate else pieces_of(shell, session, prompt)
+        else:
+            pieces = list(prompt)
+        builder, chat = make_builder(session, args, "")
+        message = render(builder, pieces, args.budget)
+        if not message.text.strip():
             raise UsageError(f"The prompt is empty: write it {where}.")
-        builder, chat = make_builder(session, args, prompt)
+        builder = builder.with_messages([*builder.messages[:-1], dict(message)])
     except LLMPipeError as error:
         raise CellError(error) from error
     defaults = session.defaults
     fmt = args.format or defaults.format
-    if not live:
-        result = run(builder)
-    else:
+    stream = False
+    if live:
         stream = defaults.stream if args.stream is None else args.stream
         if args.stream is None and "stream" not in registry.get(builder.provider).kinds:
             stream = False  # streaming is the default only where the provider can stream
-        result = show(shell, defaults, builder, fmt, stream)
+    if args.dry_run:
+        try:
+            preview = dry_run(builder._streaming() if stream else builder)
+        except LLMPipeError as error:
+            raise CellError(error) from error
+        if args.output:
+            shell.user_ns[args.output] = preview
+        return preview
+    result = show(shell, defaults, builder, fmt, stream) if live else run(builder)
     if chat is not None:
         chat.messages += [
-            {"role": "user", "content": prompt},
+            {"role": "user", "content": message.content},
             {"role": "assistant", "content": result.content},
         ]
     if args.output:
         shell.user_ns[args.output] = result
+    if next_cell or fmt == "code":
+        code = code_of(result.content or "", fenced_only=next_cell)
+        if code:
+            shell.set_next_input(code, replace=False)
     if not live:
         return result
     shell.displayhook.update_user_ns(result)  # `_` and Out[n], as if the cell returned it
     return None
+
+
+_FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
+
+
+def code_of(text: str, *, fenced_only: bool) -> str | None:
+    """The answer's Python code: its first ```python block (else its first ``` block), else
+    the whole answer unless `fenced_only`."""
+    blocks = [(lang.lower(), code) for lang, code in _FENCE.findall(text)]
+    for lang, code in blocks:
+        if lang in ("python", "py", "ipython", "python3"):
+            return code.strip("\n")
+    if blocks:
+        return blocks[0][1].strip("\n")
+    return None if fenced_only else text.strip() or None
 
 
 def run(builder: Builder) -> Any:

@@ -1,4 +1,5 @@
-"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, help.
+"""The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, log,
+fix, explain, help.
 
 Each takes the shell, the kernel's session and the rest of the line, and returns what
 the cell shows.
@@ -16,6 +17,8 @@ from IPython.utils.text import dedent
 from .. import api, registry, views
 from ..builder import Builder, build
 from ..errors import ConfigError, LLMPipeError
+from ..observability import log_to_notebook
+from .assist import explain, fix
 from .magic_args import USAGE, words
 from .magic_cell import CellError
 from .magic_settings import Defaults, Session, setting
@@ -32,6 +35,9 @@ HELP = dedent(
     %llm pipelines                              the named pipelines
     %llm reset [CHAT]                           forget one conversation, or all
     %llm costs                                  the cost summary so far
+    %llm log LEVEL                              log lines in the cell: debug, info, warning, off
+    %llm fix [PROVIDER[:MODEL]] [options]       explain the last error; the fixed cell goes below
+    %llm explain [PROVIDER[:MODEL]] [options]   explain the cell above
     %llm help                                   this text
 
     config keys: {", ".join(f.name for f in fields(Defaults))}
@@ -146,6 +152,20 @@ def costs(shell: Any, session: Session, rest: str) -> Any:
     return ledger()
 
 
+def show_logs(shell: Any, session: Session, rest: str) -> None:
+    """`log LEVEL`: the library's log lines at LEVEL and above show in the cell; `log off` stops."""
+    if not rest:
+        raise UsageError("usage: %llm log debug|info|warning|error|off")
+    try:
+        log_to_notebook(rest)
+    except LLMPipeError as error:
+        raise UsageError(str(error)) from None
+    if rest.lower() == "off":
+        print("llmpipe_nb log lines are off.")
+    else:
+        print(f"llmpipe_nb log lines at {rest.upper()} and above show in the cell output.")
+
+
 def show_help(shell: Any, session: Session, rest: str) -> views.View:
     """Every command and option."""
     return views.View(views.frame(f'<pre class="lp-pre">{views.esc(HELP)}</pre>'), HELP)
@@ -158,6 +178,9 @@ COMMANDS: dict[str, Callable[[Any, Session, str], Any]] = {
     "pipelines": list_pipelines,
     "reset": reset,
     "costs": costs,
+    "log": show_logs,
+    "fix": fix,
+    "explain": explain,
     "help": show_help,
     "": show_help,
 }

@@ -17,8 +17,10 @@ from IPython.core.error import UsageError
 from ..comparison.api import prepare, run_sync
 from ..comparison.live import NotebookGrid, TerminalGrid
 from ..comparison.result import Comparison
+from ..context import compose
+from ..context.prompts import DEFAULT_BUDGET
 from ..errors import LLMPipeError
-from .interpolate import fill
+from .interpolate import pieces_of
 from .live import can_update
 from .magic_cell import CellError
 from .magic_settings import Session
@@ -31,6 +33,7 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
         ("--model", args.model),
         ("--chat", args.chat),
         ("--pipeline", args.pipeline),
+        ("--dry-run", args.dry_run),
     ):
         if value:
             raise UsageError(
@@ -47,7 +50,7 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
     prompt = prompt.strip("\n").rstrip()
     try:
         if not args.no_interpolate:
-            prompt = fill(prompt, shell.user_ns)
+            prompt = _rendered(shell, session, prompt, args.budget or DEFAULT_BUDGET)
         if not prompt.strip():
             raise UsageError("The prompt is empty: write it in the cell under %%llm --compare.")
         options = {
@@ -90,3 +93,14 @@ def _show(shell: Any, comparison: Comparison) -> None:
     from IPython.display import display
 
     display(comparison)
+
+
+def _rendered(shell: Any, session: Session, template: str, budget: int) -> str:
+    """The cell's prompt with its `{fields}` rendered from the notebook, as one text."""
+    content = compose(pieces_of(shell, session, template), budget=budget).content
+    if not isinstance(content, str):
+        raise UsageError(
+            "--compare sends text prompts only: leave the figure or image out of the prompt, "
+            "or describe it in words."
+        )
+    return content

@@ -13,6 +13,7 @@ from ..views import FORMATS
 
 if TYPE_CHECKING:
     from ..builder import Builder
+    from .cells import FailedCell
 
 
 @dataclass
@@ -40,11 +41,13 @@ class Chat:
 
 @dataclass
 class Session:
-    """The magics' state for one kernel: the defaults, the conversations, the named pipelines."""
+    """The magics' state for one kernel: the defaults, the conversations, the named pipelines,
+    and the last cell that failed (for `{Err}` and `%llm fix`)."""
 
     defaults: Defaults = field(default_factory=Defaults)
     chats: dict[str, Chat] = field(default_factory=dict)
     pipelines: dict[str, Builder] = field(default_factory=dict)
+    last_error: FailedCell | None = None
 
 
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
@@ -60,6 +63,7 @@ ACCEPTED = {
     "stream": _SWITCH,
     "cache": _SWITCH,
     "update_interval": "a number of seconds, 0 or more",
+    "budget": "a positive whole number of tokens",
 }
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 
+from .cells import note_failure
 from .magic_args import PARSER, parse, split_line
 from .magic_cell import CellError, ask
 from .magic_commands import COMMANDS, HELP
@@ -27,7 +28,14 @@ class LLMMagics(Magics):
     def __init__(self, shell: Any = None) -> None:
         super().__init__(shell)
         self.session = Session()
+        if shell is not None:
+            shell.events.register("post_run_cell", self.after_cell)
 
+    def after_cell(self, result: Any) -> None:
+        """Keep the last cell that failed, for `{Err}` and `%llm fix`."""
+        note_failure(self.session, result)
+
+    @no_var_expand  # {name} is the magic's to render (by type, secrets refused), not IPython's
     @line_cell_magic
     def llm(self, line: str, cell: str | None = None) -> Any:
         """%%llm PROVIDER[:MODEL] [options]: the cell is the prompt.  %llm help: every command."""

@@ -22,11 +22,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from .. import notices
 from ..errors import ConfigError, StoreError
 from ..plug import Plug
 from ..request import Request
@@ -151,9 +152,13 @@ class Cache(Plug):
         store = (where, self.path, self.url)
         if store not in _warned:
             _warned.add(store)
-            warnings.warn(
-                f"{error.message} Until then requests are sent without the cache.", stacklevel=2
+            notices.warn(
+                __name__,
+                f"{error.message} Until then requests are sent without the cache.",
+                stacklevel=2,
             )
+        else:
+            logging.getLogger(__name__).info("%s The request goes on uncached.", error.message)
         return request.add_error(error, plug=plug)
 
     def clear(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
 from .. import config
@@ -50,6 +51,9 @@ class Provider:
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
     #: so a misspelt option fails instead of being dropped (None: not declared, not checked)
     request_options: ClassVar[Mapping[str, frozenset[str]] | None] = None
+    #: `fnmatch` patterns (lower-case) of the models known to take no images: a prompt with
+    #: an image is refused for them before anything is sent; any other model is left to the API
+    text_only_models: ClassVar[tuple[str, ...]] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -89,6 +93,11 @@ class Provider:
     def context_window(self, request: Request) -> int | None:
         """The context window of the request's model in tokens, if known (ManageContext's budget)."""
         return context_window(request.model, self.price_provider or self.name)
+
+    def takes_images(self, model: str | None) -> bool:
+        """False only for a model known to take no images (`text_only_models`)."""
+        name = (model or "").lower()
+        return not any(fnmatchcase(name, p) for p in self.text_only_models)
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The configuration for a request; cached until `configure()` or the environment changes."""

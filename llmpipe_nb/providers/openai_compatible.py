@@ -10,10 +10,10 @@ that speaks `/chat/completions`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from .. import notices
 from ..errors import ConfigError
 from ..request import Request
 from ..responses import StreamChunk
@@ -274,7 +274,9 @@ def _warn_once(field: str, key: str | None) -> None:
         if key
         else "it is not sent; set the backend when starting the server"
     )
-    warnings.warn(f"vLLM 0.12 and later ignore {field}: {instead}.", UserWarning, stacklevel=2)
+    notices.warn(
+        __name__, f"vLLM 0.12 and later ignore {field}: {instead}.", UserWarning, stacklevel=2
+    )
 
 
 class LlamaCppProvider(LocalProvider):

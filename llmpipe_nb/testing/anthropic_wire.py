@@ -1,4 +1,5 @@
-"""The Anthropic fake: Messages (plain, streamed, tool use, thinking) and the model list.
+"""The Anthropic fake: Messages (plain, streamed, tool use, thinking), the model list, and
+Message Batches (`anthropic_batch_wire`).
 
 Streams follow the documented event order with `event:` + `data:` pairs, a `ping`
 among the deltas, an empty first `input_json_delta`, cumulative `message_delta`
@@ -28,6 +29,7 @@ import re
 from typing import Any
 
 from llmpipe_nb.testing import echo
+from llmpipe_nb.testing.anthropic_batch_wire import AnthropicBatchRoutes
 from llmpipe_nb.testing.wire import (
     RecordedRequest,
     Reply,
@@ -115,7 +117,14 @@ def _retired(wire: Wire, model: str) -> Reply | None:
 class AnthropicWire(Wire):
     name = "anthropic"
 
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        #: the Message Batches endpoints; `batches.script` steers the jobs
+        self.batches = AnthropicBatchRoutes(self, lambda request: self.handle(request, None))
+
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
+        if self.batches.handles(request.path):
+            return self.batches.handle(request)
         if request.method == "GET" and request.path == "/v1/models":
             return self._models(request.query)
         if (request.method, request.path) != ("POST", "/v1/messages"):

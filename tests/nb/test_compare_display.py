@@ -221,3 +221,17 @@ def test_terminal_ipython_draws_a_rich_table(ip, mock, capsys):
     out = capsys.readouterr().out
     assert "mock:mock-1" in out and "mock-large says: Hi" in out
     assert "<div" not in out
+
+
+def test_the_compared_prompt_renders_notebook_fields_and_refuses_secrets(ip, mock):
+    ip.user_ns["topic"] = "tide pools"
+    result, _ = run(ip, f"%%llm --compare {TWO} --no-stream\nAbout {{topic}}")
+    result.raise_error()
+    assert {c.json["messages"][-1]["content"] for c in mock.requests} == {"About tide pools"}
+    ip.user_ns["MY_API_KEY"] = "sk-canary-0123456789abcdef"
+    sent = len(mock.requests)
+    result, _ = run(ip, f"%%llm --compare {TWO} --no-stream\nUse {{MY_API_KEY}}")
+    assert "names a secret" in str(result.error_in_exec) and len(mock.requests) == sent
+    ip.user_ns["note"] = "the key is sk-canary-0123456789abcdef"
+    run(ip, f"%%llm --compare {TWO} --no-stream\n{{note}}")[0].raise_error()
+    assert all("sk-canary" not in c.json["messages"][-1]["content"] for c in mock.requests)

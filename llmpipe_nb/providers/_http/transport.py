@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -163,6 +163,42 @@ class HttpTransport:
             self._release()
         return self._answer(response, started)
 
+    def upload(
+        self, path: str, fields: Mapping[str, str], file: tuple[str, bytes, str]
+    ) -> HttpResponse:
+        """POST a multipart form with one `file` (name, content, media type), as the Files
+        API takes a batch's input; the JSON answer comes back."""
+        response, started = self._send_raw(
+            "POST", path, {}, data=dict(fields), files={"file": file}
+        )
+        return self._answer(response, started)
+
+    def fetch_text(self, path: str, headers: Mapping[str, str] | None = None) -> str:
+        """GET a body that is text, not JSON (a JSONL results file)."""
+        response, _ = self._send_raw("GET", path, dict(headers or {}))
+        if response.status_code >= 300:
+            raise self._status_error(response)
+        return response.text
+
+    def _send_raw(
+        self, method: str, path: str, headers: dict[str, str], **content: Any
+    ) -> tuple[httpx2.Response, float]:
+        client = self._client()
+        started = time.perf_counter()
+        try:
+            request = client.build_request(
+                method,
+                self.config.base_url + path,  # type: ignore[operator]
+                headers={**headers, **self.provider.auth_headers(self.config)},
+                timeout=httpx2.Timeout(self.read_timeout, connect=self.connect_timeout),
+                **content,
+            )
+            return client.send(request), started
+        except httpx2.HTTPError as exc:
+            raise self._failure(exc, streaming=False) from None
+        finally:
+            self._release()
+
     @contextmanager
     def stream(self, call: HttpCall) -> Iterator[Events]:
         client = self._client()
@@ -237,7 +273,10 @@ class HttpTransport:
         except ValueError:
             body = text
         error = self.provider.map_error(response.status_code, dict(response.headers), body)
-        return lifecycle.retired_error(error, response.request.url.path, response.request.content)
+        sent = response.request
+        if not isinstance(sent.stream, httpx2.ByteStream):  # a multipart upload names no model
+            return error
+        return lifecycle.retired_error(error, sent.url.path, sent.content)
 
     def _failure(self, exc: httpx2.HTTPError, *, streaming: bool) -> ProviderError:
         name, where = self.provider.name, self.config.base_url

@@ -78,6 +78,7 @@ class AnthropicProvider(HttpProvider):
     name = "anthropic"
     default_model = defaults.CHAT["anthropic"]
     key_env = ("ANTHROPIC_API_KEY",)
+    text_only_models = ("claude-2*", "claude-instant*")  # every Claude 3 and later takes images
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
     plugs = {

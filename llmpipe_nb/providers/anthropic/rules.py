@@ -14,10 +14,10 @@ it would rewrite the conversation the model sees. The checks run on the body aft
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ... import notices
 from ...errors import ConfigError
 from .generations import at_least, default_sampling_only
 
@@ -102,7 +102,8 @@ def _warn_once(model: str, version: str, names: list[str], strict: bool) -> None
         if strict and not default_sampling_only(model)
         else ""
     )
-    warnings.warn(
+    notices.warn(
+        __name__,
         f"{why}: steer it with effort= (thinking effort, sent as output_config.effort) "
         f"or the prompt instead{older}.",
         stacklevel=2,

@@ -9,13 +9,13 @@ request's metadata: `hops` (one entry per hop) and `attempt_log` (each entry wit
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
 from contextlib import aclosing, closing, suppress
 from dataclasses import replace
 from time import perf_counter
 from typing import Any, cast
 
+from ... import notices
 from ...errors import ConfigError
 from ...pipeline import leave_partial
 from ...plug import Plug
@@ -92,7 +92,8 @@ class _Hops:
             _warn_once_off(self.first.provider)
             return None
         if len(self.responses) >= self.limit:
-            warnings.warn(
+            notices.warn(
+                __name__,
                 f"{self.first.provider} was still continuing its answer after "
                 f"{self.limit} requests, so it is cut off there (finish reason 'length'): "
                 "raise max_continuation_hops to get the rest.",
@@ -178,7 +179,8 @@ class _Hops:
 def _warn_once_off(provider: str) -> None:
     if provider not in _warned_off:
         _warned_off.add(provider)
-        warnings.warn(
+        notices.warn(
+            __name__,
             f"{provider} ended an answer with CONTINUATION, and continuation is off, so the "
             "answer is cut off (finish reason 'length'): leave continuation on to get the rest.",
             stacklevel=3,

@@ -11,10 +11,10 @@ given and never checked: it is the way around a table that is behind the API.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from ... import notices
 from ...errors import ConfigError
 from .capabilities import EFFORTS, SERVICE_TIERS, VERBOSITIES, ModelRules, rules_for
 
@@ -108,7 +108,7 @@ def _need_effort_none(model: str, out: dict[str, Any], what: str, other_way: str
 def _warn_once(model: str, what: str, message: str) -> None:
     if (model, what) not in _warned:
         _warned.add((model, what))
-        warnings.warn(message, UserWarning, stacklevel=2)
+        notices.warn(__name__, message, UserWarning, stacklevel=2)
 
 
 def _listed(values: tuple[str, ...]) -> str:

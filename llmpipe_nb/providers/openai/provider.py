@@ -109,6 +109,11 @@ class OpenAIProvider(HttpProvider):
     #: not the chat default
     completion_needs_own_model: ClassVar[bool] = True
     key_env = ("OPENAI_API_KEY",)
+    #: chat models without image input (GPT-3.5, GPT-4 before Turbo, o1-mini/preview, o3-mini)
+    text_only_models: ClassVar[tuple[str, ...]] = (
+        *("gpt-3.5*", "gpt-4", "gpt-4-0*", "gpt-4-32k*", "gpt-4-1106-preview"),
+        *("o1-mini*", "o1-preview*", "o3-mini*", "davinci*", "babbage*"),
+    )
     base_url_env = "OPENAI_BASE_URL"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
     plugs = {
