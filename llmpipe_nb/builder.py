@@ -338,9 +338,13 @@ def _apply(op: _Insert | _Remove, plugs: list[Plug]) -> list[Plug]:
             return [*plugs, op.plug]
         index = names.index(anchor)
     elif anchor not in names:
-        raise ConfigError(
-            f"Cannot place {op.plug.name} next to '{anchor}': the pipeline's plugs are {', '.join(names)}."
-        )
+        # a plug that stands where the anchor stands elsewhere (ExecuteLocally for ExecuteRequest)
+        stand_in = next((p.name for p in plugs if getattr(p, "stands_for", None) == anchor), None)
+        if stand_in is None:
+            raise ConfigError(
+                f"Cannot place {op.plug.name} next to '{anchor}': the pipeline's plugs are {', '.join(names)}."
+            )
+        index = names.index(stand_in) + (1 if op.after else 0)
     else:
         index = names.index(anchor) + (1 if op.after else 0)
     return [*plugs[:index], op.plug, *plugs[index:]]

@@ -26,6 +26,8 @@ PRICED, UNPRICED, LOCAL, CACHED = "priced", "unpriced", "local", "cached"
 BATCH = "batch"
 #: the share of the standard price a Batch API answer costs where the table has no batch price
 BATCH_DISCOUNT = 0.5
+#: priced, on token counts the server did not send (counted or estimated here)
+ESTIMATED = "estimated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,17 @@ FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts. `input_tokens` includes cached input; cached and reasoning are shown apart."""
+    """Token counts. `input_tokens` includes cached input; cached and reasoning are shown apart.
+
+    `estimated` is True when the server sent no counts and they were counted here instead
+    (with the server's or the model's tokenizer where one was at hand, else estimated).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -30,6 +35,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cached_input_tokens + other.cached_input_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            self.estimated or other.estimated,
         )
 
 

@@ -8,10 +8,12 @@ over the worker's partition runs exactly as a local Job over the whole input doe
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import providers
 from ..api import default_provider
 from ..errors import ConfigError
 from ..observability import trace_carrier
@@ -97,6 +99,7 @@ class Spec:
             **(features or {}),
         )
         output = output_prior(options, expected_output_tokens, parsed)
+        concurrency = _within_limit(plan.provider, concurrency)
         carried = trace_carrier()  # rows on Dask workers join the caller's trace
         return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
 
@@ -117,6 +120,19 @@ class Spec:
                 "set one with llm.set_price()."
             )
         return rates
+
+
+def _within_limit(provider: str, concurrency: int) -> int:
+    """The concurrency the provider can take, saying so when it is less than asked."""
+    limit = providers.get(provider).max_concurrency
+    if limit is None or concurrency <= limit:
+        return concurrency
+    warnings.warn(
+        f"Provider '{provider}' runs {limit} request{'s' if limit > 1 else ''} at a time "
+        f"per loaded model, so this batch runs with concurrency={limit}, not {concurrency}.",
+        stacklevel=4,
+    )
+    return limit
 
 
 class Job:

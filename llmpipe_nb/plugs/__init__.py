@@ -1,6 +1,8 @@
 """Built-in plugs, one per module."""
 
 from .build_http_client import BuildHttpClient
+from .check_embeddings import CheckEmbeddings
+from .count_usage import CountUsage
 from .execute_request import ExecuteRequest
 from .fetch_config import FetchConfig
 from .model_status import ModelStatus
@@ -9,6 +11,8 @@ from .validate_provider import ValidateProvider
 
 __all__ = [
     "BuildHttpClient",
+    "CheckEmbeddings",
+    "CountUsage",
     "ExecuteRequest",
     "FetchConfig",
     "ModelStatus",

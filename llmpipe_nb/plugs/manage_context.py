@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from .. import registry
-from ..context_windows import context_window
 from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
@@ -99,7 +98,7 @@ class ManageContext(Plug):
         if self.max_tokens is not None:
             return self.max_tokens
         provider = registry.get(request.provider)
-        window = context_window(request.model, provider.price_provider or request.provider)
+        window = provider.context_window(request)
         if window is None:
             return None
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")

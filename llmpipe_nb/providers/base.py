@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from .. import config
 from ..config import ProviderConfig
+from ..context_windows import context_window
 from ..errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,6 +44,8 @@ class Provider:
     local: ClassVar[bool] = False
     #: the provider id in the price table, when it differs from `name`
     price_provider: ClassVar[str | None] = None
+    #: how many requests it can run at once (None: no limit of its own); `llm.map` keeps to it
+    max_concurrency: ClassVar[int | None] = None
     #: kind -> (prepare plug class, parse plug class)
     plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
@@ -96,6 +99,10 @@ class Provider:
         """The forms `schema=` takes for `model`, best first, and the schema dialect they
         use: the provider's own, unless its models speak different formats."""
         return self.structured_forms, self.schema_dialect
+
+    def context_window(self, request: Request) -> int | None:
+        """The context window of the request's model in tokens, if known (ManageContext's budget)."""
+        return context_window(request.model, self.price_provider or self.name)
 
     def takes_images(self, model: str | None) -> bool:
         """False only for a model known to take no images (`text_only_models`)."""

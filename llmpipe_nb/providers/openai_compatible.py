@@ -201,7 +201,7 @@ class PerplexityProvider(CompatibleProvider):
 class LocalProvider(CompatibleProvider):
     """A server on the user's machine: no key needed, priced at $0, the model is whatever it serves."""
 
-    default_model = None
+    default_model: ClassVar[str | None] = None
     requires_key = False
     local = True
     schema_dialect: ClassVar[str] = "json"  # the server compiles any JSON Schema to a grammar
@@ -291,10 +291,12 @@ def _warn_once(field: str, key: str | None) -> None:
 class LlamaCppProvider(LocalProvider):
     """llama.cpp's llama-server; answers 503 while the model loads (a retryable ServerError).
 
-    `max_tokens`, the field every llama-server version reads.
+    `max_tokens`, the field every llama-server version reads. It serves the model it was
+    started with under any name, so calls without model= send a placeholder name.
     """
 
     name = "llamacpp"
+    default_model = defaults.CHAT["llamacpp"]
     key_env = ("LLAMACPP_API_KEY",)
     base_url_env = "LLAMACPP_BASE_URL"
     default_base_url = "http://127.0.0.1:8080/v1"

@@ -10,7 +10,8 @@ when an effort other than "none" was asked.
 Flavors reproduce the OpenAI-compatible servers' quirks: `openrouter` (keep-alive
 comment lines, integer error codes), `groq` (usage in `x_groq`), `vllm` (error
 `type` a class name and `code` the status; `structured_outputs` honoured, the removed
-`guided_*` fields ignored with HTTP 200), `llamacpp` (`timings`, no `param`), `lmstudio`
+`guided_*` fields ignored with HTTP 200), `llamacpp` (`timings`, no `param`, a
+`/tokenize` endpoint at the server's root), `lmstudio`
 (`response_format` `json_object` refused with a flat-string error, `json_schema` honoured),
 `llama_cpp_python` (its server: `json_schema` refused with a 500, `json_object` with a
 `schema` beside it honoured). A honoured JSON schema makes the answer a valid instance
@@ -112,6 +113,9 @@ class OpenAIWire(Wire):
                 return Reply(_model(model_id))
             return self.error(404, f"The model '{model_id}' does not exist.")
         body = request.json
+        if self.flavor == "llamacpp" and route == ("POST", "/tokenize"):  # llama-server's tokenizer
+            text = body.get("content", "") if isinstance(body, dict) else ""
+            return Reply({"tokens": list(range(echo.token_count(text)))})
         if request.method != "POST" or route[1] not in (
             "/chat/completions",
             "/completions",

@@ -195,6 +195,8 @@ class FakeServer:
         else:
             with self.wire.answering(fault.structured_text):
                 answer = self.wire.handle(request, fault.chunk_count)
+            if fault.no_usage:
+                answer = self.wire.without_usage(answer)
         headers |= answer.headers | dict(fault.headers)
         if isinstance(answer, Reply):
             self._write_reply(handler, answer, headers, fault)

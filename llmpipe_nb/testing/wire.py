@@ -93,6 +93,25 @@ class Wire:
         """A stream frame whose JSON does not parse."""
         return self.sse('{"id": "broken", "choices": [{')
 
+    def without_usage(self, answer: Reply | Stream) -> Reply | Stream:
+        """The same answer with every token count left out (the `no_usage` fault)."""
+        if isinstance(answer, Reply):
+            return Reply(_strip(answer.body), answer.status, answer.headers, answer.content_type)
+        frames = [self._strip_frame(frame) for frame in answer.frames]
+        return Stream(frames, answer.content_type, answer.headers)
+
+    def _strip_frame(self, frame: bytes) -> bytes:
+        text = frame.decode()
+        if not text.lstrip().startswith(("data:", "event:")):  # one NDJSON line
+            return (dumps(_strip(json.loads(text))) + "\n").encode()
+        lines = text.split(self.eol)
+        for index, line in enumerate(lines):
+            if line.startswith("data:"):
+                data = line.removeprefix("data:").strip()
+                if data.startswith("{"):
+                    lines[index] = f"data: {dumps(_strip(json.loads(data)))}"
+        return self.eol.join(lines).encode()
+
     def credential_ok(self, request: RecordedRequest) -> bool:
         """Whether the request carries the configured key (always, when none is set)."""
         return self.api_key is None or (
@@ -135,6 +154,19 @@ class Wire:
 def dumps(value: object) -> str:
     """Compact JSON as the providers send it."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+#: the fields that carry token counts, in each provider's wire format
+USAGE_FIELDS = frozenset({"usage", "usageMetadata", "prompt_eval_count", "eval_count"})
+
+
+def _strip(value: Any) -> Any:
+    """A JSON value with every usage field removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in USAGE_FIELDS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
 
 
 def last_text(items: Iterable[Mapping[str, Any]], roles: tuple[str, ...]) -> str:

@@ -29,6 +29,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
             tokens += f" · {usage.cached_input_tokens} cached"
         if usage.reasoning_tokens:
             tokens += f" · {usage.reasoning_tokens} reasoning"
+        if getattr(usage, "estimated", False):  # the server sent no counts
+            tokens = f"≈ {tokens}"
         facts.append(("tokens", tokens))
     facts.append(
         ("cost", money(getattr(result, "cost", None), getattr(result, "cost_status", None)))
@@ -37,6 +39,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
         facts.append(("latency", duration(result.latency_ms * 1e6)))
     if getattr(result, "ttft_ms", None) is not None:
         facts.append(("first token", duration(result.ttft_ms * 1e6)))
+    if meta.get("tokens_per_second"):  # measured where the model runs here
+        facts.append(("speed", f"{meta['tokens_per_second']:.0f} tokens/s"))
     if meta.get("attempts", 1) > 1:
         facts.append(("attempts", str(meta["attempts"])))
     if getattr(result, "finish_reason", None):

@@ -74,6 +74,20 @@ def test_local_presets_without_a_model_say_so(openai_server: FakeServer) -> None
     assert openai_server.requests == []
 
 
+def test_llamacpp_needs_no_model(fake_server) -> None:
+    # llama.cpp's servers answer with the model they were started with, whatever the name
+    server = fake_server("openai", flavor="llamacpp")
+    reply = llm.chat("llamacpp", "hi", base_url=server.base_url)
+    assert reply.content == "Echo: hi" and reply.model == "local-model"
+    assert server.last_request.json["model"] == "local-model"
+    assert llm.stream("llamacpp", "hi", base_url=server.base_url).text() == "Echo: hi"
+    assert llm.complete("llamacpp", "hi", base_url=server.base_url).usage.output_tokens > 0
+    assert len(llm.embeddings("llamacpp", ["a", "b"], base_url=server.base_url).embeddings) == 2
+    assert [r.json["model"] for r in server.requests] == ["local-model"] * 4
+    reply = llm.chat("llamacpp", "hi", base_url=server.base_url, model="smollm2")
+    assert server.last_request.json["model"] == "smollm2" == reply.model
+
+
 @pytest.mark.filterwarnings("ignore:No price known")
 def test_generic_preset_takes_any_base_url(openai_server: FakeServer) -> None:
     reply = llm.chat(

@@ -39,6 +39,18 @@ class HttpProvider(Provider):
     auth_header: ClassVar[str] = "Authorization"
     auth_prefix: ClassVar[str] = "Bearer "
 
+    def pipeline(self, kind: str) -> list[Any]:
+        """The seed's pipeline, with the answer checked before it is priced: embeddings
+        must be one vector per input, and token counts the server left out are counted."""
+        from ...plugs import CheckEmbeddings, CountUsage, TrackCost
+
+        specs = super().pipeline(kind)
+        if TrackCost in specs:
+            checks = [CheckEmbeddings, CountUsage] if kind == "embeddings" else [CountUsage]
+            at = specs.index(TrackCost)
+            specs[at:at] = checks
+        return specs
+
     def client(self, config: ProviderConfig) -> HttpTransport:
         return pooled_transport(self, config)
 
