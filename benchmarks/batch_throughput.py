@@ -45,7 +45,7 @@ async def raw_loop(base_url: str, items: list[str], concurrency: int) -> float:
             for text in queue:
                 response = await client.post(
                     "/chat/completions",
-                    json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+                    json={"model": "gpt-6-luna", "messages": [{"role": "user", "content": text}]},
                 )
                 response.raise_for_status()
                 response.json()["choices"][0]["message"]["content"]

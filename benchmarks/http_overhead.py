@@ -23,7 +23,7 @@ from llmpipe_nb.testing import FakeServer, faults
 from llmpipe_nb.transport import HttpCall
 
 KEY = "sk-benchmark-0000000000000000"
-BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello there"}]}
+BODY = {"model": "gpt-6-luna", "messages": [{"role": "user", "content": "hello there"}]}
 
 
 def per_request(label: str, seconds: float, n: int, floor: float | None = None) -> None:

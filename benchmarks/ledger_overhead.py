@@ -15,7 +15,7 @@ from pathlib import Path
 
 import llmpipe_nb as llm
 from llmpipe_nb import pipeline
-from llmpipe_nb.ledger import _record
+from llmpipe_nb.ledger.process import _record
 
 N = 20_000
 

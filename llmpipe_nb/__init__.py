@@ -2,7 +2,7 @@
 
     import llmpipe_nb as llm
     llm.chat("mock", "Hello!").content
-    llm.build("openai", msgs).with_model("gpt-4o-mini").with_cache().execute()
+    llm.build("openai", msgs).with_model("gpt-6-luna").with_cache().execute()
 
 Importing this package is cheap: pandas, IPython, ipywidgets and the HTTP client are
 imported only when a feature that needs them is first used.
@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import providers
+from . import observability, providers, rendering, tools
+from ._version import __version__ as __version__
 from .api import (
-    ChatStream,
     achat,
+    acomplete,
     aembeddings,
+    alist_models,
     astream,
+    avalidate,
     chat,
     complete,
     embeddings,
@@ -32,6 +35,8 @@ from .config import ProviderConfig, Secret, configure, reset_configuration
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BatchJobError,
+    BatchPendingError,
     BudgetExceededError,
     CircuitOpenError,
     ConfigError,
@@ -42,21 +47,29 @@ from .errors import (
     MissingKeyError,
     ModelRetiredError,
     PipelineError,
+    PipelineHalted,
     PlugContractError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    RefusalError,
+    ReplayMissError,
     ResponseFormatError,
+    SchemaValidationError,
     ServerError,
     StoreError,
     StreamInterruptedError,
+    ToolFailedError,
+    ToolLoopError,
+    ToolLoopLimitError,
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
+from .lifecycle import ModelLifecycleWarning
+from .observability import instrument, log_to_notebook, uninstrument
 from .pipeline import Pipeline, Step
 from .plug import Plug
-from .pricing import set_price
 from .request import Request
 from .responses import (
     ChatResponse,
@@ -68,8 +81,13 @@ from .responses import (
     Usage,
     ValidationResult,
 )
+from .streams import AsyncChatStream, ChatStream
+from .tools import ModelTurn, Tool, ToolRun
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from .context import Prompt, prompt, renderer
+    from .plugs.replay_session import Recording, replay
+    from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
@@ -80,6 +98,19 @@ _LAZY = {
     "amap": ("llmpipe_nb.batch", "amap"),
     "estimate": ("llmpipe_nb.batch", "estimate"),
     "BatchInterrupted": ("llmpipe_nb.batch", "BatchInterrupted"),
+    "compare": ("llmpipe_nb.comparison", "compare"),
+    "acompare": ("llmpipe_nb.comparison", "acompare"),
+    "Comparison": ("llmpipe_nb.comparison", "Comparison"),
+    "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
+    "BatchJob": ("llmpipe_nb.batch", "BatchJob"),
+    "batch_job": ("llmpipe_nb.batch", "batch_job"),
+    "batch_jobs": ("llmpipe_nb.batch", "batch_jobs"),
+    "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
+    "prompt": ("llmpipe_nb.context", "prompt"),
+    "Prompt": ("llmpipe_nb.context", "Prompt"),
+    "renderer": ("llmpipe_nb.context", "renderer"),
+    "replay": ("llmpipe_nb.plugs.replay_session", "replay"),
+    "Recording": ("llmpipe_nb.plugs.replay_session", "Recording"),
 }
 
 
@@ -97,6 +128,14 @@ if "pandas" in sys.modules:  # pandas came first: df.llm works at once (else on 
     importlib.import_module("llmpipe_nb.batch")
 
 
+def _load_views() -> None:
+    from . import views  # noqa: F401 - importing the views registers them with the core
+
+
+rendering.add_loader(_load_views)
+observability.instrument_from_env()  # OTEL_SERVICE_NAME or an OTLP endpoint: spans from the first request
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """`%load_ext llmpipe_nb`: registers the %%llm and %llm magics."""
     from .nb import load_ipython_extension as load
@@ -104,9 +143,19 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def unload_ipython_extension(ipython: Any) -> None:
+    """`%unload_ext llmpipe_nb`: removes them again."""
+    from .nb import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
+    "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
+    "BatchPendingError",
     "BudgetExceededError",
     "Builder",
     "ChatResponse",
@@ -121,47 +170,70 @@ __all__ = [
     "MissingDependencyError",
     "MissingKeyError",
     "ModelInfo",
+    "ModelLifecycleWarning",
     "ModelRetiredError",
+    "ModelTurn",
     "Pipeline",
     "PipelineError",
+    "PipelineHalted",
     "PipelineInfo",
     "Plug",
     "PlugContractError",
+    "Prompt",
     "ProviderConfig",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderTimeoutError",
     "RateLimitError",
     "ReasoningPart",
+    "Recording",
+    "RefusalError",
+    "ReplayMissError",
     "Request",
     "ResponseFormatError",
+    "SchemaValidationError",
     "Secret",
     "ServerError",
     "Step",
     "StoreError",
     "StreamChunk",
     "StreamInterruptedError",
+    "Tool",
     "ToolCall",
+    "ToolFailedError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
+    "ToolRun",
     "UnknownProviderError",
     "Usage",
     "ValidationResult",
     "achat",
+    "acomplete",
     "aembeddings",
+    "alist_models",
     "astream",
+    "avalidate",
     "build",
     "chat",
     "complete",
     "configure",
     "costs",
     "embeddings",
+    "instrument",
     "ledger",
     "list_models",
     "load_ipython_extension",
+    "log_to_notebook",
+    "prompt",
     "providers",
+    "renderer",
+    "replay",
     "reset_configuration",
     "set_price",
     "stream",
     "tag",
+    "tools",
     "traces",
+    "uninstrument",
     "validate",
 ]

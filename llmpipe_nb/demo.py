@@ -3,7 +3,8 @@
 The notebook runs top to bottom against the mock provider (no key, no network). The
 executed notebook, an HTML page of it and the run's ledger land in `build/demo/`. The
 page embeds the widget state and loads the widget renderer from a copy next to it, so
-it renders from disk with nothing fetched from a CDN.
+it renders from disk with nothing fetched from a CDN. Consecutive printed pieces (a
+streamed answer printed chunk by chunk) are joined into one output, as Jupyter shows them.
 """
 
 from __future__ import annotations
@@ -127,12 +128,21 @@ def run(
             error = f"cell {_failed_cell(nb)} raised {failure.ename}: {failure.evalue}"
     seconds = time.perf_counter() - started
 
+    coalesce_streams(nb)
     executed = out / source.name
     nbformat.write(nb, executed)
     html = write_html(nb, out / f"{source.stem}.html")
     totals = _totals(ledger)
     cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count"))
     return DemoResult(source, executed, html, ledger, cells, seconds, *totals, error=error)
+
+
+def coalesce_streams(nb: Any) -> None:
+    """Join each cell's consecutive stdout (or stderr) outputs into one, in place: the kernel
+    sends one output per flush, which an exported page would show as separate blocks."""
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
 
 
 def write_html(nb: Any, path: Path) -> Path:

@@ -6,6 +6,7 @@
     │   └── UnknownProviderError     lists the registered providers
     ├── MissingDependencyError       names the extra to install
     ├── PipelineError
+    │   ├── PipelineHalted           a plug stopped the run without an answer (.plug .reason)
     │   └── PlugContractError        a plug returned something that is not a Request
     ├── ProviderError                .provider .status_code .error_type .request_id .retryable
     │   ├── AuthenticationError      401 / 403
@@ -19,8 +20,17 @@
     │   ├── ProviderTimeoutError     connect, read or idle-between-chunks timeout
     │   ├── StreamInterruptedError   a stream ended without its end marker (.partial_text)
     │   ├── ResponseFormatError      the answer was not in the expected shape
-    │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   │   ├── SchemaValidationError  it does not fit the schema= asked for (.path .raw)
+    │   │   └── RefusalError         the model declined to answer in the schema (.refusal)
+    │   ├── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   └── BatchJobError            a provider batch job (or a row of it) failed, expired
+    │       │                        or was cancelled (.job_id .batch_id .status)
+    │       └── BatchPendingError    the batch job has not finished yet
     ├── BudgetExceededError          the spend would pass a configured limit
+    ├── ToolLoopError                a tool loop stopped before the model answered (.steps)
+    │   ├── ToolLoopLimitError       it reached max_steps
+    │   └── ToolFailedError          the same tool failed too many times in a row (.tool)
+    ├── ReplayMissError              replaying, and nothing recorded answers (.differences)
     └── StoreError                   a cache or ledger store failed
 
 Messages are one sentence that says what went wrong and what to do. They never
@@ -110,6 +120,24 @@ class PipelineError(LLMPipeError):
     """The pipeline itself was misused."""
 
 
+class PipelineHalted(PipelineError):
+    """A plug halted the run before any answer (a budget guard, a plug of your own).
+
+    `plug` names it and `reason` is what it gave `request.halt()`; `request` is the halted
+    Request. A plug that halts with an answer (a cache hit) returns that answer instead.
+    """
+
+    def __init__(self, plug: str | None, reason: str | None, *, request: Any = None) -> None:
+        self.plug = plug
+        self.reason = reason
+        why = f": {reason}" if reason else ""
+        super().__init__(
+            f"Plug {plug or '?'} halted the pipeline before any answer{why}; "
+            "run() returns the halted request to inspect.",
+            request=request,
+        )
+
+
 class PlugContractError(PipelineError):
     """A plug returned something that is not a Request."""
 
@@ -178,7 +206,12 @@ class ContextLengthError(BadRequestError):
 
 
 class ContentFilteredError(BadRequestError):
-    """The provider blocked the prompt or the answer for safety reasons."""
+    """The provider blocked the prompt or the answer for safety reasons; `categories` names
+    the filters that fired where the provider says which (Azure: hate, violence, jailbreak)."""
+
+    def __init__(self, message: str, *, categories: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.categories = tuple(categories)
+        super().__init__(message, **kwargs)
 
 
 class ServerError(ProviderError):
@@ -214,12 +247,105 @@ class ResponseFormatError(ProviderError):
     """The provider's answer was not in the shape its wire format promises."""
 
 
+class SchemaValidationError(ResponseFormatError):
+    """A structured answer that is not JSON or does not fit the `schema=` it was asked for.
+
+    `raw` is the text that came back, `path` the first field that does not fit (`items[0].total`,
+    or "the answer"), `reason` what is wrong with it, `schema` the schema's name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        path: str = "",
+        reason: str = "",
+        schema: str = "",
+        **kw: Any,
+    ) -> None:
+        self.raw = raw
+        self.path = path
+        self.reason = reason
+        self.schema = schema
+        super().__init__(message, **kw)
+
+    def __str__(self) -> str:
+        return super().__str__() if self.provider else self.message
+
+
+class RefusalError(ResponseFormatError):
+    """The model declined to answer in the schema; `refusal` is what it said instead."""
+
+    def __init__(self, message: str, *, refusal: str = "", **kw: Any) -> None:
+        self.refusal = refusal
+        super().__init__(message, **kw)
+
+
 class CircuitOpenError(ProviderError):
     """The circuit breaker for this provider is open, so the call was not made."""
 
 
+class BatchJobError(ProviderError):
+    """A provider batch job gave no answer for a row: the job failed, expired or was
+    cancelled (`status`); `job_id` is this machine's id of the job, `batch_id` the provider's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.job_id = job_id
+        self.batch_id = batch_id
+        self.status = status
+        super().__init__(message, **kw)
+
+
+class BatchPendingError(BatchJobError):
+    """The batch job is still running at the provider: its result is not there yet."""
+
+
 class BudgetExceededError(LLMPipeError):
     """Running the request would pass a spending limit."""
+
+
+class ToolLoopError(LLMPipeError):
+    """A tool loop stopped before the model answered; `steps` holds what ran until then."""
+
+    def __init__(self, message: str, *, steps: tuple[Any, ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.steps = steps
+
+
+class ToolLoopLimitError(ToolLoopError):
+    """The model still asked for tools when the loop reached `max_steps`."""
+
+
+class ToolFailedError(ToolLoopError):
+    """The same tool failed `max_failures` times in a row."""
+
+    def __init__(self, message: str, *, tool: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.tool = tool
+
+
+class ReplayMissError(LLMPipeError):
+    """Replaying a recording, a request that is not in it: nothing was sent.
+
+    `differences` says how the request differs from the nearest recorded one (the model,
+    an option, the message that changed); empty when the recording has none to compare.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, differences: list[str], request: Any = None
+    ) -> None:
+        self.path = path
+        self.differences = differences
+        super().__init__(message, request=request)
 
 
 class StoreError(LLMPipeError):

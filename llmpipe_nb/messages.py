@@ -6,7 +6,9 @@ is a string or a list of parts (`{"type": "text", "text"}`, `{"type": "image_url
 "image_url": {"url"}}`, `{"type": "image", "data"|"url", "media_type"}`). Assistant
 messages may carry `tool_calls` and `reasoning` (a list of `ReasoningPart`s, as
 `ChatResponse.message` gives them, to be sent back unchanged); tool results are `{"role": "tool", "tool_call_id",
-"content"}`. Providers translate this one shape into their wire format.
+"content"}`. A message may also carry a `name` (sent where the API has a place for it,
+refused where it has none) and Ollama's own `tool_name` and `thinking`. Any other field
+is refused rather than dropped. Providers translate this one shape into their wire format.
 """
 
 from __future__ import annotations
@@ -18,6 +20,18 @@ from .errors import ConfigError
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url", "image")
+FIELDS = (
+    "role",
+    "content",
+    "name",
+    "tool_calls",
+    "tool_call_id",
+    "reasoning",
+    "tool_name",
+    "thinking",
+)
+#: values of an unknown field that say nothing (an SDK's message dump has `refusal: None`)
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
 
 
 def normalize_messages(messages: Any) -> tuple[dict[str, Any], ...]:
@@ -76,6 +90,12 @@ def _check(index: int, message: Any) -> dict[str, Any]:
         raise ConfigError(f"{where} has no 'role': add one of {', '.join(ROLES)}.")
     if role not in ROLES:
         raise ConfigError(f"{where} has unknown role {role!r}: use one of {', '.join(ROLES)}.")
+    unknown = next((k for k, v in message.items() if k not in FIELDS and v not in _EMPTY), None)
+    if unknown is not None:
+        raise ConfigError(
+            f"{where} ({role}) has a field {unknown!r}, which is sent to no provider: keep to "
+            f"{', '.join(FIELDS)}, and put images in the content as parts."
+        )
     content = message.get("content")
     if content is None:
         if not (role == "assistant" and (message.get("tool_calls") or message.get("reasoning"))):
@@ -110,3 +130,14 @@ def _check_part(where: str, part: Any) -> None:
             )
     if kind == "image" and not (part.get("data") or part.get("url")):
         raise ConfigError(f"{where} is an image part without 'data' (base64) or 'url'.")
+
+
+def count_images(messages: Any) -> int:
+    """How many image parts the (normalised) messages carry."""
+    return sum(
+        1
+        for m in messages
+        if isinstance(m, Mapping) and isinstance(m.get("content"), list)
+        for p in m["content"]
+        if isinstance(p, Mapping) and p.get("type") in ("image", "image_url")
+    )

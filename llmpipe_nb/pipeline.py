@@ -9,7 +9,7 @@ they work inside a running event loop (a Jupyter kernel) without patching it.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from time import perf_counter_ns, time_ns
@@ -24,6 +24,8 @@ log = logging.getLogger("llmpipe_nb.pipeline")
 
 AFTER_RUN = "llmpipe.after_run"
 REPLAY = "llmpipe.replay"
+#: private key where a plug leaves a note on its own step (what it decided)
+NOTE = "llmpipe.note"
 CLOSED = "the stream was closed before its end"
 _PARTIAL = "llmpipe_request"
 
@@ -55,11 +57,33 @@ def remove_listener(fn: Callable[[Request], None]) -> None:
         _listeners.remove(fn)
 
 
+_rewriters: list[Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]] = []
+
+
+def add_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    """Let `fn(request, plugs)` change the plugs of every run before it starts: a plug for
+    the whole session, whatever built the pipeline (`llm.replay` adds its plug this way)."""
+    if fn not in _rewriters:
+        _rewriters.append(fn)
+
+
+def remove_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    if fn in _rewriters:
+        _rewriters.remove(fn)
+
+
 def leave_partial(stop: BaseException, request: Request) -> None:
     """Hand the runner the request as it stood when a plug was stopped from outside (Ctrl-C,
     a cancelled task, a closed stream), so the recorded run keeps what the plug had done,
     such as the calls it had already sent."""
     setattr(stop, _PARTIAL, request)
+
+
+def left_by(stop: BaseException) -> Request | None:
+    """The request a stop carries: once a runner has recorded the stopped run, the finished
+    (cancelled) request, as its listeners saw it."""
+    req = getattr(stop, _PARTIAL, None)
+    return req if isinstance(req, Request) else None
 
 
 class _Run:
@@ -69,7 +93,10 @@ class _Run:
 
     def __init__(self, request: Request, trace: bool, pipeline: Iterable[Any]) -> None:
         self.trace = trace
-        self.plugs = build_pipeline(pipeline)
+        plugs = build_pipeline(pipeline)
+        for rewrite in _rewriters:
+            plugs = rewrite(request, plugs)
+        self.plugs = plugs
         self.initial = request
         self.steps: list[Step] = []
         self.start_ns = time_ns()
@@ -93,8 +120,8 @@ class _Run:
         """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run ends
         cancelled and is still reported to the listeners, so no request goes unrecorded."""
         reason = CLOSED if isinstance(exc, GeneratorExit) else f"interrupted ({type(exc).__name__})"
-        req = getattr(exc, _PARTIAL, None)
-        if not isinstance(req, Request) or req.id != self.request.id:  # none, or a nested run's
+        req = left_by(exc)
+        if req is None or req.id != self.request.id:  # none, or a nested run's
             req = self.request
         meta = {**req.metadata, "halt_reason": reason}
         self._append(
@@ -103,7 +130,7 @@ class _Run:
             perf_counter_ns(),
             req.evolve(state="cancelled", halted=True, metadata=meta),
         )
-        self.finish()
+        leave_partial(exc, self.finish())
 
     def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
         if out.state == "error":
@@ -111,7 +138,8 @@ class _Run:
         elif out.halted:
             outcome, note = "halted", out.metadata.get("halt_reason")
         else:
-            outcome, note = "ok", None
+            note = out.private.get(NOTE)
+            outcome, note = "ok", None if note is self.request.private.get(NOTE) else note
         self.steps.append(
             Step(len(self.steps), name, t0, t1 - t0, outcome, note, out if self.trace else None)
         )
@@ -221,7 +249,7 @@ class Pipeline:
     @staticmethod
     def stream(
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
-    ) -> Iterator[StreamChunk | Request]:
+    ) -> Generator[StreamChunk | Request, None, None]:
         """Yield StreamChunks as the execute step produces them, then the finished Request."""
         run = _Run(request, trace, pipeline)
         streamed = False
@@ -253,15 +281,15 @@ class Pipeline:
         if not streamed:
             try:
                 yield from _replay(run.request)
-            except GeneratorExit:
-                run.finish()
+            except GeneratorExit as stop:
+                leave_partial(stop, run.finish())
                 raise
         yield run.finish()
 
     @staticmethod
     async def astream(
         request: Request, pipeline: Iterable[Any], *, trace: bool = True
-    ) -> AsyncIterator[StreamChunk | Request]:
+    ) -> AsyncGenerator[StreamChunk | Request, None]:
         """Async twin of `stream`."""
         run = _Run(request, trace, pipeline)
         streamed = False
@@ -294,7 +322,7 @@ class Pipeline:
             try:
                 for chunk in _replay(run.request):
                     yield chunk
-            except GeneratorExit:
-                run.finish()
+            except GeneratorExit as stop:
+                leave_partial(stop, run.finish())
                 raise
         yield run.finish()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any, ClassVar, Literal, Union
 
-from .config import masked_options
+from .credentials import masked_options
 from .errors import ConfigError, PipelineError
 from .request import Request
 

@@ -1,22 +1,33 @@
 """Prices: user overrides, then $0 for local providers, then genai-prices' bundled table.
 
 genai-prices is imported on the first priced request (it costs ~150 ms to import) and
-never fetches anything: we use only its bundled data. Lookups are cached per model.
+never fetches anything: we use only its bundled data. Lookups are cached per model and
+service tier: the tier the provider reports having served (OpenAI's `flex`, `priority`)
+selects that tier's price where the table has one, else the standard price applies.
+The `batch` tier (answers of a provider's Batch API) is priced from the table's batch
+price where it has one; genai-prices has none today, so it is the standard price less
+the providers' documented batch discount, `BATCH_DISCOUNT` (half off at OpenAI,
+Anthropic and Gemini), applied to a `set_price` price too.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+from . import notices
 from .errors import ConfigError
 from .responses import Usage
 
 PRICED, UNPRICED, LOCAL, CACHED = "priced", "unpriced", "local", "cached"
+BATCH = "batch"
+#: the share of the standard price a Batch API answer costs where the table has no batch price
+BATCH_DISCOUNT = 0.5
+#: priced, on token counts the server did not send (counted or estimated here)
+ESTIMATED = "estimated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +91,37 @@ def cost_for(
     *,
     local: bool = False,
     price_provider: str | None = None,
+    service_tier: str | None = None,
 ) -> tuple[float | None, str]:
-    """(cost in USD or None, cost_status) for one request's usage."""
+    """(cost in USD or None, cost_status) for one request's usage, at `service_tier`'s price."""
     if model is not None:
         override = price_override(provider, model)
         if override is not None:
-            return override.cost(usage), PRICED
+            share = BATCH_DISCOUNT if service_tier == BATCH else 1.0
+            return override.cost(usage) * share, PRICED
     if local:
         return 0.0, LOCAL
-    table = _table_price(price_provider or provider, model) if model else None
+    cost, status = _table_cost(price_provider or provider, model, usage, service_tier)
+    if (
+        cost is not None
+        and service_tier == BATCH
+        and _no_batch_price(price_provider or provider, model)
+    ):
+        cost *= BATCH_DISCOUNT
+    return cost, status
+
+
+def _no_batch_price(provider_id: str, model: str | None) -> bool:
+    """Whether the table prices the batch tier as the standard one (it has no batch price)."""
+    return model is not None and _table_price(provider_id, model, BATCH) == _table_price(
+        provider_id, model, None
+    )
+
+
+def _table_cost(
+    provider: str, model: str | None, usage: Usage, service_tier: str | None
+) -> tuple[float | None, str]:
+    table = _table_price(provider, model, service_tier) if model else None
     if table is None:
         _warn_once(provider, model, "No price known for")
         return None, UNPRICED
@@ -111,23 +144,27 @@ def _warn_once(provider: str, model: str | None, what: str) -> None:
     key = (provider, str(model))
     if key not in _warned:
         _warned.add(key)
-        warnings.warn(
+        notices.warn(
+            __name__,
             f"{what} model {model!r} of provider '{provider}': its cost is recorded as "
             "unpriced; set a price with llm.set_price().",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
 @cache
-def _table_price(provider_id: str, model: str) -> Any:
-    """The model's price: a plain per-token `Price` when the table's price is linear in
-    tokens (most models; ~1 us per request instead of ~150 us through genai-prices),
-    else genai-prices' own ModelPrice (tiers, per-request fees)."""
+def _table_price(provider_id: str, model: str, service_tier: str | None = None) -> Any:
+    """The model's price at `service_tier`: a plain per-token `Price` when the table's price
+    is linear in tokens (most models; ~1 us per request instead of ~150 us through
+    genai-prices), else genai-prices' own ModelPrice (context tiers, per-request fees)."""
     from genai_prices import Usage as GUsage
     from genai_prices import calc_price
 
+    context = {"service_tier": service_tier} if service_tier else None
     try:
-        table = calc_price(GUsage(input_tokens=1), model, provider_id=provider_id).model_price
+        table = calc_price(
+            GUsage(input_tokens=1), model, provider_id=provider_id, price_context=context
+        ).model_price
     except LookupError:
         return None
     rates = [getattr(table, f, None) for f in ("input_mtok", "output_mtok", "cache_read_mtok")]

@@ -15,7 +15,8 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
-from .config import secret_key
+from . import rendering
+from .credentials import secret_key
 from .errors import PipelineError
 from .messages import normalize_inputs, normalize_messages
 
@@ -227,15 +228,11 @@ class Request:
             f"errors={len(self.errors)})"
         )
 
-    def _repr_html_(self) -> str:
-        from .views import request_html
-
-        return request_html(self)
+    def _repr_html_(self) -> str | None:
+        return rendering.render("request_html", self)
 
     def __rich__(self) -> Any:
-        from .views import request_rich
-
-        return request_rich(self)
+        return rendering.render("request_rich", self) or repr(self)
 
     def __eq__(self, other: object) -> bool:
         return self is other

@@ -1,16 +1,20 @@
-"""Token estimates and context windows that work offline, for context-window management.
+"""Token estimates that work offline, for context-window management and rate limits.
 
 The estimate is ~4 characters per token (OpenAI's published rule of thumb for English)
 plus a small per-message overhead; it is documented as an estimate wherever shown. No
-tokenizer is used: the exact ones need downloaded vocabularies or a key. Context windows
-come from genai-prices' bundled table, then from a short list of open models.
+tokenizer ships with the library (the exact ones need downloaded vocabularies or a key),
+but one can be registered per provider (`register_tokenizer`), and prompt budgets count
+with it where one is at hand. The windows the estimates are measured against are in
+`context_windows.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import cache
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+#: provider -> a function (text, model) -> tokens; see register_tokenizer
+_tokenizers: dict[str, Callable[[str, str | None], int]] = {}
 
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD = 4
@@ -36,55 +40,20 @@ def estimate_message_tokens(messages: Iterable[Mapping[str, Any]]) -> int:
     return total
 
 
-#: context windows of open models served locally (Ollama, vLLM, ...), which the price
-#: table does not list; longest matching prefix wins
-LOCAL_CONTEXT_WINDOWS: dict[str, int] = {
-    "mock": 128_000,
-    "llama3.1": 128_000,
-    "llama3.2": 128_000,
-    "llama3.3": 128_000,
-    "llama-3.1": 128_000,
-    "llama-3.2": 128_000,
-    "llama-3.3": 128_000,
-    "llama3": 8_192,
-    "llama-3": 8_192,
-    "llama2": 4_096,
-    "mistral-large": 128_000,
-    "mistral-small": 32_000,
-    "mistral-nemo": 128_000,
-    "mistral": 32_000,
-    "mixtral": 32_000,
-    "qwen2.5": 32_768,
-    "qwen3": 40_960,
-    "gemma3": 128_000,
-    "gemma2": 8_192,
-    "phi4": 16_384,
-    "phi3": 128_000,
-    "deepseek-r1": 128_000,
-}
+def register_tokenizer(provider: str, count: Callable[[str, str | None], int] | None) -> None:
+    """Count `provider`'s tokens with `count(text, model)` (None forgets it), e.g. tiktoken's."""
+    if count is None:
+        _tokenizers.pop(provider, None)
+    else:
+        _tokenizers[provider] = count
 
 
-def context_window(model: str | None, provider: str | None = None) -> int | None:
-    """The model's context window in tokens, if known (genai-prices' table, then open models)."""
-    if not model:
-        return None
-    window = _priced_window(provider, model)
-    if window:
-        return window
-    name = model.lower().rsplit("/", 1)[-1]
-    matches = [p for p in LOCAL_CONTEXT_WINDOWS if name.startswith(p)]
-    return LOCAL_CONTEXT_WINDOWS[max(matches, key=len)] if matches else None
+def tokenizer_for(provider: str | None) -> Callable[[str, str | None], int] | None:
+    """The registered tokenizer of `provider`, if any."""
+    return _tokenizers.get(provider) if provider else None
 
 
-@cache
-def _priced_window(provider: str | None, model: str) -> int | None:
-    from genai_prices import Usage, calc_price
-
-    try:
-        found = calc_price(Usage(input_tokens=1), model, provider_id=provider)
-    except (LookupError, ValueError):
-        if provider is None:
-            return None
-        return _priced_window(None, model)
-    window = found.model.context_window
-    return int(window) if window else None
+def count_tokens(text: str, provider: str | None = None, model: str | None = None) -> int:
+    """Tokens in `text`: the provider's registered tokenizer where there is one, else the estimate."""
+    count = tokenizer_for(provider)
+    return estimate_tokens(text) if count is None else int(count(text, model))

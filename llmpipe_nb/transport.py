@@ -24,7 +24,7 @@ class HttpCall:
     json: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
-    stream: Literal["sse", "ndjson"] | None = None
+    stream: Literal["sse", "ndjson", "eventstream"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,8 @@ class HttpResponse:
 
 
 class EventStream(Protocol):
-    """An open streaming answer: its headers, then its events (SSE events or NDJSON objects)."""
+    """An open streaming answer: its headers, then its events (SSE events, NDJSON objects or
+    AWS event-stream messages)."""
 
     headers: Mapping[str, str]
 

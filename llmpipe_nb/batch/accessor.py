@@ -33,7 +33,7 @@ class LLMAccessor:
     def estimate(
         self, prompt: Any, provider: str | None = None, model: str | None = None, **kw: Any
     ) -> Any:
-        """`llm.estimate(obj, prompt, ...)`: expected tokens and cost, nothing sent."""
+        """`llm.estimate(obj, prompt, ...)`: expected tokens and cost (nothing sent unless `pilot=`)."""
         return batch.estimate(self._obj, prompt, provider, model, **kw)
 
 

@@ -1,7 +1,8 @@
 """`llm.map`, `llm.amap` and `llm.estimate`: one prompt over every row of a DataFrame, Series or list.
 
-    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-4o-mini",
+    out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-6-luna",
                   concurrency=16, cache="sqlite", max_cost=2.0)
+    job = llm.map(df, "Classify: {review}", "openai", engine="batch")  # the Batch API
 
 Every row runs through the provider's usual pipeline (cache, retry, rate limiter,
 breaker, cost tracking, and the ledger, whose rows carry the tag `batch:<id>`).
@@ -18,21 +19,11 @@ from typing import Any
 from ..errors import ConfigError
 from . import background
 from .engine import Tally
-from .job import DEFAULT_CONCURRENCY, Job, Spec
+from .estimate import pilot_prior
+from .job import DEFAULT_CONCURRENCY, BatchInterrupted, Job, Spec
 from .progress import TICK_S, Display, make_display
 
-ENGINES = ("local", "dask")
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """The batch was interrupted; `partial` is the result table with the rows that finished."""
-
-    def __init__(self, partial: Any, finished: int, total: int) -> None:
-        self.partial = partial
-        super().__init__(
-            f"The batch was interrupted after {finished} of {total} rows; the finished rows are "
-            "in this exception's .partial, and with the cache on a rerun sends only the rest."
-        )
+ENGINES = ("local", "dask", "batch")
 
 
 def map(
@@ -64,11 +55,13 @@ def map(
     error, latency_ms (after content, one per property of `schema`). A failed row
     carries its typed error; the others still complete. `dry_run=True` returns the
     `Estimate` instead. `engine="dask"` runs partitions on a dask.distributed cluster
-    (`client=`, else the current one).
+    (`client=`, else the current one). `engine="batch"` submits the rows to the
+    provider's Batch API at its batch price and returns a `BatchJob` at once, whose
+    `wait()` gives the DataFrame.
     """
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
-    if engine == "local" and (client is not None or partitions is not None):
+    if engine != "dask" and (client is not None or partitions is not None):
         raise ConfigError("client= and partitions= go with engine='dask'.")
     spec = Spec.make(
         prompt,
@@ -88,6 +81,8 @@ def map(
         },
         options=options,
     )
+    if engine == "batch":
+        return _batch(spec, data, dry_run, cache, retry, rate_limit, circuit_breaker)
     if engine == "dask":
         from .dask_engine import map_dask
 
@@ -127,9 +122,13 @@ async def amap(
     rate_limit: Any = None,
     circuit_breaker: Any = None,
     tags: Iterable[str] = (),
+    engine: str = "local",
     **options: Any,
 ) -> Any:
-    """Async `map` on the caller's event loop (the local engine)."""
+    """Async `map` on the caller's event loop (the local engine), or the `BatchJob` of
+    `engine="batch"` (submitted in a worker thread; `await job.wait_async()`)."""
+    if engine not in ("local", "batch"):
+        raise ConfigError(f"amap takes engine='local' or 'batch', not {engine!r}.")
     spec = Spec.make(
         prompt,
         provider,
@@ -148,6 +147,9 @@ async def amap(
         },
         options=options,
     )
+    if engine == "batch":
+        args = (spec, data, False, cache, retry, rate_limit, circuit_breaker)
+        return await asyncio.to_thread(_batch, *args)
     job = Job(spec, data)
     batch = job.prepare()
     display = make_display(progress, len(job.rows))
@@ -175,9 +177,24 @@ def estimate(
     system: str | None = None,
     schema: Any = None,
     expected_output_tokens: float | None = None,
+    pilot: int | None = None,
+    engine: str = "local",
     **options: Any,
 ) -> Any:
-    """Expected tokens and cost of `llm.map(data, prompt, ...)`, without sending anything."""
+    """Expected (and most) tokens and cost of `llm.map(data, prompt, ...)`.
+
+    Nothing is sent, unless `pilot=N`: then the first N rows are sent for real and their
+    mean answer length is the expected one (what they cost is `pilot_cost_usd`). With
+    `engine="batch"` the cost is at the Batch API's price, the normal one beside it.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
+    if pilot is not None and (not isinstance(pilot, int) or isinstance(pilot, bool) or pilot < 1):
+        raise ConfigError(f"pilot must be a whole number of rows >= 1, not {pilot!r}.")
+    if pilot is not None and expected_output_tokens is not None:
+        raise ConfigError(
+            "Give expected_output_tokens or pilot, not both: each sets the output length."
+        )
     spec = Spec.make(
         prompt,
         provider,
@@ -185,9 +202,36 @@ def estimate(
         system=system,
         schema=schema,
         expected_output_tokens=expected_output_tokens,
+        tags=("estimate-pilot",) if pilot else (),
         options=options,
     )
-    return Job(spec, data).estimate()
+    job = Job(spec, data)
+    if pilot is None:
+        return _estimate(job, engine)
+    batch = job.pilot(pilot)
+    outcomes = background.run(batch.run(), lambda: None, TICK_S)
+    output, spent = pilot_prior(outcomes, spec.output)
+    return _estimate(job, engine, output, len(outcomes), spent)
+
+
+def _estimate(job: Job, engine: str, *pilot: Any) -> Any:
+    if engine != "batch":
+        return job.estimate(*pilot)
+    from .submit import batch_estimate
+
+    return batch_estimate(job.spec, job.messages, *pilot)
+
+
+def _batch(spec: Spec, data: Any, dry_run: bool, *features: Any) -> Any:
+    """The BatchJob of `engine="batch"`, or its Estimate for a dry run."""
+    from .submit import batch_estimate, check_features, submit
+
+    names = ("cache", "retry", "rate_limit", "circuit_breaker")
+    check_features(dict(zip(names, features, strict=True)))
+    if dry_run:
+        job = Job(spec, data)
+        return batch_estimate(spec, job.messages)
+    return submit(spec, data)
 
 
 def _close(display: Display | None, tally: Tally, note: str | None) -> None:

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, MissingDependencyError
+from ..observability import attached_trace
 from ..request import Request
 from . import background
 from .engine import Tally
 from .estimate import input_tokens, make_estimate
 from .frame import Outcome, outcome, portable, to_frame
-from .job import Job, Spec
+from .job import BatchInterrupted, Job, Spec
 from .progress import make_display
 from .rows import Renderer, Rows, render_all, to_rows
 
@@ -62,7 +63,8 @@ def run_partition(
 
     job = Job(spec, data, max_cost)
     batch = job.prepare(keep)
-    background.run(batch.run(), lambda: None, 1.0)
+    with attached_trace(spec.trace_context):  # the caller's span is the rows' parent
+        background.run(batch.run(), lambda: None, 1.0)
     outcomes = [portable(row) for row in job.outcomes()]
     return PartitionResult(
         job.rows.index, outcomes, LedgerRows(costs, traces), job.tally, job.note()
@@ -161,7 +163,7 @@ def _run_collection(spec: Spec, data: Any, client: Any, dry_run: bool, progress:
     parts = data.to_delayed()
     if dry_run:
         tokens = client.gather(client.compute([delayed(partition_tokens)(spec, p) for p in parts]))
-        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.per_row_out)
+        return make_estimate(spec.rates(), [t for part in tokens for t in part], spec.output)
     spec.plan.config()
     if spec.max_cost is not None:
         spec.priced_rates()
@@ -192,7 +194,6 @@ def _collect(
     from distributed import as_completed
 
     from ..ledger import ledger
-    from .api import BatchInterrupted
 
     position = {f.key: i for i, f in enumerate(futures)}
     results: list[PartitionResult | None] = [None] * len(futures)

@@ -15,9 +15,9 @@ from time import perf_counter
 from typing import Any
 
 from ..errors import BudgetExceededError
-from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request
+from ..rerun import arun
 
 
 def usd(amount: float) -> str:
@@ -75,18 +75,21 @@ class Budget:
     plus its own estimate, stays within the limit; otherwise it waits for rows in flight
     to settle at their real cost. With nothing left in flight and still no room, the
     batch stops. Estimates use the observed output length once rows have finished.
+    The output price is one rate, or one per row when rows go to different models.
     """
 
     def __init__(
         self,
         max_cost: float,
         input_costs: Sequence[float],
-        output_cost_per_token: float,
+        output_cost_per_token: float | Sequence[float],
         output_tokens: float,
+        what: str = "batch",
     ) -> None:
         self.limit = float(max_cost)
         self.input_costs = input_costs
         self.per_output_token = output_cost_per_token
+        self.what = what
         self.prior_output = output_tokens
         self.seen_output = 0
         self.seen_rows = 0
@@ -98,7 +101,10 @@ class Budget:
 
     def row_estimate(self, position: int) -> float:
         out = self.seen_output / self.seen_rows if self.seen_rows else self.prior_output
-        return self.input_costs[position] + out * self.per_output_token
+        rate = self.per_output_token
+        if not isinstance(rate, (int, float)):
+            rate = rate[position]
+        return self.input_costs[position] + out * rate
 
     async def reserve(self, position: int) -> float | None:
         """The reserved estimate once the row fits; None when the batch has stopped."""
@@ -133,7 +139,7 @@ class Budget:
 
     def refusal(self) -> BudgetExceededError:
         return BudgetExceededError(
-            f"Not sent: the batch stopped before passing max_cost={usd(self.limit)} "
+            f"Not sent: the {self.what} stopped before passing max_cost={usd(self.limit)} "
             f"(spent {usd(self.spent)}); raise max_cost and run again to send the rest."
         )
 
@@ -192,7 +198,7 @@ class Batch:
                 if admitted is None:
                     return
                 reserved = admitted
-            finished = await Pipeline.arun(request, pipeline, trace=False)
+            finished = await arun(request, pipeline, trace=False)
             done[position] = finished if keep is None else keep(finished)
             tally.add(finished)
             if budget is not None:

@@ -1,4 +1,5 @@
-"""A batch call made concrete: the `Spec` (everything but the data) and the `Job` over some rows.
+"""A batch call made concrete: the `Spec` (everything but the data), the `Job` over some
+rows, and `BatchInterrupted`, which either engine raises with the rows that finished.
 
 The spec is plain data, so the Dask engine sends it to every worker, where a Job
 over the worker's partition runs exactly as a local Job over the whole input does.
@@ -7,22 +8,46 @@ over the worker's partition runs exactly as a local Job over the whole input doe
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import providers
 from ..api import default_provider
 from ..errors import ConfigError
+from ..observability import trace_carrier
 from ..request import Request
+from ..structured import Schema
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
-from .estimate import Estimate, Rates, input_tokens, make_estimate, output_prior
+from .estimate import Estimate, OutputPrior, Rates, input_tokens, make_estimate, output_prior
 from .frame import Outcome, interrupted, outcome, to_frame, unsent
 from .plan import Plan
 from .rows import Prompt, Renderer, Rows, render_all, to_rows
-from .schema import Schema
 
 DEFAULT_CONCURRENCY = 8
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """The batch was interrupted; `partial` is the result table with the rows that finished."""
+
+    def __init__(self, partial: Any, finished: int, total: int) -> None:
+        self.partial = partial
+        super().__init__(
+            f"The batch was interrupted after {finished} of {total} rows; the finished rows are "
+            "in this exception's .partial, and with the cache on a rerun sends only the rest."
+        )
+
+
+def check_limits(concurrency: Any, max_cost: Any) -> None:
+    """ConfigError for a concurrency that is not a whole number >= 1 or a negative max_cost."""
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
+    if max_cost is not None and (
+        not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
+    ):
+        raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
 
 
 @dataclass(frozen=True)
@@ -35,8 +60,10 @@ class Spec:
     schema: Schema | None
     concurrency: int
     max_cost: float | None
-    per_row_out: float
+    output: OutputPrior
     batch_id: str
+    #: the caller's trace context as W3C headers, for the spans of rows run on Dask workers
+    trace_context: dict[str, str] | None = None
 
     @classmethod
     def make(
@@ -55,16 +82,11 @@ class Spec:
         options: dict[str, Any] | None = None,
     ) -> Spec:
         """Check every argument; anything wrong raises ConfigError before a row is read."""
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            raise ConfigError(f"concurrency must be a whole number >= 1, not {concurrency!r}.")
-        if max_cost is not None and (
-            not isinstance(max_cost, (int, float)) or isinstance(max_cost, bool) or max_cost < 0
-        ):
-            raise ConfigError(f"max_cost must be a number of US dollars >= 0, not {max_cost!r}.")
+        check_limits(concurrency, max_cost)
         options = dict(options or {})
-        parsed = None if schema is None else Schema(schema)
-        if parsed is not None:
-            options = {"response_format": parsed.response_format(), **options}
+        parsed = None if schema is None else Schema.of(schema)
+        if parsed is not None:  # asked through the StructuredOutput plug, like any chat
+            options["schema"] = schema
         if model is not None:
             options["model"] = model
         batch_id = f"batch-{uuid.uuid4().hex[:12]}"
@@ -76,8 +98,15 @@ class Spec:
             merge((*tag_list, *active_tags()), (f"batch:{batch_id}",)),
             **(features or {}),
         )
-        per_row_out = output_prior(options, expected_output_tokens)
-        return cls(prompt, system, plan, parsed, concurrency, max_cost, per_row_out, batch_id)
+        output = output_prior(options, expected_output_tokens, parsed)
+        concurrency = _within_limit(plan.provider, concurrency)
+        carried = trace_carrier()  # rows on Dask workers join the caller's trace
+        return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
+
+    @property
+    def per_row_out(self) -> float:
+        """Expected output tokens per row."""
+        return self.output.expected
 
     def rates(self) -> Rates:
         return Rates.lookup(self.plan.provider, self.plan.options.get("model"))
@@ -93,6 +122,19 @@ class Spec:
         return rates
 
 
+def _within_limit(provider: str, concurrency: int) -> int:
+    """The concurrency the provider can take, saying so when it is less than asked."""
+    limit = providers.get(provider).max_concurrency
+    if limit is None or concurrency <= limit:
+        return concurrency
+    warnings.warn(
+        f"Provider '{provider}' runs {limit} request{'s' if limit > 1 else ''} at a time "
+        f"per loaded model, so this batch runs with concurrency={limit}, not {concurrency}.",
+        stacklevel=4,
+    )
+    return limit
+
+
 class Job:
     """The spec over one set of rows: prompts rendered and checked, then run as a Batch."""
 
@@ -104,8 +146,25 @@ class Job:
         self.tally = Tally(len(self.rows))
         self.batch: Batch | None = None
 
-    def estimate(self) -> Estimate:
-        return make_estimate(self.spec.rates(), input_tokens(self.messages), self.spec.per_row_out)
+    def estimate(
+        self, output: OutputPrior | None = None, pilot_rows: int = 0, pilot_cost: float = 0.0
+    ) -> Estimate:
+        return make_estimate(
+            self.spec.rates(),
+            input_tokens(self.messages),
+            output or self.spec.output,
+            pilot_rows,
+            pilot_cost,
+        )
+
+    def pilot(self, rows: int) -> Batch:
+        """The first `rows` rows that can be sent, as a Batch of their own (MissingKeyError
+        here means nothing was sent)."""
+        plan = self.spec.plan
+        plan.config()
+        sendable = [m for m in self.messages if not isinstance(m, ConfigError)][:rows]
+        requests = [plan.request(m) for m in sendable]
+        return Batch(requests, plan.pipeline(), self.spec.concurrency, keep=outcome)
 
     def prepare(self, keep: Callable[[Request], Outcome] = outcome) -> Batch:
         """The Batch to run, keeping `keep(request)` per row; ConfigError here (no key, or

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import config, providers
-from ..builder import Builder, build
+from ..builder import Builder
 from ..config import ProviderConfig
 from ..errors import ConfigError
 from ..plug import Plug
@@ -58,11 +58,19 @@ class Plan:
     #: applied where the plan runs in another process
     settings: Mapping[str, Any] = field(default_factory=dict)
     price: Price | None = None
+    #: "stream" sends every row as a streamed chat (the chunks reach `Pipeline.astream`)
+    kind: str = "chat"
     _built: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def make(
-        cls, provider: str, options: Mapping[str, Any], tags: tuple[str, ...], **features: Any
+        cls,
+        provider: str,
+        options: Mapping[str, Any],
+        tags: tuple[str, ...],
+        *,
+        kind: str = "chat",
+        **features: Any,
     ) -> Plan:
         chosen = []
         for name, value in features.items():
@@ -72,7 +80,7 @@ class Plan:
         model = options.get("model") or providers.get(provider).default_model
         price = price_override(provider, model) if isinstance(model, str) else None
         settings = dict(config.configured(provider))
-        plan = cls(provider, dict(options), tuple(chosen), tags, settings, price)
+        plan = cls(provider, dict(options), tuple(chosen), tags, settings, price, kind)
         plan.pipeline()  # bad options and unknown providers fail here, before anything is sent
         return plan
 
@@ -83,7 +91,7 @@ class Plan:
         return providers.get(self.provider).resolve_config(explicit)
 
     def builder(self) -> Builder:
-        b = build(self.provider, ()).with_options(**self.options)
+        b = Builder(self.provider, kind=self.kind).with_options(**self.options)
         for name, opts in self.features:
             b = getattr(b, FEATURES[name])(**opts)
         return b.with_tags(*self.tags) if self.tags else b
@@ -96,7 +104,7 @@ class Plan:
         return plugs
 
     def request(self, messages: Any) -> Request:
-        req = Request.new(self.provider, messages, self.options)
+        req = Request.new(self.provider, messages, self.options, kind=self.kind)
         return req.evolve(metadata={"tags": self.tags}) if self.tags else req
 
     def apply_settings(self) -> None:

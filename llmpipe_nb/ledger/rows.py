@@ -1,4 +1,4 @@
-"""The ledger's columns and the rows of one finished request.
+"""The rows of one finished request, in the columns of `schema.py`.
 
 This runs for every request in every pipeline, so it stays plain tuples and the standard
 library; everything that reads the rows lives elsewhere and is loaded on demand.
@@ -6,48 +6,15 @@ library; everything that reads the rows lives elsewhere and is loaded on demand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..errors import redact
 from ..request import Request
 from ..responses import Usage
 from ..tagging import active_tags, merge
+from .schema import COST_COLUMNS
 
-#: column -> dtype of `costs()`, in order
-COST_DTYPES: Mapping[str, str] = {
-    "request_id": "string",
-    "ts": "datetime64[ns, UTC]",
-    "provider": "string",
-    "model": "string",
-    "kind": "string",
-    "status": "string",  # the request's state: completed, halted, cancelled or error
-    "input_tokens": "int64",
-    "output_tokens": "int64",
-    "cached_input_tokens": "int64",
-    "reasoning_tokens": "int64",
-    "cost_usd": "float64",
-    "cost_status": "string",
-    "cost_saved_usd": "float64",
-    "latency_ms": "float64",
-    "ttft_ms": "float64",
-    "cache_hit": "bool",
-    "attempts": "int64",
-    "error_type": "string",
-    "tags": "object",  # a tuple of strings
-}
-#: column -> dtype of `traces()`, in order
-TRACE_DTYPES: Mapping[str, str] = {
-    "request_id": "string",
-    "step": "int64",
-    "plug": "string",
-    "started_at": "datetime64[ns, UTC]",
-    "duration_us": "float64",
-    "outcome": "string",
-    "note": "string",
-}
-COST_COLUMNS = tuple(COST_DTYPES)
-TRACE_COLUMNS = tuple(TRACE_DTYPES)
 _PROVIDER, _MODEL, _COST, _TAGS = (
     COST_COLUMNS.index(c) for c in ("provider", "model", "cost_usd", "tags")
 )
@@ -69,6 +36,8 @@ def rows_for(done: Request) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     error = done.terminal_error
     if usage is None and error is not None:
         usage = getattr(error, "usage", None)  # an interrupted stream was billed for its part
+    if usage is None:
+        usage = meta.get("usage_so_far")  # so was a stream closed before its end
     if not isinstance(usage, Usage):
         usage = None
     if "cost_usd" in meta:
@@ -96,11 +65,13 @@ def rows_for(done: Request) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         usage.output_tokens if usage else 0,
         usage.cached_input_tokens if usage else 0,
         usage.reasoning_tokens if usage else 0,
+        bool(usage and usage.estimated),
         cost,
         status,
         saved,
         latency,
         meta.get("ttft_ms"),
+        meta.get("tokens_per_second"),
         cache_hit,
         meta.get("attempts", 0),
         None if error is None else type(error).__name__,

@@ -37,7 +37,9 @@ def unload_ipython_extension(ipython: Any) -> None:
     manager = ipython.magics_manager
     for kind in ("line", "cell"):
         manager.magics[kind].pop("llm", None)
-    manager.registry.pop("LLMMagics", None)
+    magics = manager.registry.pop("LLMMagics", None)
+    if magics is not None:
+        ipython.events.unregister("post_run_cell", magics.after_cell)
 
 
 __all__ = ["CostDashboard", "LLMMagics", "PipelineInspector", "load_ipython_extension"]

@@ -23,7 +23,22 @@ from ..request import Request
 
 #: the Request fields a plug can change (the id never does)
 FIELDS = tuple(f for f in Request.__slots__ if f != "id")
-_ABSENT = object()
+
+
+class _Unset:
+    """The value of a key a step added or removed: shows as `(unset)`, in text and HTML."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "(unset)"
+
+    __str__ = __repr__
+
+
+#: the before (or after) of a key that was not there: `value is UNSET`
+UNSET = _Unset()
+
 #: the views' font, for the controls too (in an exported page they would take a serif one)
 FONT = "var(--jp-ui-font-family,system-ui,-apple-system,sans-serif)"
 
@@ -60,7 +75,7 @@ def changes(before: Request, after: Request) -> list[tuple[str, str | None, Any,
             continue
         if isinstance(a, Mapping) and isinstance(b, Mapping):
             for key in dict.fromkeys([*a, *b]):
-                va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
+                va, vb = a.get(key, UNSET), b.get(key, UNSET)
                 if not _same(va, vb):
                     found.append((name, str(key), va, vb))
         elif not _same(a, b):
@@ -69,11 +84,9 @@ def changes(before: Request, after: Request) -> list[tuple[str, str | None, Any,
 
 
 def _value(name: str, value: Any) -> str:
-    return (
-        '<span class="lp-note">absent</span>'
-        if value is _ABSENT
-        else views.esc(_shown(name, value))
-    )
+    if value is UNSET:
+        return f'<span class="lp-note">{UNSET}</span>'
+    return views.esc(_shown(name, value))
 
 
 def _shown(name: str, value: Any) -> str:

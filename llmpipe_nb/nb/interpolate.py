@@ -1,42 +1,50 @@
-"""Fill `{name}` in a prompt from the notebook's variables, exactly once.
+"""Fill a cell's prompt from the notebook: `{name}` from its variables, `{In[3]}`, `{Out[3]}`,
+`{Err}` from its history, each rendered by type (`llmpipe_nb.context`) within the budget.
 
-Values are inserted as they are and never parsed again, so a value that contains
-braces stays as it is. `{{` and `}}` give literal braces.
+Values are rendered exactly once and never parsed again, so a value that contains braces
+stays as it is. `{{` and `}}` give literal braces.
 """
 
 from __future__ import annotations
 
-import re
-import string
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigError
+from .. import registry
+from ..builder import Builder
+from ..context import Field, Prompt, compose, default_budget, parse
+from ..context.dryrun import input_tokens
+from ..errors import LLMPipeError
+from ..tokens import MESSAGE_OVERHEAD
+from .cells import NotebookNamespace
 
-_NAME = re.compile(r"[A-Za-z_]\w*")
-_formatter = string.Formatter()
-_HINT = "write {{ and }} for literal braces, or use --no-interpolate"
+HINT = "write {{ and }} for literal braces, or use --no-interpolate"
 
 
-def fill(template: str, namespace: Mapping[str, Any]) -> str:
-    """`template` with every `{name}` (also `{name.attr}`, `{name[0]}`, `{name!r}`) filled in."""
-    try:
-        fields = [field for _, field, _, _ in _formatter.parse(template) if field is not None]
-    except ValueError as error:
-        raise ConfigError(f"The prompt has an unmatched brace ({error}): {_HINT}.") from None
-    for field in fields:
-        name = _NAME.match(field)
-        if name is None or (name.end() < len(field) and field[name.end()] not in ".["):
-            raise ConfigError(f"The prompt has {{{field}}}, which is not a variable name: {_HINT}.")
-        if name.group() not in namespace:
-            raise ConfigError(
-                f"The prompt uses {{{field}}}, but no variable '{name.group()}' is defined: "
-                f"define it first, or {_HINT}."
-            )
-    try:
-        return _formatter.vformat(template, (), namespace)
-    except Exception as error:  # a missing attribute or index, a bad format spec
-        raise ConfigError(
-            f"The prompt's placeholders could not be filled ({type(error).__name__}: {error}): "
-            f"fix the placeholder, or {_HINT}."
-        ) from None
+def target(builder: Builder) -> tuple[str, str | None]:
+    """The provider and the model a builder will ask (the default model when none is set)."""
+    provider = registry.get(builder.provider)
+    model = builder.options.get("model")
+    if not model:
+        try:
+            model = provider.resolve_config({}).default_model
+        except LLMPipeError:  # no key yet: the send will say so
+            model = None
+        model = model or provider.default_model
+    return builder.provider, model
+
+
+def pieces_of(shell: Any, session: Any, template: str) -> list[str | Field]:
+    """The template's text and fields, looked up in the notebook."""
+    return parse(template, NotebookNamespace(shell, session), HINT)
+
+
+def render(builder: Builder, pieces: Sequence[str | Field], budget: int | None) -> Prompt:
+    """The last message of `builder`, rendered from `pieces` within `budget` tokens
+    (default: a quarter of the model's context window), the messages before it counted."""
+    provider, model = target(builder)
+    earlier = list(builder.messages)[:-1]
+    fixed = MESSAGE_OVERHEAD + (input_tokens(earlier, provider, model)[0] if earlier else 0)
+    if budget is None:
+        budget = default_budget(provider, model)
+    return compose(pieces, budget=budget, fixed=fixed, provider=provider, model=model)

@@ -14,12 +14,19 @@ if TYPE_CHECKING:
     from .budget import Budget
     from .build_http_client import BuildHttpClient
     from .cache import Cache, CacheWrite
+    from .check_embeddings import CheckEmbeddings
     from .circuit_breaker import CircuitBreaker
+    from .count_usage import CountUsage
     from .execute_request import ExecuteRequest
     from .fetch_config import FetchConfig
     from .manage_context import ManageContext
+    from .model_status import ModelStatus
     from .rate_limiter import RateLimiter
+    from .replay import RecordChunks, Replay, ReplayRecord
     from .retry_policy import RetryPolicy
+    from .run_tools import RunTools
+    from .semantic_cache import SemanticCache, SemanticWrite
+    from .structured import ParseStructured, StructuredOutput
     from .track_cost import TrackCost
     from .validate_provider import ValidateProvider
 
@@ -29,12 +36,23 @@ _MODULES = {
     "BuildHttpClient": "build_http_client",
     "Cache": "cache",
     "CacheWrite": "cache",
+    "CheckEmbeddings": "check_embeddings",
     "CircuitBreaker": "circuit_breaker",
+    "CountUsage": "count_usage",
     "ExecuteRequest": "execute_request",
     "FetchConfig": "fetch_config",
     "ManageContext": "manage_context",
+    "ModelStatus": "model_status",
+    "ParseStructured": "structured",
     "RateLimiter": "rate_limiter",
+    "RecordChunks": "replay",
+    "Replay": "replay",
+    "ReplayRecord": "replay",
     "RetryPolicy": "retry_policy",
+    "RunTools": "run_tools",
+    "SemanticCache": "semantic_cache",
+    "SemanticWrite": "semantic_cache",
+    "StructuredOutput": "structured",
     "TrackCost": "track_cost",
     "ValidateProvider": "validate_provider",
 }
@@ -44,12 +62,23 @@ __all__ = [
     "BuildHttpClient",
     "Cache",
     "CacheWrite",
+    "CheckEmbeddings",
     "CircuitBreaker",
+    "CountUsage",
     "ExecuteRequest",
     "FetchConfig",
     "ManageContext",
+    "ModelStatus",
+    "ParseStructured",
     "RateLimiter",
+    "RecordChunks",
+    "Replay",
+    "ReplayRecord",
     "RetryPolicy",
+    "RunTools",
+    "SemanticCache",
+    "SemanticWrite",
+    "StructuredOutput",
     "TrackCost",
     "ValidateProvider",
 ]

@@ -15,11 +15,11 @@ otherwise limit nothing, silently).
 from __future__ import annotations
 
 import difflib
-import warnings
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from .. import providers
+from .. import notices, registry
 from ..errors import BudgetExceededError, ConfigError
 from ..plug import Plug
 from ..pricing import cost_for
@@ -27,6 +27,8 @@ from ..request import Request
 from ..responses import Usage
 from ..tagging import active_tags, merge
 from .rate_limiter import request_tokens
+
+log = logging.getLogger(__name__)
 
 
 def ledger_spent(
@@ -58,7 +60,8 @@ def _warn_unmatched(label: str, table: Mapping[str, float], values: tuple[str, .
         if close:
             hint = f" (did you mean {value!r} instead of {close[0]!r}?)"
             break
-    warnings.warn(
+    notices.warn(
+        __name__,
         f"Budget per_{label} limits {names}, but {what}, so none of those limits applies "
         f"to it{hint}.",
         stacklevel=2,
@@ -133,7 +136,7 @@ class Budget(Plug):
         return checks
 
     def _expected_cost(self, request: Request) -> float:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         prompt = request_tokens(request)
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")
         out = out if isinstance(out, int) else 0
@@ -151,12 +154,14 @@ class Budget(Plug):
         self, request: Request, scope: str, limit: float, spent: float, expected: float
     ) -> Request:
         facts = {"scope": scope, "limit_usd": limit, "spent_usd": spent, "estimate_usd": expected}
+        why = f"The budget for {scope} is ${limit:.4f} and ${spent:.4f} is spent" + (
+            f" (this request: about ${expected:.4f})" if expected else ""
+        )
+        log.info("%s to %s was not sent: %s.", request.id, request.provider, why)
         request = request.put_metadata("budget_exceeded", facts)
         if self.on_exceed == "halt":
             return request.halt(f"budget for {scope} reached")
         error = BudgetExceededError(
-            f"The budget for {scope} is ${limit:.4f} and ${spent:.4f} is spent"
-            + (f" (this request: about ${expected:.4f})" if expected else "")
-            + ", so the request was not sent: raise the limit or start a new budget."
+            f"{why}, so the request was not sent: raise the limit or start a new budget."
         )
         return request.add_error(error, terminal=True, plug=self.name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import providers
+from .. import registry
 from ..plug import Plug
 from ..request import Request
 
@@ -13,5 +13,5 @@ class BuildHttpClient(Plug):
     def call(self, request: Request) -> Request:
         if request.http_client is not None:
             return request
-        client = providers.get(request.provider).client(request.config)
+        client = registry.get(request.provider).client(request.config)
         return request.evolve(http_client=client)

@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from .. import notices
 from ..errors import ConfigError, LLMPipeError, StoreError
 from ..plug import Plug
 from ..request import Request
@@ -166,9 +167,13 @@ class Cache(Plug):
         store = (where, self.path, self.url)
         if store not in _warned:
             _warned.add(store)
-            warnings.warn(
-                f"{error.message} Until then requests are sent without the cache.", stacklevel=2
+            notices.warn(
+                __name__,
+                f"{error.message} Until then requests are sent without the cache.",
+                stacklevel=2,
             )
+        else:
+            logging.getLogger(__name__).info("%s The request goes on uncached.", error.message)
         return request.add_error(error, plug=plug)
 
     def store_error(self, error: Exception, what: str, *, own: bool = True) -> StoreError:
@@ -264,6 +269,8 @@ class CacheWrite(Plug):
         return {}
 
     def _prepare(self, request: Request) -> tuple[str, str] | None:
+        if request.state == "error":  # an after-run step failed it (an answer that misfits)
+            return None
         key = request.metadata.get("cache_key")
         value = self.cache.entry(request)
         return None if key is None or value is None else (key, value)
@@ -320,9 +327,10 @@ def _default_cache() -> Cache:
     return _default[0]
 
 
-def _hit(request: Request, key: str, raw: str) -> Request | None:
-    """The request answered from a stored entry; None if the entry is unreadable."""
-    decoded = decode(raw, request.kind)
+def _hit(request: Request, key: str, raw: str, *, older: bool = False) -> Request | None:
+    """The request answered from a stored entry; None if the entry is unreadable (see
+    `cache_entry.decode` for `older`)."""
+    decoded = decode(raw, request.kind, older=older)
     if decoded is None:
         return None
     result, saved, created_at = decoded

@@ -2,7 +2,9 @@
 
 Reasoning parts and tool-call signatures are kept verbatim: a model that needs its
 reasoning back next turn rejects a conversation continued from an answer that lost it.
-An entry written by another version of this format reads as a miss and is replaced.
+An entry written by another version of this format reads as a miss and is replaced; a
+recording's answers from before the format had a version still replay (`older=True`), as
+they were recorded. `parsed` is not stored: ParseStructured reads it again on a hit.
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ def encode(result: Any) -> str | None:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=repr)
 
 
-def decode(raw: str, kind: str) -> tuple[ChatResponse | EmbeddingResponse, Any, float] | None:
+def decode(
+    raw: str, kind: str, *, older: bool = False
+) -> tuple[ChatResponse | EmbeddingResponse, Any, float] | None:
     """(the answer, the cost it had, when it was stored) for a request of `kind`; None if the
-    entry is unreadable, of another format version, or of the other kind of answer."""
+    entry is unreadable, of another format version (with `older`, an entry from before
+    versions is read too), or of the other kind of answer."""
     try:
         data = json.loads(raw)
-        if data.get("v") != ENTRY_VERSION:
+        if data.get("v", 1 if older else None) not in (ENTRY_VERSION, 1 if older else None):
             return None
         usage = Usage(*data["usage"])
         result: ChatResponse | EmbeddingResponse
@@ -52,7 +57,8 @@ def decode(raw: str, kind: str) -> tuple[ChatResponse | EmbeddingResponse, Any, 
                 id=data["id"],
                 request_id=data["request_id"],
                 raw=data["raw"],
-                reasoning=tuple(ReasoningPart(*p) for p in data["reasoning"]),
+                reasoning=tuple(ReasoningPart(*p) for p in data.get("reasoning", ())),
+                refusal=data.get("refusal"),
             )
         elif data["type"] == "embeddings" and kind == "embeddings":
             result = EmbeddingResponse(
@@ -69,12 +75,13 @@ def decode(raw: str, kind: str) -> tuple[ChatResponse | EmbeddingResponse, Any, 
         return None
 
 
-def _usage(usage: Usage) -> list[int]:
+def _usage(usage: Usage) -> list[int | bool]:
     return [
         usage.input_tokens,
         usage.output_tokens,
         usage.cached_input_tokens,
         usage.reasoning_tokens,
+        usage.estimated,
     ]
 
 
@@ -89,7 +96,8 @@ def _chat(r: ChatResponse) -> dict[str, Any]:
         "usage": _usage(r.usage),
         "cost": r.cost,
         "tool_calls": [[c.id, c.name, c.arguments, c.signature] for c in r.tool_calls],
-        "reasoning": [[p.kind, p.text, p.signature, p.data] for p in r.reasoning],
+        "reasoning": [[p.kind, p.text, p.signature, p.data, p.offset] for p in r.reasoning],
+        "refusal": r.refusal,
         "id": r.id,
         "request_id": r.request_id,
         "raw": r.raw,

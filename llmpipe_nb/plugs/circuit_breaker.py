@@ -16,6 +16,7 @@ with a CircuitOpenError whose `__cause__` is the last failure.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from ..plug import Plug, check_seconds
 from ..request import Request
 from .execute_request import CIRCUIT_BREAKER
 
+log = logging.getLogger(__name__)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 MAX_SECONDS = 3600.0  # for recovery_time and timeout: more is most likely milliseconds
 
@@ -129,7 +131,7 @@ class CircuitBreaker(Plug):
             if remaining is not None:
                 raise self._open_error(circuit, remaining)
             if circuit.state != CLOSED:  # a trial, or the last trial never reported back
-                circuit.state = HALF_OPEN
+                _changed(circuit, HALF_OPEN, "a trial call goes through")
                 circuit.trial_started_at = now
         self._started[request.id] = now
 
@@ -169,7 +171,12 @@ class CircuitBreaker(Plug):
             if circuit.state == HALF_OPEN or (
                 circuit.state == CLOSED and circuit.failures >= self.failure_threshold
             ):
-                circuit.state = OPEN
+                _changed(
+                    circuit,
+                    OPEN,
+                    f"after {circuit.failures} consecutive failures; calls fail "
+                    f"at once for {self.recovery_time:g} s",
+                )
                 circuit.opened_at = self.clock()
                 circuit.trial_started_at = None
                 circuit.times_opened += 1
@@ -188,7 +195,8 @@ class CircuitBreaker(Plug):
     @staticmethod
     def _close(circuit: Circuit) -> None:
         with circuit.lock:
-            circuit.state = CLOSED
+            if circuit.state != CLOSED:
+                _changed(circuit, CLOSED, "the provider answered")
             circuit.failures = 0
             circuit.opened_at = circuit.trial_started_at = None
 
@@ -205,3 +213,12 @@ class CircuitBreaker(Plug):
             provider=circuit.provider,
             retry_after=remaining,
         )
+
+
+def _changed(circuit: Circuit, state: str, why: str) -> None:
+    """Move `circuit` to `state` (its lock held) and say so at INFO."""
+    if circuit.state == state:
+        return
+    where = f" at {circuit.base_url}" if circuit.base_url else ""
+    log.info("The circuit for '%s'%s is %s: %s.", circuit.provider, where, state, why)
+    circuit.state = state

@@ -12,7 +12,7 @@ from time import perf_counter
 from types import TracebackType
 from typing import Any
 
-from .. import providers
+from .. import registry
 from ..errors import (
     CircuitOpenError,
     PipelineError,
@@ -22,8 +22,10 @@ from ..errors import (
 )
 from ..pipeline import leave_partial
 from ..plug import Plug
+from ..pricing import ESTIMATED, cost_for
 from ..request import Request
-from ..responses import StreamChunk
+from ..responses import StreamChunk, Usage
+from ..tokens import estimate_message_tokens, estimate_tokens
 from ..transport import HttpResponse
 
 RETRY_POLICY = "llmpipe.retry_policy"
@@ -35,11 +37,12 @@ class _Attempts:
 
     Used as a context manager around the attempts: stopped from outside (Ctrl-C, a cancelled
     task, a closed stream), it leaves the request with the attempts sent so far, the one in
-    flight included, for the runner to record.
+    flight included, and for a stream the tokens so far, for the runner to record.
     """
 
     __slots__ = (
         "breaker",
+        "decoder",
         "delivered",
         "last_error",
         "log",
@@ -64,6 +67,7 @@ class _Attempts:
         self.delivered = self.sending = False
         self.start = self.t0 = perf_counter()
         self.ttft_ms: float | None = None
+        self.decoder: Any = None
 
     def begin(self) -> Request | None:
         """Ask the breaker before each call: None to send it, or the finished request when it
@@ -120,14 +124,22 @@ class _Attempts:
         error.__cause__ = last
         return self.gave_up(error)
 
-    def succeeded(self, response: HttpResponse) -> Request:
+    def succeeded(self, response: HttpResponse, latency_ms: float | None = None) -> Request:
         self.sending = False
         if self.breaker is not None:
             self.breaker.record_success(self.request)
         self._log("ok", response.status)
-        return self.request.evolve(
-            response=response, metadata={**self.request.metadata, **self._facts(response)}
-        )
+        facts = self._facts(response, latency_ms)
+        return self.request.evolve(response=response, metadata={**self.request.metadata, **facts})
+
+    def streamed(self, headers: Any, body: Any) -> Request:
+        """The stream's assembled answer, timed from the first call to its last chunk (the
+        parse plugs take a response's `elapsed_ms` as its latency)."""
+        elapsed = self._elapsed_ms()
+        return self.succeeded(HttpResponse(200, headers, body, elapsed), elapsed)
+
+    def _elapsed_ms(self) -> float:
+        return (perf_counter() - self.start) * 1000
 
     def gave_up(self, error: ProviderError) -> Request:
         if error.provider is None:
@@ -146,7 +158,33 @@ class _Attempts:
                 self.sending = False
                 self._log("cancelled", None)
             facts = self._facts(None)
+            if self.decoder is not None and self.delivered:
+                facts.update(self._so_far())
             leave_partial(exc, self.request.evolve(metadata={**self.request.metadata, **facts}))
+
+    def _so_far(self) -> dict[str, Any]:
+        """The usage and cost of a stream stopped midway: the provider's count when it has
+        sent one that covers the text received, else estimated from that text."""
+        request, reported = self.request, self.decoder.usage
+        output = estimate_tokens(self.decoder.partial_text)
+        estimated = reported is None or reported.output_tokens < output
+        if estimated:
+            prompt = reported.input_tokens if reported else 0
+            prompt = prompt or estimate_message_tokens(request.messages)
+            usage = Usage(input_tokens=prompt, output_tokens=output, estimated=True)
+        else:
+            usage = reported
+        provider = registry.get(request.provider)
+        cost, status = cost_for(
+            request.provider,
+            request.model,
+            usage,
+            local=provider.local,
+            price_provider=provider.price_provider,
+        )
+        if estimated and cost:
+            status = ESTIMATED
+        return {"usage_so_far": usage, "cost_usd": cost, "cost_status": status}
 
     def _log(self, outcome: str, status_code: int | None, retry_in_s: float | None = None) -> None:
         """One entry of `metadata["attempt_log"]`: the attempt that just ended."""
@@ -160,11 +198,13 @@ class _Attempts:
             }
         )
 
-    def _facts(self, response: HttpResponse | None) -> dict[str, Any]:
+    def _facts(
+        self, response: HttpResponse | None, latency_ms: float | None = None
+    ) -> dict[str, Any]:
         facts: dict[str, Any] = {
             "attempts": len(self.log),
             "attempt_log": tuple(self.log),
-            "latency_ms": (perf_counter() - self.start) * 1000,
+            "latency_ms": self._elapsed_ms() if latency_ms is None else latency_ms,
         }
         if self.ttft_ms is not None:
             facts["ttft_ms"] = self.ttft_ms
@@ -232,10 +272,10 @@ class ExecuteRequest(Plug):
 
     def stream(self, request: Request) -> Iterator[StreamChunk | Request]:
         """Yield chunks as they arrive; finally the request whose response is the assembled body."""
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         with _Attempts(request) as attempts:
             while True:
-                decoder = provider.stream_decoder(request)
+                decoder = attempts.decoder = provider.stream_decoder(request)
                 if (refused := attempts.begin()) is not None:
                     yield refused
                     return
@@ -256,14 +296,14 @@ class ExecuteRequest(Plug):
                         return
                     attempts.policy.sleep(delay)
                 else:
-                    yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
+                    yield attempts.streamed(headers, decoder.result())
                     return
 
     async def astream(self, request: Request) -> AsyncIterator[StreamChunk | Request]:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         with _Attempts(request) as attempts:
             while True:
-                decoder = provider.stream_decoder(request)
+                decoder = attempts.decoder = provider.stream_decoder(request)
                 if (refused := attempts.begin()) is not None:
                     yield refused
                     return
@@ -284,5 +324,5 @@ class ExecuteRequest(Plug):
                         return
                     await attempts.policy.asleep(delay)
                 else:
-                    yield attempts.succeeded(HttpResponse(200, headers, decoder.result()))
+                    yield attempts.streamed(headers, decoder.result())
                     return

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .. import providers
+from .. import lifecycle, registry
+from ..errors import ConfigError
+from ..messages import count_images
 from ..plug import Plug
 from ..request import Request
 from .validate_provider import CONFIG_OPTIONS
@@ -13,10 +15,12 @@ class FetchConfig(Plug):
 
     Explicit request options beat `llm.configure()`, which beats environment variables.
     A missing key raises MissingKeyError naming the variable, before anything is sent.
+    A deprecated model (per the lifecycle table) gets one warning per process. A prompt
+    with images for a model known to take none is refused here, before anything is sent.
     """
 
     def call(self, request: Request) -> Request:
-        provider = providers.get(request.provider)
+        provider = registry.get(request.provider)
         opts = request.options
         explicit = {k: opts[k] for k in CONFIG_OPTIONS if k in opts}
         config = provider.resolve_config(explicit)
@@ -29,4 +33,16 @@ class FetchConfig(Plug):
             )
             if default:
                 options = {**options, "model": default}
+        model = options.get("model")
+        lifecycle.warn_if_deprecated(request.provider, model)
+        if request.kind in ("chat", "stream") and not provider.takes_images(model):
+            _refuse_images(request.provider, model, count_images(request.messages))
         return request.evolve(config=config, options=options)
+
+
+def _refuse_images(provider: str, model: str | None, images: int) -> None:
+    if images:
+        raise ConfigError(
+            f"Model '{model}' of provider '{provider}' takes no images, and the prompt has "
+            f"{images}: choose a model that takes images, or leave the image out."
+        )

@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from .. import providers
+from .. import registry
 from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request, message_text
-from ..tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, context_window, estimate_message_tokens
+from ..tokens import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, estimate_message_tokens
 
 SYSTEM_ROLES = ("system", "developer")
 OUTPUT_RESERVE = 1024
@@ -75,7 +75,7 @@ class ManageContext(Plug):
                 f"not {summary_max_tokens}."
             )
         if summary_provider is not None:
-            providers.get(summary_provider)
+            registry.get(summary_provider)
         self.strategy = strategy
         self.max_tokens = max_tokens
         self.window_size = window_size
@@ -104,8 +104,8 @@ class ManageContext(Plug):
         """The prompt budget in tokens for this request, if one can be known."""
         if self.max_tokens is not None:
             return self.max_tokens
-        provider = providers.get(request.provider)
-        window = context_window(request.model, provider.price_provider or request.provider)
+        provider = registry.get(request.provider)
+        window = provider.context_window(request)
         if window is None:
             return None
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")
@@ -184,7 +184,7 @@ class ManageContext(Plug):
         summary = Request.new(provider, messages, options).put_metadata(
             "tags", ("context-summary",)
         )
-        return summary, providers.get_pipeline(provider, "chat")
+        return summary, registry.get_pipeline(provider, "chat")
 
     def _summarised(
         self, request: Request, plan: tuple[list[Message], list[Message], int], done: Request

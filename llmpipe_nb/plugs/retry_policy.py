@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from ..plug import Plug, check_seconds
 from ..request import Request
 from .execute_request import RETRY_POLICY
 
+log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 409, 429})
 NEVER_RETRY = frozenset({400, 401, 403, 404, 422})
 # the most each delay option takes, in seconds: more is most likely milliseconds
@@ -103,7 +105,31 @@ class RetryPolicy(Plug):
     # -- what ExecuteRequest asks -------------------------------------------------------
 
     def next_delay(self, error: ProviderError, attempt: int) -> float | None:
-        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
+        """Seconds to wait before attempt `attempt + 1`, or None to give up (both logged)."""
+        delay = self._delay(error, attempt)
+        status = "" if error.status_code is None else f" {error.status_code}"
+        if delay is None and attempt > 1:
+            log.info(
+                "%s gave up after attempt %d of %d failed with %s%s.",
+                error.provider or "the provider",
+                attempt,
+                self.max_attempts,
+                type(error).__name__,
+                status,
+            )
+        elif delay is not None:
+            log.info(
+                "%s retry %d of %d in %.2f s after %s%s.",
+                error.provider or "the provider",
+                attempt,
+                self.max_attempts - 1,
+                delay,
+                type(error).__name__,
+                status,
+            )
+        return delay
+
+    def _delay(self, error: ProviderError, attempt: int) -> float | None:
         if attempt >= self.max_attempts or not is_retryable(error):
             return None
         if error.retry_after is not None:

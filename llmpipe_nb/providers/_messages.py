@@ -6,16 +6,19 @@ in OpenAI's wire shape, a flat `{"id", "name", "arguments"}` shape, or as `ToolC
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from ..errors import ResponseFormatError
+from ..errors import ConfigError, ResponseFormatError
 from ..responses import StreamChunk, ToolCall, Usage
 
 EMPTY_SCHEMA = {"type": "object", "properties": {}}
+PASS_BYTES = "or pass the bytes as {'type': 'image', 'data': <base64>, 'media_type': 'image/png'}"
 
 
 def text_of(content: Any) -> str:
@@ -68,15 +71,50 @@ def tool_choice_name(choice: Any) -> str | None:
 
 
 def image_source(part: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(media type, base64 data, url) of an `image_url` or `image` content part."""
+    """(media type, base64 data, url) of an `image_url` or `image` content part.
+
+    A `data:` URL is decoded into its bytes, percent-encoded ones too: no API takes one
+    as a URL, so passed on as such it would be refused or lost.
+    """
+    media_type: str | None
+    data: str | None
+    url: str | None
     if part.get("type") == "image_url":
         given = part["image_url"]
+        media_type, data = None, None
         url = str(given.get("url") if isinstance(given, Mapping) else given)
-        if url.startswith("data:") and ";base64," in url:
-            media_type, _, data = url[5:].partition(";base64,")
-            return media_type, data, None
-        return None, None, url
-    return part.get("media_type"), part.get("data"), part.get("url")
+    else:
+        media_type, data, url = part.get("media_type"), part.get("data"), part.get("url")
+    if not data and url and url.startswith("data:"):
+        data, given_type = data_url(url)
+        return given_type or media_type, data, None
+    return media_type, data, url
+
+
+def data_url(url: str) -> tuple[str, str | None]:
+    """(base64 data, media type) of a `data:[<type>][;base64],<data>` URL, or ConfigError."""
+    header, comma, payload = url[5:].partition(",")
+    if not comma:
+        raise ConfigError(
+            f"The data URL {url[:40]}… has no ',' before its data: write it as "
+            f"data:<type>;base64,<data>, {PASS_BYTES}."
+        )
+    params = header.split(";")
+    media_type = params[0].strip() or None
+    if "base64" in params[1:]:
+        return payload, media_type
+    return base64.b64encode(unquote_to_bytes(payload)).decode(), media_type
+
+
+def refuse_names(messages: Iterable[Mapping[str, Any]], provider: str) -> None:
+    """ConfigError for a `name` on a message other than a tool result (whose call names it):
+    `provider` has no field for who is speaking."""
+    for index, message in enumerate(messages):
+        if message.get("name") and message["role"] != "tool":
+            raise ConfigError(
+                f"Message {index} ({message['role']}) has a name, which {provider} has no "
+                "field for: say who is speaking in the text, or leave the name out."
+            )
 
 
 def tool_names_by_id(messages: Iterable[Mapping[str, Any]]) -> dict[str, str]:

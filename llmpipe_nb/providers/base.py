@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any, ClassVar
 
 from .. import config
 from ..config import ProviderConfig
+from ..context_windows import context_window
 from ..errors import (
     AuthenticationError,
     BadRequestError,
@@ -25,7 +27,7 @@ class Provider:
 
     The default pipeline for a kind is the seed's: ValidateProvider, FetchConfig,
     BuildHttpClient, <Provider>PrepareRequest, ExecuteRequest, <Provider>ParseResponse,
-    TrackCost (the last only for kinds that cost money).
+    then TrackCost for kinds that cost money, or ModelStatus for list_models.
     """
 
     #: the name it is registered under (register() sets it on the instance)
@@ -34,17 +36,29 @@ class Provider:
     default_embedding_model: ClassVar[str | None] = None
     key_env: ClassVar[tuple[str, ...]] = ()
     base_url_env: ClassVar[str | None] = None
+    #: other variables the configuration is resolved from (region, project, ...)
+    config_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     requires_key: ClassVar[bool] = True
     #: priced at $0 (runs on the user's own machine)
     local: ClassVar[bool] = False
     #: the provider id in the price table, when it differs from `name`
     price_provider: ClassVar[str | None] = None
+    #: how many requests it can run at once (None: no limit of its own); `llm.map` keeps to it
+    max_concurrency: ClassVar[int | None] = None
     #: kind -> (prepare plug class, parse plug class)
     plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
     #: so a misspelt option fails instead of being dropped (None: not declared, not checked)
     request_options: ClassVar[Mapping[str, frozenset[str]] | None] = None
+    #: the ways `schema=` can be asked of this provider, best first (see plugs/structured.py):
+    #: "json_schema", "json_object", "guided_json", "tool" or "prompt"
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema",)
+    #: the JSON Schema subset its structured mode takes (structured/dialects.py)
+    schema_dialect: ClassVar[str] = "json"
+    #: `fnmatch` patterns (lower-case) of the models known to take no images: a prompt with
+    #: an image is refused for them before anything is sent; any other model is left to the API
+    text_only_models: ClassVar[tuple[str, ...]] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -56,6 +70,7 @@ class Provider:
             BuildHttpClient,
             ExecuteRequest,
             FetchConfig,
+            ModelStatus,
             TrackCost,
             ValidateProvider,
         )
@@ -76,7 +91,23 @@ class Provider:
         ]
         if kind in ("chat", "stream", "embeddings", "completion"):
             specs.append(TrackCost)
+        elif kind == "list_models":
+            specs.append(ModelStatus)
         return specs
+
+    def structured_for(self, model: str | None) -> tuple[tuple[str, ...], str]:
+        """The forms `schema=` takes for `model`, best first, and the schema dialect they
+        use: the provider's own, unless its models speak different formats."""
+        return self.structured_forms, self.schema_dialect
+
+    def context_window(self, request: Request) -> int | None:
+        """The context window of the request's model in tokens, if known (ManageContext's budget)."""
+        return context_window(request.model, self.price_provider or self.name)
+
+    def takes_images(self, model: str | None) -> bool:
+        """False only for a model known to take no images (`text_only_models`)."""
+        name = (model or "").lower()
+        return not any(fnmatchcase(name, p) for p in self.text_only_models)
 
     def resolve_config(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The configuration for a request; cached until `configure()` or the environment changes."""
@@ -85,7 +116,7 @@ class Provider:
         env = os.environ
         key = (
             config.version(),
-            tuple(env.get(v) for v in self.key_env),
+            tuple(env.get(v) for v in (*self.key_env, *self.config_env)),
             env.get(self.base_url_env) if self.base_url_env else None,
         )
         cache = self.__dict__.setdefault("_resolved", {})

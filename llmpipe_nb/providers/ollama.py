@@ -3,29 +3,46 @@
 No key locally (ollama.com takes `OLLAMA_API_KEY` as a bearer token); the host comes
 from `OLLAMA_HOST`, written the way Ollama itself accepts it (`0.0.0.0`, `host:port`, `:port`,
 or a URL). Generation options go in `options` under Ollama's own names.
+
+Ollama takes images only as base64 bytes, so image URLs are fetched (or decoded, for
+`data:`) before the call. Thinking models think unless told not to (`think`); their
+`message.thinking` is kept as reasoning and sent back on the assistant turn, and each tool
+result goes back with its `tool_name` and `tool_call_id`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import ProviderConfig
-from ..errors import ProviderError, ResponseFormatError
+from ..errors import ConfigError, ProviderError, ResponseFormatError
 from ..plug import Plug
 from ..request import Request
-from ..responses import ChatResponse, EmbeddingResponse, ModelInfo, StreamChunk, ToolCall, Usage
+from ..responses import (
+    ChatResponse,
+    EmbeddingResponse,
+    ModelInfo,
+    ReasoningPart,
+    StreamChunk,
+    ToolCall,
+    Usage,
+)
 from ..transport import HttpCall, HttpResponse
+from . import _inline_images as images
+from . import defaults
 from ._http import HttpProvider, HttpTransport
 from ._messages import (
     AssembledText,
     function_specs,
-    image_source,
     option_values,
+    refuse_names,
     text_of,
     tool_call_fields,
+    tool_names_by_id,
     usage_of,
 )
 from .openai import validation
@@ -43,6 +60,8 @@ MODEL_OPTIONS = {
     "repeat_penalty": "repeat_penalty",
 }
 FINISH_REASONS = {"stop": "stop", "length": "length"}
+#: what `think` accepts ("max" is read as "high" by the server)
+THINK_VALUES = (True, False, "low", "medium", "high", "max")
 
 
 def host_url(host: str) -> str:
@@ -69,11 +88,14 @@ def chat_body(
     messages: Iterable[Mapping[str, Any]], options: Mapping[str, Any], *, stream: bool
 ) -> dict[str, Any]:
     """The JSON body of `POST /api/chat`; `stream` is always explicit (Ollama defaults to true)."""
-    body: dict[str, Any] = {
-        "model": options.get("model"),
-        "messages": [wire_message(m) for m in messages],
-        "stream": stream,
-    }
+    messages = list(messages)
+    refuse_names(messages, "Ollama")
+    wire: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+    for message in messages:  # a result answers the latest call with its id before it
+        names |= tool_names_by_id([message])
+        wire.append(wire_message(message, names))
+    body: dict[str, Any] = {"model": options.get("model"), "messages": wire, "stream": stream}
     model_options = option_values(options, MODEL_OPTIONS)
     cap = options.get("max_tokens") or options.get("max_completion_tokens")
     if cap is not None:
@@ -92,30 +114,70 @@ def chat_body(
         body["format"] = "json"
     elif response_format.get("type") == "json_schema":
         body["format"] = (response_format.get("json_schema") or {}).get("schema", "json")
-    for key in ("keep_alive", "think"):
-        if options.get(key) is not None:
-            body[key] = options[key]
+    if options.get("keep_alive") is not None:
+        body["keep_alive"] = options["keep_alive"]
+    if options.get("think") is not None:
+        body["think"] = options["think"]
     return body | dict(options.get("extra_body") or {})
 
 
-def wire_message(message: Mapping[str, Any]) -> dict[str, Any]:
-    """Text content plus base64 `images`; tool calls with object arguments."""
+def check_think(value: Any) -> None:
+    """ConfigError listing what Ollama accepts, unless `think` is one of them (or unset)."""
+    if (
+        value is None
+        or isinstance(value, bool)
+        or (isinstance(value, str) and value in THINK_VALUES)
+    ):
+        return
+    raise ConfigError(
+        f"think={value!r} is not understood: use True, False, 'low', 'medium', 'high' or 'max'."
+    )
+
+
+def wire_message(
+    message: Mapping[str, Any], tool_names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One message in Ollama's shape: text content plus base64 `images`; an assistant turn's
+    `thinking` and tool calls (id, index, object arguments); a tool result's `tool_name`
+    (given, or the name of the call it answers, from `tool_names`) and `tool_call_id`."""
     role = "system" if message["role"] == "developer" else message["role"]
     content = message.get("content")
     wire: dict[str, Any] = {"role": role, "content": text_of(content)}
-    images = (
-        [image_source(p)[1] for p in content if p["type"] != "text"]
-        if isinstance(content, list)
-        else []
-    )
-    if any(images):
-        wire["images"] = [data for data in images if data]
+    if isinstance(content, list) and any(p["type"] != "text" for p in content):
+        wire["images"] = [images.image_data(p, "Ollama") for p in content if p["type"] != "text"]
+    thinking = message.get("thinking") or reasoning_text(message.get("reasoning") or ())
+    if role == "assistant" and thinking:
+        wire["thinking"] = thinking
     if message.get("tool_calls"):
         wire["tool_calls"] = []
-        for call in message["tool_calls"]:
-            _, name, arguments = tool_call_fields(call)
-            wire["tool_calls"].append({"function": {"name": name, "arguments": arguments}})
+        for index, call in enumerate(message["tool_calls"]):
+            call_id, name, arguments = tool_call_fields(call)
+            function = {"index": index, "name": name, "arguments": arguments}
+            wire["tool_calls"].append(
+                {"id": call_id, "function": function} if call_id else {"function": function}
+            )
+    if role == "tool":
+        answered = str(message["tool_call_id"])
+        tool_name = message.get("tool_name") or message.get("name")
+        tool_name = tool_name or (tool_names or {}).get(answered)
+        if tool_name:
+            wire["tool_name"] = tool_name
+        wire["tool_call_id"] = answered
     return wire
+
+
+def reasoning_text(parts: Iterable[Any]) -> str:
+    """The readable text of an assistant message's reasoning (ReasoningParts, or their dicts)."""
+    texts = []
+    for part in parts:
+        kind, text = (
+            (part.get("kind"), part.get("text"))
+            if isinstance(part, Mapping)
+            else (part.kind, part.text)
+        )
+        if kind != "signature" and text:
+            texts.append(text)
+    return "".join(texts)
 
 
 # -- parse (pure) -----------------------------------------------------------------------------
@@ -138,8 +200,10 @@ def parse_chat(body: Any, *, provider: str, response: HttpResponse | None = None
     finish = (
         "tool_calls" if calls else FINISH_REASONS.get(raw_finish, "error" if raw_finish else None)
     )
+    thinking = message.get("thinking")
     return ChatResponse(
         content=message.get("content") or "",
+        reasoning=(ReasoningPart("thinking", thinking),) if thinking else (),
         model=body.get("model"),
         provider=provider,
         finish_reason=finish,
@@ -175,13 +239,16 @@ def parse_models(body: Any, *, provider: str) -> list[ModelInfo]:
 
 
 class OllamaStreamDecoder:
-    """NDJSON objects to StreamChunks; the `done: true` object is the end marker."""
+    """NDJSON objects to StreamChunks (thinking fragments in `reasoning`, before the text);
+    the `done: true` object is the end marker."""
 
     def __init__(self, provider: OllamaProvider) -> None:
         self.provider = provider
         self.complete = False
         self.usage: Usage | None = None
         self._text = AssembledText()
+        self._thinking = io.StringIO()
+        self._count = 0
         self._calls: list[Any] = []
         self._final: dict[str, Any] = {}
 
@@ -202,13 +269,19 @@ class OllamaStreamDecoder:
             self.complete = True
             self._final = dict(event)
             self.usage = parse_usage(event)
-        text = message.get("content")
-        if not text:
+        text, thinking = message.get("content") or "", message.get("thinking") or ""
+        if not (text or thinking):
             return []
-        return [self._text.add(text)]
+        self._thinking.write(thinking)
+        if text:
+            self._text.add(text)
+        self._count += 1
+        return [StreamChunk(content=text, reasoning=thinking, index=self._count - 1)]
 
     def result(self) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": self.partial_text}
+        if self._thinking.tell():
+            message["thinking"] = self._thinking.getvalue()
         if self._calls:
             message["tool_calls"] = self._calls
         return self._final | {"message": message}
@@ -218,12 +291,22 @@ class OllamaStreamDecoder:
 
 
 class OllamaPrepareRequest(Plug):
-    """Builds the native call for the request's kind."""
+    """Builds the native call for the request's kind, fetching the images given as URLs."""
 
     def call(self, request: Request) -> Request:
+        urls, timeout, max_bytes = _image_fetch(request)
+        return self._prepare(request, images.fetch(urls, timeout=timeout, max_bytes=max_bytes))
+
+    async def acall(self, request: Request) -> Request:
+        urls, timeout, max_bytes = _image_fetch(request)
+        fetched = await images.afetch(urls, timeout=timeout, max_bytes=max_bytes)
+        return self._prepare(request, fetched)
+
+    def _prepare(self, request: Request, fetched: images.Fetched) -> Request:
         kind, options = request.kind, request.options
         if kind in ("chat", "stream"):
-            body = chat_body(request.messages, options, stream=kind == "stream")
+            messages = images.inline(request.messages, fetched)
+            body = chat_body(messages, options, stream=kind == "stream")
             call = HttpCall(
                 "POST", "/api/chat", json=body, stream="ndjson" if kind == "stream" else None
             )
@@ -237,6 +320,18 @@ class OllamaPrepareRequest(Plug):
         else:
             call = HttpCall("GET", "/api/tags")
         return request.evolve(provider_request=call)
+
+
+def _image_fetch(request: Request) -> tuple[list[str], float, int]:
+    """(image URLs to fetch, timeout, size limit) of a chat request; no URLs for other kinds.
+
+    The options are checked first, so nothing is fetched for a request that is refused."""
+    if request.kind not in ("chat", "stream"):
+        return [], 0.0, 0
+    check_think(request.options.get("think"))
+    max_bytes = images.check_max_bytes(request.options.get("max_image_bytes"))
+    timeout = (request.config.timeout if request.config else None) or images.DEFAULT_TIMEOUT
+    return images.remote_urls(request.messages), timeout, max_bytes
 
 
 class OllamaParseResponse(Plug):
@@ -260,8 +355,8 @@ class OllamaProvider(HttpProvider):
     """A local (or ollama.com) Ollama server, priced at $0 when local."""
 
     name = "ollama"
-    default_model = "llama3.2"
-    default_embedding_model = "nomic-embed-text"
+    default_model = defaults.CHAT["ollama"]
+    default_embedding_model = defaults.EMBEDDINGS["ollama"]
     key_env = ("OLLAMA_API_KEY",)
     base_url_env = "OLLAMA_HOST"
     default_base_url = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -278,7 +373,7 @@ class OllamaProvider(HttpProvider):
                 {
                     *MODEL_OPTIONS,
                     *("max_tokens", "max_completion_tokens", "stop", "tools", "response_format"),
-                    *("keep_alive", "think", "extra_body"),
+                    *("keep_alive", "think", "max_image_bytes", "extra_body"),
                 }
             ),
         ),

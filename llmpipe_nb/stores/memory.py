@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from ..errors import ConfigError
-from . import CacheStore
+from .base import CacheStore
 
 
 class MemoryStore(CacheStore):

@@ -1,7 +1,8 @@
 """RedisStore: answers in a Redis server, shared by every process and machine that reaches it.
 
 redis-py is imported when the store is first used (install llmpipe_nb[redis]). Entries
-expire through Redis' own TTL. A server that cannot be reached raises StoreError, which
+expire through Redis' own TTL, and are stored compressed (see `codec`; an entry written
+before compression is read as it is). A server that cannot be reached raises StoreError, which
 the Cache plug records before sending the request on to the provider.
 """
 
@@ -13,7 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import MissingDependencyError, StoreError, remember_secret
-from . import CacheStore
+from .base import CacheStore
+from .codec import pack, unpack
+from .redis_vectors import VECTORS, RedisVectors
 
 URL_ENV = "LLMPIPE_REDIS_URL"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -50,7 +53,7 @@ class RedisStore(CacheStore):
 
     def get(self, key: str) -> str | None:
         value = self._do("read", self._client.get, PREFIX + key)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else unpack(value)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         try:
@@ -60,15 +63,27 @@ class RedisStore(CacheStore):
                 f"Redis cannot keep an entry for ttl={ttl!r}: give a finite number of "
                 "seconds, or None to keep it until evicted."
             ) from None
-        self._do("write", self._client.set, PREFIX + key, value, px=px)
+        self._do("write", self._client.set, PREFIX + key, pack(value), px=px)
 
     def delete(self, key: str) -> None:
         self._do("write", self._client.delete, PREFIX + key)
 
     def clear(self) -> None:
-        keys = self._do("read", lambda: list(self._client.scan_iter(match=PREFIX + "*", count=500)))
+        keys = self._do("read", lambda: self._keys(PREFIX) + self._keys(VECTORS))
         for start in range(0, len(keys), 500):
             self._do("write", self._client.delete, *keys[start : start + 500])
+        if self.__dict__.get("_vectors") is not None:
+            self.__dict__["_vectors"].forget()
+
+    def _keys(self, prefix: str) -> list[Any]:
+        return list(self._client.scan_iter(match=prefix + "*", count=500))
+
+    def vectors(self) -> Any:
+        """The semantic cache's vectors, kept in Redis (see `redis_vectors`)."""
+        index = self.__dict__.get("_vectors")
+        if index is None:
+            index = self.__dict__["_vectors"] = RedisVectors(self)
+        return index
 
     def close(self) -> None:
         self._client.close()

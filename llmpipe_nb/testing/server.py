@@ -25,10 +25,13 @@ from types import TracebackType
 from urllib.parse import parse_qsl, urlsplit
 
 from llmpipe_nb.testing.anthropic_wire import AnthropicWire
+from llmpipe_nb.testing.azure_wire import AzureWire
+from llmpipe_nb.testing.bedrock_wire import BedrockWire
 from llmpipe_nb.testing.faults import Fault
 from llmpipe_nb.testing.gemini_wire import GeminiWire
 from llmpipe_nb.testing.ollama_wire import OllamaWire
 from llmpipe_nb.testing.openai_wire import OpenAIWire
+from llmpipe_nb.testing.vertex_wire import VertexWire
 from llmpipe_nb.testing.wire import RecordedRequest, Reply, Stream, Wire, dumps
 
 __all__ = ["WIRES", "FakeServer", "main"]
@@ -38,6 +41,9 @@ WIRES: dict[str, type[Wire]] = {
     "anthropic": AnthropicWire,
     "gemini": GeminiWire,
     "ollama": OllamaWire,
+    "azure": AzureWire,
+    "vertex": VertexWire,
+    "bedrock": BedrockWire,
 }
 _NO_FAULT = Fault()
 
@@ -187,7 +193,10 @@ class FakeServer:
         elif not self.wire.credential_ok(request):
             answer = self.wire.error(401, "Invalid API key provided.")
         else:
-            answer = self.wire.handle(request, fault.chunk_count)
+            with self.wire.answering(fault.structured_text):
+                answer = self.wire.handle(request, fault.chunk_count)
+            if fault.no_usage:
+                answer = self.wire.without_usage(answer)
         headers |= answer.headers | dict(fault.headers)
         if isinstance(answer, Reply):
             self._write_reply(handler, answer, headers, fault)

@@ -12,7 +12,8 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..config import ProviderConfig, Secret, is_secret_name, mask_header
+from ..config import ProviderConfig
+from ..credentials import Secret, is_secret_name, mask_header
 from ..errors import redact
 
 # -- safe text -------------------------------------------------------------------------------

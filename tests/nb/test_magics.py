@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import pytest
 from IPython.core.error import UsageError
@@ -10,6 +11,7 @@ from IPython.utils.capture import capture_output
 
 import llmpipe_nb as llm
 from llmpipe_nb.nb.live import LiveAnswer
+from llmpipe_nb.nb.magic_settings import ACCEPTED, Defaults
 from llmpipe_nb.nb.magics import CellError, split_line
 from llmpipe_nb.providers.mock import default_reply
 
@@ -241,10 +243,11 @@ def test_interrupt_marks_the_output_and_propagates(ip, mock):
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("mock --temperature hot", "invalid float value: 'hot'"),
-        ("mock --format pdf", "invalid choice: 'pdf'"),
+        ("mock --temperature hot", "'hot' is not a number: use a number from 0 to 2"),
+        ("mock --max-tokens lots", "'lots' is not a whole number: use a positive whole number"),
+        ("mock --format pdf", "invalid choice: 'pdf' (choose from"),
         ("mock --bogus", "unrecognized arguments: --bogus"),
-        ("mock --output 2x", "--output '2x' is not a variable name"),
+        ("mock --output 2x", "--output '2x' is not a variable name: use a Python name"),
     ],
 )
 def test_usage_errors_show_the_usage(ip, mock, line, message):
@@ -334,16 +337,42 @@ def test_default_model_goes_with_the_default_provider(ip, mock):
     ("setting", "message"),
     [
         ("colour=red", "takes key=value pairs with keys provider, model"),
-        ("temperature=hot", "not a valid value for temperature"),
+        ("temperature=hot", "'hot' is not a number: use a number from 0 to 2"),
         ("temperature=9", "Option 'temperature' must be a number from 0 to 2"),
         ("format=pdf", "format must be one of markdown"),
         ("provider=nope", "Unknown provider 'nope'"),
-        ("stream=maybe", "not a valid value for stream"),
+        ("stream=maybe", "'maybe' is not a switch: use true or false"),
+        ("cache=disk", "'disk' is not a cache: use on, off, memory, sqlite or redis"),
     ],
 )
 def test_bad_config_is_refused(ip, setting, message):
     with pytest.raises((UsageError, CellError), match=message):
         ip.run_line_magic("llm", f"config {setting}")
+
+
+REFUSED = {
+    "provider": ["nope"],
+    "temperature": ["hot", "9", "-1"],
+    "max_tokens": ["lots", "1.5", "0"],
+    "format": ["pdf"],
+    "stream": ["maybe"],
+    "cache": ["disk", "postgres"],
+    "cache_url": ["localhost:6379", "http://cache"],
+    "update_interval": ["soon", "-1"],
+}
+
+
+@pytest.mark.parametrize(("name", "raw"), [(n, r) for n, values in REFUSED.items() for r in values])
+def test_every_refused_config_value_says_what_is_accepted(ip, name, raw):
+    with pytest.raises(CellError) as caught:
+        ip.run_line_magic("llm", f"config {name}={raw}")
+    accepted = ", ".join(llm.providers.names()) if name == "provider" else ACCEPTED[name]
+    assert accepted in str(caught.value)
+
+
+def test_every_setting_that_can_be_refused_is_tried():
+    free_text = {"model", "system", "cache_path"}  # any string is a model, a message, a path
+    assert set(REFUSED) == {f.name for f in fields(Defaults)} - free_text
 
 
 def test_cache_flag_answers_repeats_from_the_cache(ip, mock):

@@ -7,6 +7,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.ledger import Ledger
 from llmpipe_nb.nb import CostDashboard, PipelineInspector
+from llmpipe_nb.nb.inspector import UNSET
 
 EVIL = "<script>alert(1)</script>"
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -42,6 +43,18 @@ def test_choosing_a_plug_shows_its_request_and_what_it_changed():
     assert inspector.changes("ValidateProvider") == []  # diffed against the request it received
     assert "passed through unchanged" in inspector.detail.value
     assert 'class="lp-sel"' in inspector.timing.value
+
+
+def test_a_key_a_plug_added_was_unset_before_in_text_and_html():
+    inspector = PipelineInspector(llm.chat("mock", "hi"))
+    changed = {(f, k): (a, b) for f, k, a, b in inspector.changes("FetchConfig")}
+    before, after = changed[("options", "model")]
+    assert before is UNSET and after == "mock-1"
+    text = repr(inspector.changes("FetchConfig"))
+    assert "('options', 'model', (unset), 'mock-1')" in text and "object at 0x" not in text
+    assert str(before) == "(unset)"
+    assert '<span class="lp-note">(unset)</span>' in inspector.detail.value
+    assert "object at 0x" not in inspector.detail.value
 
 
 def test_switch_plugs_off_and_rerun_beside_the_old_timing(mock):

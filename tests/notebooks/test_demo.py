@@ -42,10 +42,36 @@ def test_demo_runs_the_quickstart_and_writes_an_offline_page(tmp_path, kernel_en
     assert (result.html.parent / "embed.js").read_bytes() == demo.RENDERER.read_bytes()
     assert '<script type="application/vnd.jupyter.widget-state+json">' in page  # the inspector
     assert re.findall(r"widgetRendererSrc = '([^']*)'", page) == ["embed.js", "embed.js"]
+    streamed = next(c for c in code if "for chunk in stream" in c.source)
+    assert [o.output_type for o in streamed.outputs] == ["stream"]  # one block, as in Jupyter
 
     summary = result.summary()
     assert f"requests  {result.requests} (1 ended in an error: RateLimitError)" in summary
     assert "$0.000000" in summary  # the quickstart shows one injected rate limit
+
+
+@pytest.mark.slow
+def test_a_streamed_print_is_one_output_in_the_notebook_and_the_page(tmp_path, kernel_env):
+    probe = notebook(
+        tmp_path,
+        "import time\n"
+        "for i in range(26):\n"
+        "    print(f'piece{i}', end=' ', flush=True)\n"
+        "    time.sleep(0.01)\n"
+        "print()\n"
+        "display('in between')\n"
+        "print('after')",
+    )
+    result = demo.run(probe, tmp_path / "out")
+
+    assert result.error is None
+    outputs = nbformat.read(result.notebook, as_version=4).cells[0].outputs
+    assert [o.output_type for o in outputs] == ["stream", "display_data", "stream"]
+    assert outputs[0].text == " ".join(f"piece{i}" for i in range(26)) + " \n"
+    assert outputs[2].text == "after\n"  # joined only with its neighbours: the order stays
+    page = result.html.read_text(encoding="utf-8")
+    assert page.count('<div class="jp-OutputArea-child">') == 3
+    assert page.count("<pre>piece") == 1
 
 
 @pytest.mark.slow

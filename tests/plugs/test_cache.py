@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.plugs.cache import Cache, request_key
 from llmpipe_nb.stores import CacheStore
+from llmpipe_nb.stores.codec import unpack
 from llmpipe_nb.stores.memory import MemoryStore
 from llmpipe_nb.testing import FakeServer, faults
 
@@ -348,7 +348,7 @@ def test_sqlite_cache_survives_a_new_process(tmp_path, openai_server, openai_opt
     assert again.cache_hit and again.content == "Echo: persist me"
     assert len(openai_server.requests) == 1
     rows = sqlite3.connect(path).execute("SELECT key, value FROM cache").fetchall()
-    assert len(rows) == 1 and KEY not in json.dumps(rows)
+    assert len(rows) == 1 and KEY not in rows[0][0] + unpack(rows[0][1])
 
 
 def test_sqlite_ttl_and_concurrent_threads(tmp_path):
@@ -378,7 +378,7 @@ def test_redis_store_for_real(redis_url, openai_server, openai_opts):
     keys = client.keys("llmpipe:cache:llmpipe-test:*")
     assert len(keys) == 1
     assert 0 < client.ttl(keys[0]) <= 30
-    assert KEY.encode() not in client.get(keys[0])
+    assert KEY not in unpack(client.get(keys[0]))
 
 
 async def test_redis_store_async(redis_url, openai_server, openai_opts):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import llmpipe_nb as llm
+from llmpipe_nb.context_windows import context_window
 from llmpipe_nb.testing import faults
-from llmpipe_nb.tokens import context_window, estimate_message_tokens
+from llmpipe_nb.tokens import estimate_message_tokens
 
 SYSTEM = {"role": "system", "content": "You are a careful assistant."}
 
@@ -152,12 +153,12 @@ def test_a_prompt_that_cannot_fit_names_its_provider(openai_server, openai_opts)
 
 def test_the_model_window_is_the_default_budget(openai_server, openai_opts):
     b = fitted(
-        {**openai_opts, "model": "gpt-3.5-turbo", "max_tokens": 385},
+        {**openai_opts, "model": "gpt-3.5-turbo-16k", "max_tokens": 385},
         conversation(turns=400, words=40),
         "truncate",
     )
     answer = b.execute()
-    assert context_window("gpt-3.5-turbo", "openai") == 16_385
+    assert context_window("gpt-3.5-turbo-16k", "openai") == 16_385
     assert answer.request.metadata["context"]["budget"] == 16_000
     assert estimate_message_tokens(openai_server.last_request.json["messages"]) <= 16_000
 

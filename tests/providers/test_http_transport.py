@@ -25,8 +25,8 @@ from llmpipe_nb.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from llmpipe_nb.providers._http import POOL_SIZE, _pool, pooled_transport
-from llmpipe_nb.providers._http_errors import parse_retry_after
+from llmpipe_nb.providers._http import POOL_SIZE, parse_retry_after, pooled_transport
+from llmpipe_nb.providers._http.pool import _pool
 from llmpipe_nb.testing import FakeServer, echo, faults
 from llmpipe_nb.transport import HttpCall
 

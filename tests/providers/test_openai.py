@@ -32,6 +32,7 @@ from llmpipe_nb.responses import ToolCall
 from llmpipe_nb.testing import FakeServer, echo, faults
 
 KEY = "sk-test-canary-0123456789"
+SOL = "gpt-6.1-sol"  # takes tools with or without reasoning
 WEATHER = {
     "type": "function",
     "function": {
@@ -93,16 +94,10 @@ def test_chat_body_maps_options_tools_images_and_tool_turns() -> None:
     assert body["tools"] == [
         {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
     ]
-    assert body["max_tokens"] == 64 and "max_completion_tokens" not in body
+    assert body["max_completion_tokens"] == 64 and "max_tokens" not in body
     assert body["stream_options"] == {"include_usage": True}
     assert body["response_format"] == {"type": "json_object"} and body["user"] == "u1"
     assert "cache_ttl" not in body
-
-
-@pytest.mark.parametrize("model", ["o3-mini", "o1", "gpt-5", "o4-mini"])
-def test_reasoning_models_get_max_completion_tokens(model) -> None:
-    body = chat_body([{"role": "user", "content": "x"}], {"model": model, "max_tokens": 10})
-    assert body["max_completion_tokens"] == 10 and "max_tokens" not in body
 
 
 def test_compatible_servers_get_max_tokens_and_system() -> None:
@@ -267,14 +262,13 @@ def test_stream_decoder_assembles_interleaved_tool_calls_and_usage() -> None:
 
 
 def test_chat_sends_bearer_key_and_keeps_ids(openai_server: FakeServer) -> None:
-    reply = llm.chat("openai", "hello there", **conn(openai_server, temperature=0.5))
+    reply = llm.chat("openai", "hello there", **conn(openai_server))
     recorded = openai_server.last_request
     assert (recorded.method, recorded.path) == ("POST", "/v1/chat/completions")
     assert recorded.headers["authorization"] == f"Bearer {KEY}"
     assert recorded.json == {
-        "model": "gpt-4o-mini",
+        "model": get("openai").default_model,
         "messages": [{"role": "user", "content": "hello there"}],
-        "temperature": 0.5,
     }
     assert reply.content == "Echo: hello there" and reply.finish_reason == "stop"
     assert reply.id == "chatcmpl-fake" and reply.request_id == recorded.request_id
@@ -291,7 +285,7 @@ def test_stream_asks_for_usage_and_yields_pieces(openai_server: FakeServer) -> N
 
 
 def test_tools_round_trip(openai_server: FakeServer) -> None:
-    first = llm.chat("openai", "Paris", **conn(openai_server, tools=[WEATHER]))
+    first = llm.chat("openai", "Paris", **conn(openai_server, model=SOL, tools=[WEATHER]))
     assert first.finish_reason == "tool_calls"
     assert first.tool_calls == (ToolCall("call_0", "get_weather", {"city": "Paris"}),)
     follow_up = [
@@ -299,7 +293,7 @@ def test_tools_round_trip(openai_server: FakeServer) -> None:
         {"role": "assistant", "content": None, "tool_calls": list(first.tool_calls)},
         {"role": "tool", "tool_call_id": "call_0", "content": "18 C"},
     ]
-    second = llm.chat("openai", follow_up, **conn(openai_server, tools=[WEATHER]))
+    second = llm.chat("openai", follow_up, **conn(openai_server, model=SOL, tools=[WEATHER]))
     assert second.content == "Echo: 18 C"
     assert (
         openai_server.last_request.json["messages"][1]["tool_calls"][0]["function"]["arguments"]
@@ -309,7 +303,9 @@ def test_tools_round_trip(openai_server: FakeServer) -> None:
 
 def test_streamed_parallel_tool_calls_are_assembled(openai_server: FakeServer) -> None:
     second_tool = {"type": "function", "function": {"name": "get_time", "parameters": {}}}
-    stream = llm.stream("openai", "Rome", **conn(openai_server, tools=[WEATHER, second_tool]))
+    stream = llm.stream(
+        "openai", "Rome", **conn(openai_server, model=SOL, tools=[WEATHER, second_tool])
+    )
     chunks = list(stream)
     assert chunks[-1].done and chunks[-1].finish_reason == "tool_calls"
     assert stream.response.tool_calls == (
@@ -324,9 +320,9 @@ def test_embeddings_completion_models_and_validate(openai_server: FakeServer) ->
         vectors.embeddings == [echo.vector("a"), echo.vector("b")]
         and vectors.model == "text-embedding-3-small"
     )
-    completion = llm.complete("openai", "once upon", **conn(openai_server))
+    completion = llm.complete("openai", "once upon", **conn(openai_server, model="my-completer"))
     assert completion.content == "Echo: once upon"
-    assert openai_server.last_request.json["model"] == "gpt-3.5-turbo-instruct"
+    assert openai_server.last_request.json["model"] == "my-completer"
     models = llm.list_models("openai", **conn(openai_server))
     assert "gpt-4o" in [m.id for m in models]
     assert llm.validate("openai", **conn(openai_server)).ok
@@ -433,12 +429,40 @@ def test_custom_model_options_reach_the_wire(openai_server: FakeServer) -> None:
         "x",
         **conn(
             openai_server,
-            model="o3-mini",
+            model="o3",
             max_tokens=9,
             response_format={"type": "json_object"},
             seed=3,
         ),
     )
     body = openai_server.last_request.json
-    assert body["model"] == "o3-mini" and body["max_completion_tokens"] == 9 and body["seed"] == 3
+    assert body["model"] == "o3" and body["max_completion_tokens"] == 9 and body["seed"] == 3
     assert body["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "once upon"}],
+        [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+        [
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "http://x/a.png"}}],
+            }
+        ],
+    ],
+    ids=["system-turn", "two-turns", "image"],
+)
+def test_a_completion_refuses_what_its_one_prompt_text_cannot_carry(openai_server, prompt) -> None:
+    with pytest.raises(llm.ConfigError, match="one prompt text"):
+        llm.complete("openai", prompt, model="my-completer", **conn(openai_server))
+    assert openai_server.requests == []
+
+
+def test_a_completion_joins_text_parts_into_its_prompt(openai_server) -> None:
+    parts = [{"type": "text", "text": "once "}, {"type": "text", "text": "upon"}]
+    reply = llm.complete(
+        "openai", [{"role": "user", "content": parts}], model="my-completer", **conn(openai_server)
+    )
+    assert openai_server.last_request.json["prompt"] == "once upon" and reply.content

@@ -128,7 +128,7 @@ def test_openai_tool_calls_then_tool_result_gets_text(openai_server: FakeServer)
 
 
 def test_openai_legacy_completion_plain_and_streamed(openai_server: FakeServer) -> None:
-    body = {"model": "gpt-3.5-turbo-instruct", "prompt": "once upon"}
+    body = {"model": "my-completer", "prompt": "once upon"}
     plain = post(openai_server, "/completions", body).json()
     assert plain["object"] == "text_completion"
     assert plain["choices"][0]["text"] == "Echo: once upon"
@@ -245,12 +245,12 @@ GEMINI_BODY = {"contents": [{"role": "user", "parts": [{"text": "hello there"}]}
 
 
 def test_gemini_generate_and_stream_agree(gemini_server: FakeServer) -> None:
-    plain = post(gemini_server, "/models/gemini-2.5-flash:generateContent", GEMINI_BODY).json()
+    plain = post(gemini_server, "/models/gemini-2.5-flash-lite:generateContent", GEMINI_BODY).json()
     assert plain["candidates"][0]["content"]["parts"] == [{"text": "Echo: hello there"}]
     assert plain["candidates"][0]["finishReason"] == "STOP"
     _response, raw = stream_raw(
         gemini_server,
-        "/models/gemini-2.5-flash:streamGenerateContent",
+        "/models/gemini-2.5-flash-lite:streamGenerateContent",
         GEMINI_BODY,
         params={"alt": "sse"},
     )
@@ -262,13 +262,15 @@ def test_gemini_generate_and_stream_agree(gemini_server: FakeServer) -> None:
 
 
 def test_gemini_stream_without_alt_sse_is_a_json_array(gemini_server: FakeServer) -> None:
-    response = post(gemini_server, "/models/gemini-2.5-flash:streamGenerateContent", GEMINI_BODY)
+    response = post(
+        gemini_server, "/models/gemini-2.5-flash-lite:streamGenerateContent", GEMINI_BODY
+    )
     assert isinstance(response.json(), list)
 
 
 def test_gemini_rejects_roles_other_than_user_and_model(gemini_server: FakeServer) -> None:
     body = {"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}
-    response = post(gemini_server, "/models/gemini-2.5-flash:generateContent", body)
+    response = post(gemini_server, "/models/gemini-2.5-flash-lite:generateContent", body)
     assert response.status_code == 400
     assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
 
@@ -292,7 +294,7 @@ def test_gemini_rejects_roles_other_than_user_and_model(gemini_server: FakeServe
 )
 def test_gemini_safety_triggers(gemini_server: FakeServer, text, check) -> None:
     body = {"contents": [{"role": "user", "parts": [{"text": text}]}]}
-    assert check(post(gemini_server, "/models/gemini-2.5-flash:generateContent", body).json())
+    assert check(post(gemini_server, "/models/gemini-2.5-flash-lite:generateContent", body).json())
 
 
 def test_gemini_function_call_arrives_whole(gemini_server: FakeServer) -> None:
@@ -301,7 +303,7 @@ def test_gemini_function_call_arrives_whole(gemini_server: FakeServer) -> None:
         "parameters": {"type": "object", "properties": {"city": {}}},
     }
     body = GEMINI_BODY | {"tools": [{"functionDeclarations": [declaration]}]}
-    reply = post(gemini_server, "/models/gemini-2.5-flash:generateContent", body).json()
+    reply = post(gemini_server, "/models/gemini-2.5-flash-lite:generateContent", body).json()
     candidate = reply["candidates"][0]
     assert candidate["finishReason"] == "STOP"
     assert candidate["content"]["parts"][0]["functionCall"] == {
@@ -338,9 +340,9 @@ def test_gemini_embeddings_and_models(gemini_server: FakeServer) -> None:
 
 def test_gemini_429_carries_retry_info(gemini_server: FakeServer) -> None:
     gemini_server.inject(faults.http_error(429))
-    error = post(gemini_server, "/models/gemini-2.5-flash:generateContent", GEMINI_BODY).json()[
-        "error"
-    ]
+    error = post(
+        gemini_server, "/models/gemini-2.5-flash-lite:generateContent", GEMINI_BODY
+    ).json()["error"]
     assert error["status"] == "RESOURCE_EXHAUSTED"
     assert error["details"][0]["retryDelay"] == "1.5s"
 
@@ -349,7 +351,7 @@ def test_gemini_in_stream_error_is_a_bare_json_line(gemini_server: FakeServer) -
     gemini_server.inject(faults.stream_error(after_chunks=1))
     _, raw = stream_raw(
         gemini_server,
-        "/models/gemini-2.5-flash:streamGenerateContent",
+        "/models/gemini-2.5-flash-lite:streamGenerateContent",
         GEMINI_BODY,
         params={"alt": "sse"},
     )
@@ -455,7 +457,10 @@ ERROR_ENVELOPES = {
         "/v1/messages",
         lambda b: b["type"] == "error" and b["error"]["type"] == "rate_limit_error",
     ),
-    "gemini": ("/models/gemini-2.5-flash:generateContent", lambda b: b["error"]["code"] == 429),
+    "gemini": (
+        "/models/gemini-2.5-flash-lite:generateContent",
+        lambda b: b["error"]["code"] == 429,
+    ),
     "ollama": ("/api/chat", lambda b: b == {"error": "Injected fault."}),
 }
 
