@@ -156,20 +156,21 @@ def test_a_stream_cancelled_mid_way_leaves_no_socket(openai_server: FakeServer) 
     openai_server.inject(faults.slow_chunks(0.05))
 
     async def abandon() -> str:
-        stream = llm.astream("openai", "one two three four", **openai(openai_server))
         first = ""
+        # a cancelled reader only pauses the stream (it is its own iterator); its owner closes it
+        async with llm.astream("openai", "one two three four", **openai(openai_server)) as stream:
 
-        async def read() -> None:
-            nonlocal first
-            async for chunk in stream:
-                first += chunk.content
-                await asyncio.sleep(10)
+            async def read() -> None:
+                nonlocal first
+                async for chunk in stream:
+                    first += chunk.content
+                    await asyncio.sleep(10)
 
-        task = asyncio.create_task(read())
-        await asyncio.sleep(0.3)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+            task = asyncio.create_task(read())
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         return first
 
     with warnings.catch_warnings(record=True) as caught:
