@@ -41,7 +41,7 @@ def decode(
     versions is read too), or of the other kind of answer."""
     try:
         data = json.loads(raw)
-        if data.get("v", 1 if older else None) not in (ENTRY_VERSION, 1 if older else None):
+        if data.get("v", 1) not in ((ENTRY_VERSION, 1) if older else (ENTRY_VERSION,)):
             return None
         usage = Usage(*data["usage"])
         result: ChatResponse | EmbeddingResponse

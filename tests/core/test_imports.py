@@ -57,9 +57,9 @@ def test_every_built_in_plug_imports_from_the_plugs_package():
 
 def test_the_plugs_package_loads_a_plug_module_only_when_it_is_used():
     code = (
-        "import sys, llmpipe_nb.plugs as p; before = sorted(m for m in sys.modules "
-        "if m.startswith('llmpipe_nb.plugs.')); p.RetryPolicy; "
-        "print(before, 'llmpipe_nb.plugs.retry_policy' in sys.modules)"
+        "import sys, llmpipe_nb; top = set(sys.modules); import llmpipe_nb.plugs as p; "
+        "before = sorted(m for m in set(sys.modules) - top if m.startswith('llmpipe_nb.plugs.')); "
+        "p.RetryPolicy; print(before, 'llmpipe_nb.plugs.retry_policy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[] True"

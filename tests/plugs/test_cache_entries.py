@@ -17,7 +17,7 @@ from llmpipe_nb.stores.memory import MemoryStore
 from llmpipe_nb.stores.redis_store import RedisStore
 
 REASONING = (
-    ReasoningPart("thinking", "The user says hi.", signature="sig-thinking-1"),
+    ReasoningPart("thinking", "The user says hi.", signature="sig-thinking-1", offset=0),
     ReasoningPart("redacted_thinking", data="opaque-bytes"),
     ReasoningPart("signature", "Hi", signature="sig-text-2"),
 )
@@ -44,6 +44,29 @@ def test_a_cached_answer_keeps_its_reasoning_and_tool_call_signatures(store, tmp
     assert hit.reasoning == REASONING and hit.tool_calls == (CALL,)
     assert hit.message["reasoning"] == list(REASONING)
     assert len(llm.providers.get("mock").requests) == 1
+
+
+def test_a_cached_answer_keeps_its_refusal_and_estimated_usage():
+    def refused(request):
+        usage = dataclasses.replace(request.result.usage, estimated=True)
+        result = dataclasses.replace(request.result, refusal="I can't help.", usage=usage)
+        return request.evolve(result=result)
+
+    b = llm.build("mock", "hi").with_custom_plug(refused, after="MockParseResponse").with_cache()
+    first, hit = b.execute(), b.execute()
+    assert hit.cache_hit and hit.refusal == "I can't help." and hit.usage == first.usage
+    assert hit.usage.estimated
+
+
+def test_a_recorded_answer_from_before_entry_versions_still_replays():
+    from llmpipe_nb.plugs.cache_entry import decode, encode
+
+    reply = llm.chat("mock", "hi")
+    old = json.loads(encode(reply))
+    del old["v"], old["reasoning"], old["refusal"]
+    assert decode(json.dumps(old), "chat") is None  # a cache entry: a miss
+    replayed, _, _ = decode(json.dumps(old), "chat", older=True)
+    assert replayed.content == reply.content and replayed.reasoning == ()
 
 
 def test_an_entry_of_an_older_format_is_a_miss_and_is_replaced():
