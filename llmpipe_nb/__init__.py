@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import observability, providers, rendering
+from . import observability, providers, rendering, tools
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -35,6 +35,8 @@ from .config import ProviderConfig, Secret, configure, reset_configuration
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    BatchJobError,
+    BatchPendingError,
     BudgetExceededError,
     CircuitOpenError,
     ConfigError,
@@ -51,10 +53,16 @@ from .errors import (
     ProviderError,
     ProviderTimeoutError,
     RateLimitError,
+    RefusalError,
+    ReplayMissError,
     ResponseFormatError,
+    SchemaValidationError,
     ServerError,
     StoreError,
     StreamInterruptedError,
+    ToolFailedError,
+    ToolLoopError,
+    ToolLoopLimitError,
     UnknownProviderError,
 )
 from .ledger import Ledger, costs, ledger, tag, traces
@@ -74,9 +82,11 @@ from .responses import (
     ValidationResult,
 )
 from .streams import AsyncChatStream, ChatStream
+from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
+    from .plugs.replay_session import Recording, replay
     from .pricing import set_price
 
 #: names served lazily from modules that import heavy libraries only when used
@@ -92,10 +102,15 @@ _LAZY = {
     "acompare": ("llmpipe_nb.comparison", "acompare"),
     "Comparison": ("llmpipe_nb.comparison", "Comparison"),
     "ComparisonInterrupted": ("llmpipe_nb.comparison", "ComparisonInterrupted"),
+    "BatchJob": ("llmpipe_nb.batch", "BatchJob"),
+    "batch_job": ("llmpipe_nb.batch", "batch_job"),
+    "batch_jobs": ("llmpipe_nb.batch", "batch_jobs"),
     "set_price": ("llmpipe_nb.pricing", "set_price"),  # loads with the first priced request
     "prompt": ("llmpipe_nb.context", "prompt"),
     "Prompt": ("llmpipe_nb.context", "Prompt"),
     "renderer": ("llmpipe_nb.context", "renderer"),
+    "replay": ("llmpipe_nb.plugs.replay_session", "replay"),
+    "Recording": ("llmpipe_nb.plugs.replay_session", "Recording"),
 }
 
 
@@ -139,6 +154,8 @@ __all__ = [
     "AsyncChatStream",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJobError",
+    "BatchPendingError",
     "BudgetExceededError",
     "Builder",
     "ChatResponse",
@@ -155,6 +172,7 @@ __all__ = [
     "ModelInfo",
     "ModelLifecycleWarning",
     "ModelRetiredError",
+    "ModelTurn",
     "Pipeline",
     "PipelineError",
     "PipelineHalted",
@@ -168,15 +186,24 @@ __all__ = [
     "ProviderTimeoutError",
     "RateLimitError",
     "ReasoningPart",
+    "Recording",
+    "RefusalError",
+    "ReplayMissError",
     "Request",
     "ResponseFormatError",
+    "SchemaValidationError",
     "Secret",
     "ServerError",
     "Step",
     "StoreError",
     "StreamChunk",
     "StreamInterruptedError",
+    "Tool",
     "ToolCall",
+    "ToolFailedError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
+    "ToolRun",
     "UnknownProviderError",
     "Usage",
     "ValidationResult",
@@ -200,10 +227,12 @@ __all__ = [
     "prompt",
     "providers",
     "renderer",
+    "replay",
     "reset_configuration",
     "set_price",
     "stream",
     "tag",
+    "tools",
     "traces",
     "uninstrument",
     "validate",

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import providers
+from . import providers, rerun, tool_loop, tool_stream
 from .errors import LLMPipeError
 from .outcome import finish
 from .pipeline import Pipeline
@@ -46,19 +46,35 @@ def prepare(
         from .plugs.cache import ensure_cache
 
         pipeline = ensure_cache(pipeline)
+    if not rerun.OPTIONS.isdisjoint(options):  # so does a structured answer its plug
+        from .plugs.structured import ensure_structured
+
+        pipeline = ensure_structured(pipeline)
+    if "tools" in options:  # functions as tools bring the tool loop along
+        from .plugs.run_tools import CALL_OPTIONS, ensure_run_tools
+        from .tools.tool import runnable
+
+        if runnable(options["tools"]) or not CALL_OPTIONS.keys().isdisjoint(options):
+            options = dict(options)
+            pipeline = ensure_run_tools(pipeline, options)
     return Request.new(provider, messages, options, kind=kind), pipeline
 
 
 def chat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
-    """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider."""
+    """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider.
+
+    `schema=` (a pydantic model, dataclass, TypedDict, `list[...]`, Literal, Enum or JSON
+    Schema dict) asks for a structured answer, read back typed into `reply.parsed`;
+    `repair=N` sends an answer that does not fit back to the model up to N times.
+    """
     provider, messages = _split(provider, messages)
-    return finish(Pipeline.run(*prepare(provider, messages, options, "chat")))
+    return finish(tool_loop.run(*prepare(provider, messages, options, "chat")))
 
 
 async def achat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Async `chat`: waits without blocking the event loop."""
     provider, messages = _split(provider, messages)
-    return finish(await Pipeline.arun(*prepare(provider, messages, options, "chat")))
+    return finish(await tool_loop.arun(*prepare(provider, messages, options, "chat")))
 
 
 def complete(provider: str | None, prompt: Any = None, **options: Any) -> ChatResponse:
@@ -134,7 +150,7 @@ def stream(
 def stream_request(
     request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None
 ) -> Any:
-    chat_stream = ChatStream(Pipeline.stream(request, pipeline))
+    chat_stream = ChatStream(tool_stream.stream(request, pipeline))
     if callback is None:
         return chat_stream
     with chat_stream:  # a callback that raises closes the stream
@@ -146,4 +162,4 @@ def stream_request(
 def astream(provider: str | None, messages: Any = None, **options: Any) -> AsyncChatStream:
     """Async stream: `async for chunk in llm.astream("openai", msgs)`."""
     provider, messages = _split(provider, messages)
-    return AsyncChatStream(Pipeline.astream(*prepare(provider, messages, options, "stream")))
+    return AsyncChatStream(tool_stream.astream(*prepare(provider, messages, options, "stream")))

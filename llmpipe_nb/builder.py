@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import api, providers
+from . import api, providers, rerun, tool_loop, tool_stream
 from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
-from .pipeline import Pipeline
 from .plug import Plug, build_pipeline, to_plug
 from .request import Request
 from .responses import StreamChunk
@@ -23,11 +22,13 @@ from .responses import StreamChunk
 #: feature plugs the builder knows by name, imported only when used
 FEATURES = {
     "Cache": "llmpipe_nb.plugs.cache:Cache",
+    "SemanticCache": "llmpipe_nb.plugs.semantic_cache:SemanticCache",
     "RetryPolicy": "llmpipe_nb.plugs.retry_policy:RetryPolicy",
     "CircuitBreaker": "llmpipe_nb.plugs.circuit_breaker:CircuitBreaker",
     "RateLimiter": "llmpipe_nb.plugs.rate_limiter:RateLimiter",
     "ManageContext": "llmpipe_nb.plugs.manage_context:ManageContext",
     "Budget": "llmpipe_nb.plugs.budget:Budget",
+    "RunTools": "llmpipe_nb.plugs.run_tools:RunTools",
 }
 DEFAULT_ANCHOR = "ExecuteRequest"
 
@@ -127,6 +128,14 @@ class Builder:
         check_request_options(options, providers.get(self.provider), self.kind)
         return self._with(options={**self.options, **secret_key(options)})
 
+    def with_schema(self, schema: Any, *, repair: int = 0) -> Builder:
+        """Ask for a structured answer of `schema`, read back typed into `parsed`; `repair`
+        sends an answer that does not fit back to the model up to that many times."""
+        from .structured import Schema
+
+        Schema.of(schema)  # a schema JSON cannot express fails here, before anything is sent
+        return self.with_options(schema=schema, repair=repair)
+
     def with_messages(self, messages: Any) -> Builder:
         return self._with(messages=messages)
 
@@ -161,15 +170,26 @@ class Builder:
         """Remove every plug called `name`; ConfigError if the pipeline has none."""
         return self._with(ops=(*self.ops, _Remove(name, True)))
 
+    def with_tools(self, tools: Any, **options: Any) -> Builder:
+        """Let the model call `tools` (functions, Tools, toolsets) until it answers; `options`
+        are RunTools': max_steps, approve, timeout, parallel, max_failures, on_error."""
+        from .tools.tool import as_tools
+
+        as_tools(tools)  # a bad tool fails here, before anything is sent
+        return self.with_options(tools=tools)._feature("RunTools", options)
+
     def _feature(self, name: str, options: Mapping[str, Any]) -> Builder:
         cls = feature(name)
         plug = cls(**options)
         where, anchor = getattr(cls, "position", ("before", DEFAULT_ANCHOR))
         insert = _Insert(plug, anchor, None) if where == "before" else _Insert(plug, None, anchor)
-        return self._with(ops=(*self.ops, _Remove(name, False), insert))
+        return self._with(ops=(*self.ops, _Remove(cls.name, False), insert))
 
     def with_cache(self, ttl: float | None = 3600, **options: Any) -> Builder:
-        """Answer repeated requests from a cache (store="memory" | "sqlite" | "redis")."""
+        """Answer repeated requests from a cache (store="memory" | "sqlite" | "redis");
+        `semantic=True` also answers similar prompts (`threshold=`, `embed=`)."""
+        if options.pop("semantic", False):
+            return self._feature("SemanticCache", {"ttl": ttl, **options})
         return self._feature("Cache", {"ttl": ttl, **options})
 
     def without_cache(self) -> Builder:
@@ -212,6 +232,16 @@ class Builder:
                 from .plugs.cache import ensure_cache
 
                 plugs = list(ensure_cache(plugs))
+            if not rerun.OPTIONS.isdisjoint(self.options):
+                from .plugs.structured import ensure_structured
+
+                plugs = list(ensure_structured(plugs))
+            if "tools" in self.options:
+                from .plugs.run_tools import ensure_run_tools
+                from .tools.tool import runnable
+
+                if runnable(self.options["tools"]):
+                    plugs = list(ensure_run_tools(plugs, {}))
             cached = self._cache["pipeline"] = tuple(plugs)
         return cached
 
@@ -252,10 +282,10 @@ class Builder:
 
     def run(self) -> Request:
         """Run and return the finished Request, without raising (for inspection)."""
-        return Pipeline.run(self.request(), self.pipeline())
+        return tool_loop.run(self.request(), self.pipeline())
 
     async def arun(self) -> Request:
-        return await Pipeline.arun(self.request(), self.pipeline())
+        return await tool_loop.arun(self.request(), self.pipeline())
 
     def execute(self) -> Any:
         """Run and return the result; raises the typed error if the run failed, and
@@ -275,7 +305,7 @@ class Builder:
     def astream(self) -> api.AsyncChatStream:
         """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(Pipeline.astream(b.request(), b.pipeline()))
+        return api.AsyncChatStream(tool_stream.astream(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (
@@ -308,9 +338,13 @@ def _apply(op: _Insert | _Remove, plugs: list[Plug]) -> list[Plug]:
             return [*plugs, op.plug]
         index = names.index(anchor)
     elif anchor not in names:
-        raise ConfigError(
-            f"Cannot place {op.plug.name} next to '{anchor}': the pipeline's plugs are {', '.join(names)}."
-        )
+        # a plug that stands where the anchor stands elsewhere (ExecuteLocally for ExecuteRequest)
+        stand_in = next((p.name for p in plugs if getattr(p, "stands_for", None) == anchor), None)
+        if stand_in is None:
+            raise ConfigError(
+                f"Cannot place {op.plug.name} next to '{anchor}': the pipeline's plugs are {', '.join(names)}."
+            )
+        index = names.index(stand_in) + (1 if op.after else 0)
     else:
         index = names.index(anchor) + (1 if op.after else 0)
     return [*plugs[:index], op.plug, *plugs[index:]]

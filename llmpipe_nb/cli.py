@@ -6,6 +6,12 @@
                                   ledger used, their status and replacement
     llmpipe demo [--notebook PATH] [--out DIR]
                                   run the quickstart notebook headless, offline
+    llmpipe batch list|show ID|cancel ID [--db PATH]
+                                  the provider batch jobs of llm.map(..., engine="batch")
+    llmpipe replay show|stats PATH
+                                  the requests a recording (llm.replay) holds; its totals
+    llmpipe replay prune PATH [--older-than DAYS] [--provider P] [--model M] [--dry-run]
+                                  delete recordings
 
 Each command is a subparser whose `run(args)` returns the exit status; add one with
 `commands.add_parser(...)` in `build_parser` and `set_defaults(run=...)`.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 
 from . import lifecycle
@@ -68,7 +75,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="build/demo", help="where to write (default: build/demo)"
     )
     demo.set_defaults(run=run_demo)
+    _add_batch(commands)
+
+    replay = commands.add_parser(
+        "replay",
+        help="show, count or prune the requests of a recording made with llm.replay",
+        description="Inspect a recording made with llm.replay(PATH): `show` lists its "
+        "requests, `stats` gives its totals and compression, `prune` deletes recordings "
+        "older than --older-than DAYS, or of --provider / --model.",
+    )
+    replay.add_argument("action", choices=("show", "stats", "prune"))
+    replay.add_argument("path", metavar="PATH", help="the recording's SQLite file")
+    replay.add_argument("--older-than", type=float, metavar="DAYS", help="prune: recorded before")
+    replay.add_argument("--provider", help="prune: only this provider's recordings")
+    replay.add_argument("--model", help="prune: only this model's recordings")
+    replay.add_argument("--dry-run", action="store_true", help="prune: list, delete nothing")
+    replay.set_defaults(run=run_replay)
     return parser
+
+
+def _add_batch(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="list, show or cancel the provider batch jobs of llm.map(..., engine='batch')",
+        description="The provider batch jobs this machine submitted, from any kernel.",
+    )
+    actions = batch.add_subparsers(title="actions", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="every job, oldest first")
+    listing.add_argument("--refresh", action="store_true", help="poll the unfinished jobs")
+    show = actions.add_parser("show", help="one job's status, polled from the provider")
+    cancel = actions.add_parser("cancel", help="ask the provider to stop a job")
+    for action, parser in (("list", listing), ("show", show), ("cancel", cancel)):
+        if action != "list":
+            parser.add_argument("id", help="the job id, or a provider batch id")
+        parser.add_argument(
+            "--db", metavar="PATH", help="the job store (default: $LLMPIPE_BATCH_JOBS)"
+        )
+        parser.set_defaults(run=run_batch, action=action)
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from .batch import commands
+
+    return int(getattr(commands, f"run_{args.action}")(args))
 
 
 def run_costs(args: argparse.Namespace) -> int:
@@ -152,6 +201,86 @@ def run_demo(args: argparse.Namespace) -> int:
     result = demo.run(args.notebook, args.out)
     print(result.summary())
     return 0 if result.error is None else 1
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    from .stores.cassette import Cassette
+
+    writes = args.action == "prune" and not args.dry_run
+    cassette = Cassette(args.path, writable=writes)
+    try:
+        entries = cassette.entries()
+        if args.action == "show":
+            rows = [
+                (
+                    e.key[:12],
+                    e.kind,
+                    e.provider,
+                    e.model or "-",
+                    _usd(e.cost_usd),
+                    time.strftime("%Y-%m-%d %H:%M", time.localtime(e.recorded_at)),
+                    _first_text(e.request),
+                )
+                for e in entries
+            ]
+            print(f"{len(rows)} recordings in {args.path}:")
+            _print_table(("key", "kind", "provider", "model", "cost", "recorded", "prompt"), rows)
+            return 0
+        if args.action == "stats":
+            stored, plain = cassette.sizes()
+            groups: dict[tuple[str, str, str], list[float]] = {}
+            for e in entries:
+                groups.setdefault((e.provider, e.model or "-", e.kind), []).append(e.cost_usd or 0)
+            info = cassette.info()
+            print(
+                f"Recording {args.path}: {len(entries)} requests, made by llmpipe_nb "
+                f"{info.get('created_by', '?')}; answers {plain:,} bytes, stored in {stored:,} "
+                f"({_ratio(stored, plain)} smaller); a full replay saves "
+                f"{_usd(sum(e.cost_usd or 0 for e in entries))}."
+            )
+            table = [(*k, str(len(v)), _usd(sum(v))) for k, v in sorted(groups.items())]
+            _print_table(("provider", "model", "kind", "requests", "recorded cost"), table)
+            return 0
+        if args.older_than is None and args.provider is None and args.model is None:
+            print(
+                "llmpipe replay prune: say what to delete with --older-than DAYS, --provider "
+                "or --model (Recording.prune() deletes what a full run did not use).",
+                file=sys.stderr,
+            )
+            return 2
+        cutoff = None if args.older_than is None else time.time() - args.older_than * 86400
+        doomed = [
+            e
+            for e in entries
+            if (cutoff is None or e.recorded_at < cutoff)
+            and args.provider in (None, e.provider)
+            and args.model in (None, e.model)
+        ]
+        if args.dry_run:
+            print(f"Would delete {len(doomed)} of {len(entries)} recordings from {args.path}.")
+            return 0
+        gone = cassette.delete([e.key for e in doomed])
+        print(f"Deleted {gone} of {len(entries)} recordings from {args.path}.")
+        return 0
+    finally:
+        cassette.close()
+
+
+def _usd(cost: float | None) -> str:
+    return "-" if cost is None else f"${cost:.6f}"
+
+
+def _ratio(stored: int, plain: int) -> str:
+    return f"{1 - stored / plain:.0%}" if plain else "0%"
+
+
+def _first_text(request: dict[str, object]) -> str:
+    """The last message's text, clipped, to recognise a recording by."""
+    messages = request.get("messages") or [""]
+    last = messages[-1] if isinstance(messages, list) else ""
+    text = last.get("content", "") if isinstance(last, dict) else last
+    text = " ".join(str(text).split())
+    return text if len(text) <= 48 else text[:47] + "…"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

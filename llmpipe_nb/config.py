@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import inf
 from typing import Any
 
 from . import registry
@@ -83,9 +84,10 @@ def configure(provider: str, **settings: Any) -> None:
         raise UnknownProviderError(str(provider), registry.names())
     unknown = set(settings) - set(SETTINGS)
     if unknown:
+        names = ", ".join(repr(name) for name in sorted(unknown))
         raise ConfigError(
-            f"Unknown setting {', '.join(sorted(unknown))} for configure(): "
-            f"use {', '.join(SETTINGS)}."
+            f"configure() has no setting {names}: use {', '.join(SETTINGS)}, "
+            "and give options such as model or temperature to the request instead."
         )
     checked = {k: check_setting(provider, k, v) for k, v in settings.items() if v is not None}
     global _version
@@ -107,7 +109,7 @@ def check_setting(provider: str, name: str, value: Any) -> Any:
             )
         return as_secret(value)
     if name == "timeout":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < inf:
             raise ConfigError(
                 f"timeout for '{provider}' must be a positive number of seconds, not {value!r}."
             )

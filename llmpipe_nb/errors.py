@@ -20,8 +20,17 @@
     │   ├── ProviderTimeoutError     connect, read or idle-between-chunks timeout
     │   ├── StreamInterruptedError   a stream ended without its end marker (.partial_text)
     │   ├── ResponseFormatError      the answer was not in the expected shape
-    │   └── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   │   ├── SchemaValidationError  it does not fit the schema= asked for (.path .raw)
+    │   │   └── RefusalError         the model declined to answer in the schema (.refusal)
+    │   ├── CircuitOpenError         the circuit breaker is open; nothing was sent
+    │   └── BatchJobError            a provider batch job (or a row of it) failed, expired
+    │       │                        or was cancelled (.job_id .batch_id .status)
+    │       └── BatchPendingError    the batch job has not finished yet
     ├── BudgetExceededError          the spend would pass a configured limit
+    ├── ToolLoopError                a tool loop stopped before the model answered (.steps)
+    │   ├── ToolLoopLimitError       it reached max_steps
+    │   └── ToolFailedError          the same tool failed too many times in a row (.tool)
+    ├── ReplayMissError              replaying, and nothing recorded answers (.differences)
     └── StoreError                   a cache or ledger store failed
 
 Messages are one sentence that says what went wrong and what to do. They never
@@ -163,7 +172,7 @@ class ProviderError(LLMPipeError):
     def __str__(self) -> str:
         where = self.provider or "provider"
         status = f" {self.status_code}" if self.status_code is not None else ""
-        rid = f" (request id {self.request_id})" if self.request_id else ""
+        rid = f" Request id: {self.request_id}." if self.request_id else ""
         return f"{where}{status}: {self.message}{rid}"
 
 
@@ -238,12 +247,105 @@ class ResponseFormatError(ProviderError):
     """The provider's answer was not in the shape its wire format promises."""
 
 
+class SchemaValidationError(ResponseFormatError):
+    """A structured answer that is not JSON or does not fit the `schema=` it was asked for.
+
+    `raw` is the text that came back, `path` the first field that does not fit (`items[0].total`,
+    or "the answer"), `reason` what is wrong with it, `schema` the schema's name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        path: str = "",
+        reason: str = "",
+        schema: str = "",
+        **kw: Any,
+    ) -> None:
+        self.raw = raw
+        self.path = path
+        self.reason = reason
+        self.schema = schema
+        super().__init__(message, **kw)
+
+    def __str__(self) -> str:
+        return super().__str__() if self.provider else self.message
+
+
+class RefusalError(ResponseFormatError):
+    """The model declined to answer in the schema; `refusal` is what it said instead."""
+
+    def __init__(self, message: str, *, refusal: str = "", **kw: Any) -> None:
+        self.refusal = refusal
+        super().__init__(message, **kw)
+
+
 class CircuitOpenError(ProviderError):
     """The circuit breaker for this provider is open, so the call was not made."""
 
 
+class BatchJobError(ProviderError):
+    """A provider batch job gave no answer for a row: the job failed, expired or was
+    cancelled (`status`); `job_id` is this machine's id of the job, `batch_id` the provider's."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        **kw: Any,
+    ) -> None:
+        self.job_id = job_id
+        self.batch_id = batch_id
+        self.status = status
+        super().__init__(message, **kw)
+
+
+class BatchPendingError(BatchJobError):
+    """The batch job is still running at the provider: its result is not there yet."""
+
+
 class BudgetExceededError(LLMPipeError):
     """Running the request would pass a spending limit."""
+
+
+class ToolLoopError(LLMPipeError):
+    """A tool loop stopped before the model answered; `steps` holds what ran until then."""
+
+    def __init__(self, message: str, *, steps: tuple[Any, ...] = (), **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.steps = steps
+
+
+class ToolLoopLimitError(ToolLoopError):
+    """The model still asked for tools when the loop reached `max_steps`."""
+
+
+class ToolFailedError(ToolLoopError):
+    """The same tool failed `max_failures` times in a row."""
+
+    def __init__(self, message: str, *, tool: str = "", **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.tool = tool
+
+
+class ReplayMissError(LLMPipeError):
+    """Replaying a recording, a request that is not in it: nothing was sent.
+
+    `differences` says how the request differs from the nearest recorded one (the model,
+    an option, the message that changed); empty when the recording has none to compare.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, differences: list[str], request: Any = None
+    ) -> None:
+        self.path = path
+        self.differences = differences
+        super().__init__(message, request=request)
 
 
 class StoreError(LLMPipeError):

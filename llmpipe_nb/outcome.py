@@ -47,8 +47,8 @@ def finish(done: Request) -> Any:
     if hasattr(result, "request"):
         result.request = done
         meta = done.metadata
-        if meta.get("cache_hit"):
-            result.cache_hit = True
+        if meta.get("cache_hit") and not result.cache_hit:
+            result.cache_hit = meta["cache_hit"]  # True, or how it hit: "semantic", "replay"
         if result.latency_ms is None and "duration_ns" in meta:
             result.latency_ms = meta["duration_ns"] / 1e6
         if getattr(result, "ttft_ms", False) is None and "ttft_ms" in meta:

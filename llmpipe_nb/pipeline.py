@@ -24,6 +24,8 @@ log = logging.getLogger("llmpipe_nb.pipeline")
 
 AFTER_RUN = "llmpipe.after_run"
 REPLAY = "llmpipe.replay"
+#: private key where a plug leaves a note on its own step (what it decided)
+NOTE = "llmpipe.note"
 CLOSED = "the stream was closed before its end"
 _PARTIAL = "llmpipe_request"
 
@@ -55,6 +57,21 @@ def remove_listener(fn: Callable[[Request], None]) -> None:
         _listeners.remove(fn)
 
 
+_rewriters: list[Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]] = []
+
+
+def add_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    """Let `fn(request, plugs)` change the plugs of every run before it starts: a plug for
+    the whole session, whatever built the pipeline (`llm.replay` adds its plug this way)."""
+    if fn not in _rewriters:
+        _rewriters.append(fn)
+
+
+def remove_rewriter(fn: Callable[[Request, tuple[Plug, ...]], tuple[Plug, ...]]) -> None:
+    if fn in _rewriters:
+        _rewriters.remove(fn)
+
+
 def leave_partial(stop: BaseException, request: Request) -> None:
     """Hand the runner the request as it stood when a plug was stopped from outside (Ctrl-C,
     a cancelled task, a closed stream), so the recorded run keeps what the plug had done,
@@ -76,7 +93,10 @@ class _Run:
 
     def __init__(self, request: Request, trace: bool, pipeline: Iterable[Any]) -> None:
         self.trace = trace
-        self.plugs = build_pipeline(pipeline)
+        plugs = build_pipeline(pipeline)
+        for rewrite in _rewriters:
+            plugs = rewrite(request, plugs)
+        self.plugs = plugs
         self.initial = request
         self.steps: list[Step] = []
         self.start_ns = time_ns()
@@ -118,7 +138,8 @@ class _Run:
         elif out.halted:
             outcome, note = "halted", out.metadata.get("halt_reason")
         else:
-            outcome, note = "ok", None
+            note = out.private.get(NOTE)
+            outcome, note = "ok", None if note is self.request.private.get(NOTE) else note
         self.steps.append(
             Step(len(self.steps), name, t0, t1 - t0, outcome, note, out if self.trace else None)
         )

@@ -9,7 +9,9 @@ called once per request. A pipeline spec may list a Plug class, an instance, a
 from __future__ import annotations
 
 import collections.abc as cabc
+import difflib
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -151,14 +153,40 @@ def check_options(cls: type, options: dict[str, Any]) -> None:
         if key not in params:
             if var_kw:
                 continue
-            known = ", ".join(params) or "none"
-            raise ConfigError(f"Plug {cls.__name__} has no option '{key}' (its options: {known}).")
+            close = difflib.get_close_matches(key, list(params), n=1, cutoff=0.75)
+            guess = f"did you mean '{close[0]}'? It" if close else "it"
+            known = ", ".join(params)
+            raise ConfigError(
+                f"Plug {cls.__name__} has no option '{key}': {guess} takes {known}."
+                if params
+                else f"Plug {cls.__name__} takes no options, but was given '{key}'."
+            )
         hint = hints.get(key)
         if hint is not None and not _matches(value, hint):
             raise ConfigError(
-                f"Plug {cls.__name__} option '{key}' must be {_describe(hint)}, "
-                f"not {type(value).__name__} {value!r}."
+                f"Plug {cls.__name__} option '{key}' must be {_describe(hint)}, not {value!r}."
             )
+
+
+def check_seconds(
+    plug: str, option: str, value: float | None, *, most: float, zero: bool = False
+) -> None:
+    """Raise ConfigError unless `value` is None or seconds in range (0 or more if `zero`,
+    else more than 0; at most `most`): a larger value was most likely meant as milliseconds."""
+    if value is None:
+        return
+    low = value >= 0 if zero else value > 0
+    if not (low and math.isfinite(value)):
+        bound = "from 0" if zero else "greater than 0 and at most"
+        raise ConfigError(
+            f"Plug {plug} option '{option}' must be a number of seconds {bound} "
+            f"{'to ' if zero else ''}{most:g}, not {value!r}."
+        )
+    if value > most:
+        raise ConfigError(
+            f"Plug {plug} option '{option}' is {value:g} seconds, more than the {most:g} "
+            f"allowed: times are in seconds, so for {value:g} ms write {option}={value / 1000:g}."
+        )
 
 
 def _option_values(plug: Plug) -> dict[str, Any]:
@@ -189,12 +217,33 @@ def _matches(value: Any, hint: Any) -> bool:
     return True  # forward refs and protocols we cannot check at run time
 
 
+_WORDS: dict[Any, str] = {
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    bool: "True or False",
+    dict: "a dict",
+    list: "a list",
+    tuple: "a tuple",
+    cabc.Mapping: "a dict",
+    cabc.Sequence: "a list",
+    cabc.Callable: "a function",
+}
+
+
 def _describe(hint: Any) -> str:
+    """What a value of type `hint` is, in words a user knows: 'a whole number or None'."""
     origin = typing.get_origin(hint)
     if origin is Union or origin is types.UnionType:
         return " or ".join(_describe(h) for h in typing.get_args(hint))
     if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+        values = [repr(a) for a in typing.get_args(hint)]
+        return "one of " + (
+            ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]
+        )
     if hint is type(None):
         return "None"
-    return getattr(hint, "__name__", str(hint))
+    hint = origin or hint
+    if hint in _WORDS:
+        return _WORDS[hint]
+    return f"a {getattr(hint, '__name__', str(hint))}"

@@ -4,6 +4,10 @@ genai-prices is imported on the first priced request (it costs ~150 ms to import
 never fetches anything: we use only its bundled data. Lookups are cached per model and
 service tier: the tier the provider reports having served (OpenAI's `flex`, `priority`)
 selects that tier's price where the table has one, else the standard price applies.
+The `batch` tier (answers of a provider's Batch API) is priced from the table's batch
+price where it has one; genai-prices has none today, so it is the standard price less
+the providers' documented batch discount, `BATCH_DISCOUNT` (half off at OpenAI,
+Anthropic and Gemini), applied to a `set_price` price too.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from .errors import ConfigError
 from .responses import Usage
 
 PRICED, UNPRICED, LOCAL, CACHED = "priced", "unpriced", "local", "cached"
+BATCH = "batch"
+#: the share of the standard price a Batch API answer costs where the table has no batch price
+BATCH_DISCOUNT = 0.5
+#: priced, on token counts the server did not send (counted or estimated here)
+ESTIMATED = "estimated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +63,10 @@ def set_price(
     """Price `model` (for every provider, or one) in USD per million tokens; beats the table."""
     for name, value in (("input_per_mtok", input_per_mtok), ("output_per_mtok", output_per_mtok)):
         if not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"set_price: {name} must be a number >= 0, not {value!r}.")
+            raise ConfigError(
+                f"set_price {name} must be a number of USD per million tokens, 0 or more, "
+                f"not {value!r}."
+            )
     _overrides[(provider, model)] = Price(input_per_mtok, output_per_mtok, cached_input_per_mtok)
 
 
@@ -85,10 +97,31 @@ def cost_for(
     if model is not None:
         override = price_override(provider, model)
         if override is not None:
-            return override.cost(usage), PRICED
+            share = BATCH_DISCOUNT if service_tier == BATCH else 1.0
+            return override.cost(usage) * share, PRICED
     if local:
         return 0.0, LOCAL
-    table = _table_price(price_provider or provider, model, service_tier) if model else None
+    cost, status = _table_cost(price_provider or provider, model, usage, service_tier)
+    if (
+        cost is not None
+        and service_tier == BATCH
+        and _no_batch_price(price_provider or provider, model)
+    ):
+        cost *= BATCH_DISCOUNT
+    return cost, status
+
+
+def _no_batch_price(provider_id: str, model: str | None) -> bool:
+    """Whether the table prices the batch tier as the standard one (it has no batch price)."""
+    return model is not None and _table_price(provider_id, model, BATCH) == _table_price(
+        provider_id, model, None
+    )
+
+
+def _table_cost(
+    provider: str, model: str | None, usage: Usage, service_tier: str | None
+) -> tuple[float | None, str]:
+    table = _table_price(provider, model, service_tier) if model else None
     if table is None:
         _warn_once(provider, model, "No price known for")
         return None, UNPRICED
@@ -119,7 +152,7 @@ def _warn_once(provider: str, model: str | None, what: str) -> None:
             __name__,
             f"{what} model {model!r} of provider '{provider}': its cost is recorded as "
             "unpriced; set a price with llm.set_price().",
-            stacklevel=3,
+            stacklevel=4,
         )
 
 

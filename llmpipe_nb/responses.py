@@ -7,18 +7,24 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from . import rendering
+from .errors import ConfigError
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts. `input_tokens` includes cached input; cached and reasoning are shown apart."""
+    """Token counts. `input_tokens` includes cached input; cached and reasoning are shown apart.
+
+    `estimated` is True when the server sent no counts and they were counted here instead
+    (with the server's or the model's tokenizer where one was at hand, else estimated).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -30,6 +36,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cached_input_tokens + other.cached_input_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            self.estimated or other.estimated,
         )
 
 
@@ -99,11 +106,29 @@ class ChatResponse(_Rendered):
     raw_finish_reason: str | None = None
     request_id: str | None = None
     cost_status: str | None = None
-    cache_hit: bool = False
+    cache_hit: bool | str = False  # True, or "semantic" or "replay": how it was answered
     cost_saved: float | None = None
     reasoning: tuple[ReasoningPart, ...] = ()
     #: a stream's time to its first chunk (`latency_ms` is its total time); None unstreamed
     ttft_ms: float | None = None
+    #: the answer read as the `schema=` type (None without a schema); `content` keeps the text
+    parsed: Any = None
+    #: what the model said instead of the structured answer it declined to give
+    refusal: str | None = None
+    #: a tool loop's record: each model turn and tool run (`ModelTurn`, `ToolRun`), in order
+    steps: tuple[Any, ...] = ()
+    #: a paused tool loop: the calls waiting for a person's approval (see `resume`)
+    pending: tuple[ToolCall, ...] = ()
+    #: how a paused loop goes on; set by the loop
+    continuation: Any = field(default=None, repr=False)
+
+    def resume(self, approved: Any = (), **options: Any) -> ChatResponse:
+        """Go on with a paused tool loop: run the `pending` calls whose ids (or ToolCalls) are
+        in `approved`, refuse the others, and return the next answer."""
+        if self.continuation is None:
+            raise ConfigError("This answer is not a paused tool loop: there is nothing to resume.")
+        ids = {getattr(item, "id", item) for item in approved}
+        return self.continuation(frozenset(ids), **options)
 
     def __str__(self) -> str:
         return self.content
@@ -128,10 +153,15 @@ class ChatResponse(_Rendered):
 
     def __repr__(self) -> str:
         cost = "None" if self.cost is None else f"${self.cost:.6f}"
+        answer = (
+            f"content={_clip(self.content)!r}"
+            if self.parsed is None
+            else f"parsed={_clip(repr(self.parsed), 120)}"
+        )
         return (
             f"ChatResponse(provider={self.provider!r}, model={self.model!r}, "
             f"finish_reason={self.finish_reason!r}, tokens={self.usage.input_tokens}+"
-            f"{self.usage.output_tokens}, cost={cost}, content={_clip(self.content)!r})"
+            f"{self.usage.output_tokens}, cost={cost}, {answer})"
         )
 
     # IPython prefers a class's own __repr__ over an inherited _repr_pretty_: restate it here
@@ -149,6 +179,23 @@ class StreamChunk:
     index: int = 0
     tool_calls: tuple[ToolCall, ...] = ()
     reasoning: str = ""
+    #: with `schema=`: the object so far, parsed from the JSON that has arrived
+    partial: Any = None
+    #: in a tool loop: the ToolCall about to run (kind "tool_start")
+    tool_start: ToolCall | None = None
+    #: in a tool loop: the ToolRun that ended, with its result and timing (kind "tool_result")
+    tool_result: Any = None
+
+    @property
+    def kind(self) -> str:
+        """ "text", "tool_calls" (a turn ended asking for tools), "tool_start", "tool_result", "done"."""
+        if self.tool_start is not None:
+            return "tool_start"
+        if self.tool_result is not None:
+            return "tool_result"
+        if self.done:
+            return "done"
+        return "tool_calls" if self.tool_calls and self.finish_reason else "text"
 
     def __str__(self) -> str:
         return self.content
@@ -193,7 +240,7 @@ class EmbeddingResponse(_Rendered):
     raw: Any = None
     request: Any = None
     cost_status: str | None = None
-    cache_hit: bool = False
+    cache_hit: bool | str = False  # True, or "semantic" or "replay": how it was answered
     cost_saved: float | None = None
 
     def __repr__(self) -> str:

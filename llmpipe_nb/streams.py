@@ -26,13 +26,19 @@ class _Stream:
 
     response: ChatResponse | None
     request: Request | None
+    #: with `schema=`: the latest partial object, which the closing chunk carries too
+    partial: Any = None
 
     def _closing(self, item: Request) -> StreamChunk:
         """The closing chunk, made from the finished request (the runner's last item)."""
         self.request = item
         self.response = r = finish(item)
         return StreamChunk(
-            done=True, finish_reason=r.finish_reason, usage=r.usage, tool_calls=r.tool_calls
+            done=True,
+            finish_reason=r.finish_reason,
+            usage=r.usage,
+            tool_calls=r.tool_calls,
+            partial=self.partial,
         )
 
     def _stopped(self, stop: BaseException) -> None:
@@ -70,7 +76,11 @@ class ChatStream(_Stream):
         except BaseException as stop:  # Ctrl-C: the runner left the recorded run on it
             self._stopped(stop)
             raise
-        return self._closing(item) if isinstance(item, Request) else item
+        if isinstance(item, Request):
+            return self._closing(item)
+        if item.partial is not None:  # a structured stream's latest object, kept for the close
+            self.partial = item.partial
+        return item
 
     def text(self) -> str:
         """The whole answer: consumes what is left of the stream; later calls return it again."""
@@ -116,7 +126,11 @@ class AsyncChatStream(_Stream):
         except BaseException as stop:  # a cancelled task: the runner left the run on it
             self._stopped(stop)
             raise
-        return self._closing(item) if isinstance(item, Request) else item
+        if isinstance(item, Request):
+            return self._closing(item)
+        if item.partial is not None:  # a structured stream's latest object, kept for the close
+            self.partial = item.partial
+        return item
 
     async def atext(self) -> str:
         """Async `text()`."""

@@ -21,7 +21,7 @@ def check_tags(tags: Iterable[object]) -> tuple[str, ...]:
     checked: list[str] = []
     for t in tags:
         if not isinstance(t, str) or not t:
-            raise ConfigError(f"Tags must be non-empty strings, not {t!r}.")
+            raise ConfigError(f"Tags must be non-empty strings, such as 'experiment-1', not {t!r}.")
         checked.append(t)
     return tuple(checked)
 

@@ -2,6 +2,7 @@
 
     out = llm.map(df, "Classify the sentiment of: {review}", "openai", model="gpt-6-luna",
                   concurrency=16, cache="sqlite", max_cost=2.0)
+    job = llm.map(df, "Classify: {review}", "openai", engine="batch")  # the Batch API
 
 Every row runs through the provider's usual pipeline (cache, retry, rate limiter,
 breaker, cost tracking, and the ledger, whose rows carry the tag `batch:<id>`).
@@ -22,7 +23,7 @@ from .estimate import pilot_prior
 from .job import DEFAULT_CONCURRENCY, BatchInterrupted, Job, Spec
 from .progress import TICK_S, Display, make_display
 
-ENGINES = ("local", "dask")
+ENGINES = ("local", "dask", "batch")
 
 
 def map(
@@ -54,11 +55,13 @@ def map(
     error, latency_ms (after content, one per property of `schema`). A failed row
     carries its typed error; the others still complete. `dry_run=True` returns the
     `Estimate` instead. `engine="dask"` runs partitions on a dask.distributed cluster
-    (`client=`, else the current one).
+    (`client=`, else the current one). `engine="batch"` submits the rows to the
+    provider's Batch API at its batch price and returns a `BatchJob` at once, whose
+    `wait()` gives the DataFrame.
     """
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
-    if engine == "local" and (client is not None or partitions is not None):
+    if engine != "dask" and (client is not None or partitions is not None):
         raise ConfigError("client= and partitions= go with engine='dask'.")
     spec = Spec.make(
         prompt,
@@ -78,6 +81,8 @@ def map(
         },
         options=options,
     )
+    if engine == "batch":
+        return _batch(spec, data, dry_run, cache, retry, rate_limit, circuit_breaker)
     if engine == "dask":
         from .dask_engine import map_dask
 
@@ -117,9 +122,13 @@ async def amap(
     rate_limit: Any = None,
     circuit_breaker: Any = None,
     tags: Iterable[str] = (),
+    engine: str = "local",
     **options: Any,
 ) -> Any:
-    """Async `map` on the caller's event loop (the local engine)."""
+    """Async `map` on the caller's event loop (the local engine), or the `BatchJob` of
+    `engine="batch"` (submitted in a worker thread; `await job.wait_async()`)."""
+    if engine not in ("local", "batch"):
+        raise ConfigError(f"amap takes engine='local' or 'batch', not {engine!r}.")
     spec = Spec.make(
         prompt,
         provider,
@@ -138,6 +147,9 @@ async def amap(
         },
         options=options,
     )
+    if engine == "batch":
+        args = (spec, data, False, cache, retry, rate_limit, circuit_breaker)
+        return await asyncio.to_thread(_batch, *args)
     job = Job(spec, data)
     batch = job.prepare()
     display = make_display(progress, len(job.rows))
@@ -166,13 +178,17 @@ def estimate(
     schema: Any = None,
     expected_output_tokens: float | None = None,
     pilot: int | None = None,
+    engine: str = "local",
     **options: Any,
 ) -> Any:
     """Expected (and most) tokens and cost of `llm.map(data, prompt, ...)`.
 
     Nothing is sent, unless `pilot=N`: then the first N rows are sent for real and their
-    mean answer length is the expected one (what they cost is `pilot_cost_usd`).
+    mean answer length is the expected one (what they cost is `pilot_cost_usd`). With
+    `engine="batch"` the cost is at the Batch API's price, the normal one beside it.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
     if pilot is not None and (not isinstance(pilot, int) or isinstance(pilot, bool) or pilot < 1):
         raise ConfigError(f"pilot must be a whole number of rows >= 1, not {pilot!r}.")
     if pilot is not None and expected_output_tokens is not None:
@@ -191,11 +207,31 @@ def estimate(
     )
     job = Job(spec, data)
     if pilot is None:
-        return job.estimate()
+        return _estimate(job, engine)
     batch = job.pilot(pilot)
     outcomes = background.run(batch.run(), lambda: None, TICK_S)
     output, spent = pilot_prior(outcomes, spec.output)
-    return job.estimate(output, len(outcomes), spent)
+    return _estimate(job, engine, output, len(outcomes), spent)
+
+
+def _estimate(job: Job, engine: str, *pilot: Any) -> Any:
+    if engine != "batch":
+        return job.estimate(*pilot)
+    from .submit import batch_estimate
+
+    return batch_estimate(job.spec, job.messages, *pilot)
+
+
+def _batch(spec: Spec, data: Any, dry_run: bool, *features: Any) -> Any:
+    """The BatchJob of `engine="batch"`, or its Estimate for a dry run."""
+    from .submit import batch_estimate, check_features, submit
+
+    names = ("cache", "retry", "rate_limit", "circuit_breaker")
+    check_features(dict(zip(names, features, strict=True)))
+    if dry_run:
+        job = Job(spec, data)
+        return batch_estimate(spec, job.messages)
+    return submit(spec, data)
 
 
 def _close(display: Display | None, tally: Tally, note: str | None) -> None:

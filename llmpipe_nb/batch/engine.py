@@ -15,9 +15,9 @@ from time import perf_counter
 from typing import Any
 
 from ..errors import BudgetExceededError
-from ..pipeline import Pipeline
 from ..plug import Plug
 from ..request import Request
+from ..rerun import arun
 
 
 def usd(amount: float) -> str:
@@ -198,7 +198,7 @@ class Batch:
                 if admitted is None:
                     return
                 reserved = admitted
-            finished = await Pipeline.arun(request, pipeline, trace=False)
+            finished = await arun(request, pipeline, trace=False)
             done[position] = finished if keep is None else keep(finished)
             tally.add(finished)
             if budget is not None:

@@ -17,10 +17,10 @@ from .. import providers
 from ..errors import ConfigError
 from ..pricing import UNPRICED, cost_for
 from ..responses import Usage
+from ..structured import Schema
 from ..tokens import estimate_message_tokens
 from .engine import usd
 from .frame import COLUMNS, Outcome
-from .schema import Schema
 
 DEFAULT_OUTPUT_TOKENS = 256
 _MTOK = 1_000_000
@@ -38,10 +38,14 @@ class Rates:
     status: str
 
     @classmethod
-    def lookup(cls, provider: str, model: str | None) -> Rates:
+    def lookup(cls, provider: str, model: str | None, service_tier: str | None = None) -> Rates:
         p = providers.get(provider)
         model = model or p.default_model
-        kw: dict[str, Any] = {"local": p.local, "price_provider": p.price_provider}
+        kw: dict[str, Any] = {
+            "local": p.local,
+            "price_provider": p.price_provider,
+            "service_tier": service_tier,
+        }
         cin, status = cost_for(provider, model, Usage(input_tokens=_MTOK), **kw)
         cout, _ = cost_for(provider, model, Usage(output_tokens=_MTOK), **kw)
         if cin is None or cout is None:
@@ -71,6 +75,8 @@ class Estimate:
     the most, when `max_tokens` or the schema bounds every answer (else None).
     `output_basis` names what the output length came from and `assumption` says it in
     words. With `pilot=` some rows were sent for real: `pilot_rows`, `pilot_cost_usd`.
+    With `engine="batch"` the cost is at the Batch API's price and `standard_cost_usd` is
+    what the same rows cost sent one by one.
     """
 
     rows: int
@@ -87,6 +93,8 @@ class Estimate:
     ceiling_cost_usd: float | None = None
     pilot_rows: int = 0
     pilot_cost_usd: float = 0.0
+    engine: str = "local"
+    standard_cost_usd: float | None = None
 
     def __repr__(self) -> str:
         cost = (
@@ -100,9 +108,16 @@ class Estimate:
         pilot = f"; the pilot spent {usd(self.pilot_cost_usd)}" if self.pilot_rows else ""
         return (
             f"Estimate({self.rows} rows of {self.provider}/{self.model}: ~{self.input_tokens:,} input "
-            f"+ ~{self.output_tokens:,} output tokens, {cost} [{self.cost_status}], {ceiling}; "
-            f"output: {self.assumption}{pilot})"
+            f"+ ~{self.output_tokens:,} output tokens, {cost}{self._beside()} [{self.cost_status}], "
+            f"{ceiling}; output: {self.assumption}{pilot})"
         )
+
+    def _beside(self) -> str:
+        """` at the batch price (sent one by one: $X)`, for a batch estimate."""
+        if self.engine != "batch":
+            return ""
+        normal = "unpriced" if self.standard_cost_usd is None else usd(self.standard_cost_usd)
+        return f" at the batch price (sent one by one: {normal})"
 
     def _repr_html_(self) -> str:
         from ..views import table_view
@@ -119,6 +134,9 @@ class Estimate:
             ["cost", money(self.cost_usd), money(self.ceiling_cost_usd)],
             ["output from", self.assumption, ""],
         ]
+        if self.engine == "batch":
+            rows[2][0] = "cost at the batch price"
+            rows.insert(3, ["cost sent one by one", money(self.standard_cost_usd), ""])
         if self.pilot_rows:
             rows.append(["pilot", f"{self.pilot_rows} rows sent", money(self.pilot_cost_usd)])
         title = f"Estimate: {self.rows} rows of {self.provider}/{self.model} [{self.cost_status}]"
@@ -190,7 +208,10 @@ def make_estimate(
     prior: OutputPrior,
     pilot_rows: int = 0,
     pilot_cost: float = 0.0,
+    engine: str = "local",
+    standard: Estimate | None = None,
 ) -> Estimate:
+    """The estimate at `rates`; for engine "batch", `standard` is the one at the normal price."""
     rows = len(tokens_in)
     total_in = sum(tokens_in)
     total_out = round(prior.expected * rows)
@@ -217,4 +238,6 @@ def make_estimate(
         ceiling,
         pilot_rows,
         pilot_cost,
+        engine,
+        None if standard is None else standard.cost_usd,
     )

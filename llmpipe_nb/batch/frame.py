@@ -2,7 +2,8 @@
 
 Each finished request becomes a plain tuple (`outcome`), which is what travels back
 from a Dask worker too; `to_frame` turns the tuples into the DataFrame, parsing
-structured answers into columns when a schema was given.
+structured answers into one typed column per field when a schema was given (whole
+numbers as Int64, numbers as Float64, enums as categories, objects and lists as they are).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..errors import LLMPipeError, PipelineError, ResponseFormatError
 from ..request import Request
-from .schema import Schema
+from ..structured import Schema
 
 COLUMNS = (
     "content",
@@ -104,27 +105,38 @@ def to_frame(
     if schema is not None:
         parsed, errors = _parse(schema, data["content"], data["error"], provider)
         data["error"] = pd.array(errors, dtype="object")
-        fields = {
-            name: pd.Series(values, dtype="object").convert_dtypes().array
-            for name, values in parsed.items()
-        }
+        kinds = schema.column_kinds()
+        fields = {name: _column(pd, values, kinds[name]) for name, values in parsed.items()}
         data = {"content": data.pop("content"), **fields, **data}
     return pd.DataFrame(data, index=index)
+
+
+_DTYPES = {"integer": "Int64", "number": "Float64", "boolean": "boolean", "string": "string"}
+
+
+def _column(pd: Any, values: list[Any], kind: str) -> Any:
+    """One field's values with the dtype its JSON kind gives; mixed values stay objects."""
+    if kind == "enum":
+        return pd.Categorical(values)
+    try:
+        return pd.array(values, dtype=_DTYPES.get(kind, "object"))
+    except (TypeError, ValueError):
+        return pd.array(values, dtype="object")
 
 
 def _parse(
     schema: Schema, contents: Any, errors: Any, provider: str | None
 ) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Each answer's fields (the rows that did not fit, or failed, keep their error)."""
     values: dict[str, list[Any]] = {name: [] for name in schema.columns}
     out_errors = list(errors)
     for i, text in enumerate(contents):
-        parsed: dict[str, Any] = {}
+        row: dict[str, Any] = {}
         if out_errors[i] is None and isinstance(text, str):
             try:
-                parsed = schema.parse(text)
+                row = schema.row(schema.read(text, provider)[0])
             except ResponseFormatError as error:
-                error.provider = provider
                 out_errors[i] = error
         for name in schema.columns:
-            values[name].append(parsed.get(name))
+            values[name].append(row.get(name))
     return values, out_errors

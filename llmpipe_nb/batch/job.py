@@ -8,21 +8,23 @@ over the worker's partition runs exactly as a local Job over the whole input doe
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import providers
 from ..api import default_provider
 from ..errors import ConfigError
 from ..observability import trace_carrier
 from ..request import Request
+from ..structured import Schema
 from ..tagging import active_tags, check_tags, merge
 from .engine import Batch, Budget, Tally
 from .estimate import Estimate, OutputPrior, Rates, input_tokens, make_estimate, output_prior
 from .frame import Outcome, interrupted, outcome, to_frame, unsent
 from .plan import Plan
 from .rows import Prompt, Renderer, Rows, render_all, to_rows
-from .schema import Schema
 
 DEFAULT_CONCURRENCY = 8
 
@@ -82,9 +84,9 @@ class Spec:
         """Check every argument; anything wrong raises ConfigError before a row is read."""
         check_limits(concurrency, max_cost)
         options = dict(options or {})
-        parsed = None if schema is None else Schema(schema)
-        if parsed is not None:
-            options = {"response_format": parsed.response_format(), **options}
+        parsed = None if schema is None else Schema.of(schema)
+        if parsed is not None:  # asked through the StructuredOutput plug, like any chat
+            options["schema"] = schema
         if model is not None:
             options["model"] = model
         batch_id = f"batch-{uuid.uuid4().hex[:12]}"
@@ -97,6 +99,7 @@ class Spec:
             **(features or {}),
         )
         output = output_prior(options, expected_output_tokens, parsed)
+        concurrency = _within_limit(plan.provider, concurrency)
         carried = trace_carrier()  # rows on Dask workers join the caller's trace
         return cls(prompt, system, plan, parsed, concurrency, max_cost, output, batch_id, carried)
 
@@ -117,6 +120,19 @@ class Spec:
                 "set one with llm.set_price()."
             )
         return rates
+
+
+def _within_limit(provider: str, concurrency: int) -> int:
+    """The concurrency the provider can take, saying so when it is less than asked."""
+    limit = providers.get(provider).max_concurrency
+    if limit is None or concurrency <= limit:
+        return concurrency
+    warnings.warn(
+        f"Provider '{provider}' runs {limit} request{'s' if limit > 1 else ''} at a time "
+        f"per loaded model, so this batch runs with concurrency={limit}, not {concurrency}.",
+        stacklevel=4,
+    )
+    return limit
 
 
 class Job:

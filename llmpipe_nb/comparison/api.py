@@ -21,8 +21,8 @@ from ..batch.estimate import output_prior
 from ..batch.job import check_limits
 from ..batch.plan import Plan
 from ..batch.rows import Rendered
-from ..batch.schema import Schema
 from ..errors import ConfigError
+from ..structured import Schema
 from ..tagging import active_tags, check_tags, merge
 from ..views import FORMATS
 from .engine import Run, budget_for
@@ -195,7 +195,7 @@ def prepare(
     if system is not None and not isinstance(system, str):
         raise ConfigError(f"system= must be a string, not {type(system).__name__}.")
     columns = parse_models(models)
-    parsed = None if schema is None else Schema(schema)
+    parsed = None if schema is None else Schema.of(schema)
     comparison_id = f"compare-{uuid.uuid4().hex[:12]}"
     # the enclosing llm.tag() blocks, captured here: the cells finish on another thread
     tag_list = (tags,) if isinstance(tags, str) else check_tags(tags)
@@ -226,8 +226,8 @@ def _plan(
     """The batch plan of one column: shared options, then the column's own, then its model;
     a streamed chat where the provider can stream."""
     opts = {**options, **column.options, "model": column.model}
-    if schema is not None:
-        opts.setdefault("response_format", schema.response_format())
+    if schema is not None:  # asked through the StructuredOutput plug, in each provider's form
+        opts["schema"] = schema.spec
     kind = "stream" if "stream" in providers.get(column.provider).kinds else "chat"
     return Plan.make(column.provider, opts, tags, kind=kind, **features)
 

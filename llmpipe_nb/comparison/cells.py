@@ -79,10 +79,13 @@ class Cell:
                     )
                 content = getattr(result, "content", None) or ""
                 self.parts = [content]
-                if schema is not None:
-                    self.fields = schema.parse(content)
+                if schema is not None:  # one value per column, as llm.map's columns
+                    self.fields = schema.row(schema.read(content, provider)[0])
             except ResponseFormatError as error:
                 error.provider = provider
+                raw = getattr(error, "raw", None)
+                if isinstance(raw, str) and raw:  # a chat that did not fit streamed nothing
+                    self.parts = [raw]
                 self.error, self.state = error, "error"
             except LLMPipeError as error:
                 self.error, self.state = error, "error"

@@ -17,11 +17,11 @@ from ..batch.engine import Budget
 from ..batch.estimate import Rates, input_tokens
 from ..batch.plan import Plan
 from ..batch.rows import Rendered
-from ..batch.schema import Schema
 from ..errors import ConfigError, PipelineError
-from ..pipeline import Pipeline
 from ..request import Request
+from ..rerun import astream
 from ..responses import StreamChunk
+from ..structured import Schema
 from .cells import Cell
 
 
@@ -70,7 +70,7 @@ class Run:
 
     async def _stream(self, cell: Cell, request: Request, plan: Plan) -> Request:
         done = request
-        async for item in Pipeline.astream(request, plan.pipeline(), trace=False):
+        async for item in astream(request, plan.pipeline(), trace=False):
             if isinstance(item, StreamChunk):
                 cell.add(item.content)
             else:

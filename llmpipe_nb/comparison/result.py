@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..batch.schema import Schema
+from ..structured import Schema
 from ..views import duration, money
 from ..views.compare import Grid, GridRow, grid_html, grid_rich, grid_text
 from . import summary as _summary

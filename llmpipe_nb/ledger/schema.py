@@ -16,11 +16,13 @@ COST_DTYPES: Mapping[str, str] = {
     "output_tokens": "int64",
     "cached_input_tokens": "int64",
     "reasoning_tokens": "int64",
+    "estimated": "bool",  # the server sent no token counts: they were counted here
     "cost_usd": "float64",
     "cost_status": "string",
     "cost_saved_usd": "float64",
     "latency_ms": "float64",
     "ttft_ms": "float64",
+    "tokens_per_s": "float64",  # output tokens per second of compute, where measured (local)
     "cache_hit": "bool",
     "attempts": "int64",
     "error_type": "string",

@@ -27,8 +27,8 @@ CREATE TABLE IF NOT EXISTS costs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL, ts INTEGER NOT NULL, provider TEXT, model TEXT, kind TEXT,
     status TEXT, input_tokens INTEGER, output_tokens INTEGER, cached_input_tokens INTEGER,
-    reasoning_tokens INTEGER, cost_usd REAL, cost_status TEXT, cost_saved_usd REAL,
-    latency_ms REAL, ttft_ms REAL, cache_hit INTEGER, attempts INTEGER, error_type TEXT,
+    reasoning_tokens INTEGER, estimated INTEGER, cost_usd REAL, cost_status TEXT, cost_saved_usd REAL,
+    latency_ms REAL, ttft_ms REAL, tokens_per_s REAL, cache_hit INTEGER, attempts INTEGER, error_type TEXT,
     tags TEXT
 );
 CREATE TABLE IF NOT EXISTS traces (
@@ -40,7 +40,9 @@ CREATE INDEX IF NOT EXISTS costs_ts ON costs (ts);
 CREATE INDEX IF NOT EXISTS traces_request ON traces (request_id);
 """
 _TAGS = COST_COLUMNS.index("tags")
-_CACHE_HIT = COST_COLUMNS.index("cache_hit")
+#: columns newer than the first files: name -> SQL type
+_NEW_COLUMNS = {"estimated": "INTEGER", "tokens_per_s": "REAL"}
+_BOOLS = (COST_COLUMNS.index("cache_hit"), COST_COLUMNS.index("estimated"))
 _INSERT_COST = (
     f"INSERT INTO costs ({', '.join(COST_COLUMNS)}) VALUES ({', '.join('?' * len(COST_COLUMNS))})"
 )
@@ -79,9 +81,10 @@ class SQLiteLedgerStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
+            _add_new_columns(conn)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
-                f"Cannot use {self.path} as a ledger file ({error}): "
+                f'Cannot use {self.path} as a ledger file, which failed with "{error}": '
                 "give the path of a writable SQLite file."
             ) from error
         self._conn, self._pid = conn, os.getpid()
@@ -121,7 +124,7 @@ class SQLiteLedgerStore:
                 trace_rows = traces.fetchall()
             except sqlite3.Error as error:
                 raise StoreError(
-                    f"Cannot read the ledger file {self.path} ({error}): "
+                    f'Cannot read the ledger file {self.path}, which failed with "{error}": '
                     "give the path of a file written by llm.ledger().persist()."
                 ) from error
         return cost_rows, trace_rows
@@ -136,12 +139,26 @@ class SQLiteLedgerStore:
         return f"SQLiteLedgerStore({str(self.path)!r})"
 
 
+def _add_new_columns(conn: sqlite3.Connection) -> None:
+    """Columns added since a file was started: added to it, empty in its older rows."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(costs)")}
+    for name, kind in _NEW_COLUMNS.items():
+        if name in have:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE costs ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as error:  # another process added it first
+            if "duplicate column" not in str(error):
+                raise
+
+
 def _to_sql(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return (*row[:_TAGS], json.dumps(row[_TAGS]) if row[_TAGS] else None, *row[_TAGS + 1 :])
 
 
 def _from_sql(row: Iterable[Any]) -> tuple[Any, ...]:
     values = list(row)
-    values[_CACHE_HIT] = bool(values[_CACHE_HIT])
+    for index in _BOOLS:
+        values[index] = bool(values[index])
     values[_TAGS] = tuple(json.loads(values[_TAGS])) if values[_TAGS] else ()
     return tuple(values)

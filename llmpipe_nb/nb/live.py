@@ -73,6 +73,18 @@ def failed_bundle(text: str, who: str, error: BaseException) -> dict[str, str]:
     return {"text/plain": redact(f"{text}\n! {line}"), "text/html": html}
 
 
+def tool_line(chunk: Any) -> str | None:
+    """A one-line note for a tool loop's chunk (a call starting, or its result), else None."""
+    if chunk.tool_start is not None:
+        call = chunk.tool_start
+        args = ", ".join(f"{k}={v!r}" for k, v in call.arguments.items())
+        return f"→ {call.name}({args})"
+    run = chunk.tool_result
+    if run is not None:
+        return f"← {run.call.name}: {run.status}, {run.duration_ms:.0f} ms"
+    return None
+
+
 class LiveAnswer:
     """One display that grows with the answer; `finish` or `fail` replaces it with the result."""
 
@@ -88,6 +100,8 @@ class LiveAnswer:
         self.interval = interval
         self.clock = clock
         self.parts: list[str] = []
+        self.partial: Any = None  # with a schema: the object so far, shown as a table
+        self.tools: list[str] = []  # in a tool loop: the calls and their results so far
         self.updates = 0
         self._handle: Any = None
         self._last = 0.0
@@ -103,9 +117,12 @@ class LiveAnswer:
         self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
         self._last = self.clock()
 
-    def add(self, text: str) -> None:
-        """Take a piece of the answer; show it when the last update is old enough (or none yet)."""
-        if not text:
+    def add(self, text: str, partial: Any = None) -> None:
+        """Take a piece of the answer (and the object so far, with a schema); show it when
+        the last update is old enough (or none yet)."""
+        if partial is not None:
+            self.partial = partial
+        elif not text:
             return
         self.parts.append(text)
         now = self.clock()
@@ -113,6 +130,12 @@ class LiveAnswer:
             self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
             self._last = self.clock()
             self._cost = self._last - now
+
+    def tool(self, line: str) -> None:
+        """Note a tool call starting or ending; shown at once (tool runs are rare and slow)."""
+        self.tools.append(line)
+        self._update(self._bundle(), {"llmpipe": {"stage": "streaming"}})
+        self._last = self.clock()
 
     def finish(self, result: Any, format: str) -> None:
         bundle, metadata = final_bundle(result, format)
@@ -133,16 +156,19 @@ class LiveAnswer:
 
     def _bundle(self) -> dict[str, str]:
         text = self.text
-        body = (
-            views.answer_html(text, self.format)
-            if text
-            else '<span class="lp-note">waiting…</span>'
-        )
+        if self.partial is not None:
+            body = views.parsed_html(self.partial)
+        elif text:
+            body = views.answer_html(text, self.format)
+        else:
+            body = '<span class="lp-note">waiting…</span>'
+        notes = "".join(f'<div class="lp-note">{views.esc(line)}</div>' for line in self.tools)
         html = views.frame(
             f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(self.who)}</span>'
-            f'{views.badge("streaming", "streaming")}</div><div class="lp-body">{body}</div></div>'
+            f'{views.badge("streaming", "streaming")}</div>{notes}<div class="lp-body">{body}</div></div>'
         )
-        return {"text/plain": redact(text + "▌"), "text/html": html}
+        lines = "".join(f"{line}\n" for line in self.tools)
+        return {"text/plain": redact(lines + text + "▌"), "text/html": html}
 
 
 class PrintedAnswer:
@@ -159,10 +185,13 @@ class PrintedAnswer:
     def start(self) -> None:
         pass
 
-    def add(self, text: str) -> None:
+    def add(self, text: str, partial: Any = None) -> None:
         self.parts.append(text)
         sys.stdout.write(redact(text))
         sys.stdout.flush()
+
+    def tool(self, line: str) -> None:
+        print(redact(line), flush=True)
 
     def finish(self, result: Any, format: str) -> None:
         print(f"\n{views.response_footer(result)}" if self.parts else views.response_text(result))

@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..views import FORMATS
-from .magic_settings import number, whole_number
+from .magic_settings import cache_choice, number, whole_number
 
 
 def _typed(convert: Any, name: str) -> Any:
@@ -51,12 +51,21 @@ _OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
         ("--cache",),
         {"action": argparse.BooleanOptionalAction, "help": "answer repeats from the cache"},
     ),
+    (  # --cache=STORE, rewritten to this by `parse`: argparse cannot give --cache both forms
+        ("--cache-store",),
+        {"type": _typed(cache_choice, "cache"), "help": argparse.SUPPRESS},
+    ),
     (
         ("--pipeline", "-p"),
         {"metavar": "NAME", "help": "run a pipeline named with %%llm pipeline define"},
     ),
     (("--chat", "-c"), {"metavar": "NAME", "help": "continue the conversation NAME across cells"}),
     (("--output", "-o"), {"metavar": "VAR", "help": "also keep the response in the variable VAR"}),
+    (("--schema",), {"metavar": "NAME", "help": "answer as the type NAME (--output keeps it)"}),
+    (
+        ("--tools",),
+        {"metavar": "F,G", "help": "let the model call the functions F, G (comma-separated)"},
+    ),
     (("--no-interpolate",), {"action": "store_true", "help": "send {braces} as written"}),
     (
         ("--budget", "-b"),
@@ -87,9 +96,10 @@ _TAKES_VALUE = {
 
 USAGE = (
     "%%llm [PROVIDER[:MODEL]] [--model M] [--temperature T] [--max-tokens N] [--system TEXT] "
-    f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] [--cache|--no-cache] "
-    "[--pipeline NAME] [--chat NAME] [--output VAR] [--no-interpolate] [--budget TOKENS] "
-    "[--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
+    f"[--format {'|'.join(FORMATS)}] [--stream|--no-stream] "
+    "[--cache[=memory|sqlite|redis]|--no-cache] "
+    "[--pipeline NAME] [--chat NAME] [--output VAR] [--schema NAME] [--tools F,G] "
+    "[--no-interpolate] [--budget TOKENS] [--dry-run] [--tag TAG] [--compare PROVIDER:MODEL ...]"
 )
 
 
@@ -147,7 +157,11 @@ def words(line: str) -> list[str]:
 
 def parse(line: str) -> argparse.Namespace:
     """The options of a magic line, or UsageError with the usage line."""
+    tokens = [
+        "--cache-store=" + w.partition("=")[2] if w.startswith("--cache=") else w
+        for w in words(line)
+    ]
     try:
-        return PARSER.parse_args(words(line))
+        return PARSER.parse_args(tokens)
     except UsageError as error:
         raise UsageError(f"{error}\nusage: {USAGE}") from None

@@ -23,8 +23,9 @@ from ..builder import Builder, build
 from ..context import Field, dry_run
 from ..errors import LLMPipeError
 from .interpolate import pieces_of, render
-from .live import LiveAnswer, PrintedAnswer, can_update
+from .live import LiveAnswer, PrintedAnswer, can_update, tool_line
 from .magic_args import split_target
+from .magic_schema import schema_named, tools_named
 from .magic_settings import Chat, Defaults, Session
 
 
@@ -69,6 +70,10 @@ def ask(
         if not message.text.strip():
             raise UsageError(f"The prompt is empty: write it {where}.")
         builder = builder.with_messages([*builder.messages[:-1], dict(message)])
+        if args.schema:
+            builder = builder.with_schema(schema_named(shell, args.schema))
+        if args.tools:
+            builder = builder.with_tools(tools_named(shell, args.tools))
     except LLMPipeError as error:
         raise CellError(error) from error
     defaults = session.defaults
@@ -93,7 +98,7 @@ def ask(
             {"role": "assistant", "content": result.content},
         ]
     if args.output:
-        shell.user_ns[args.output] = result
+        shell.user_ns[args.output] = result.parsed if args.schema else result
     if next_cell or fmt == "code":
         code = code_of(result.content or "", fenced_only=next_cell)
         if code:
@@ -143,7 +148,11 @@ def show(shell: Any, defaults: Defaults, builder: Builder, fmt: str, stream: boo
             view.start()
             answer = builder.stream()
             for chunk in answer:
-                view.add(chunk.content)
+                line = tool_line(chunk)
+                if line is not None:
+                    view.tool(line)
+                else:
+                    view.add(chunk.content, chunk.partial)
             result = answer.response
     except LLMPipeError as error:
         view.fail(error)
@@ -187,16 +196,35 @@ def make_builder(
     # the default model goes with the default provider, never to a provider named otherwise
     default_model = d.model if provider in (None, d.provider) and not args.pipeline else None
     model = args.model or model or default_model
+    cache = cache_of(d, args)
     for key, value in (
         ("model", model),
         ("temperature", d.temperature if args.temperature is None else args.temperature),
         ("max_tokens", d.max_tokens if args.max_tokens is None else args.max_tokens),
-        ("cache", d.cache if args.cache is None else args.cache),
+        ("cache", cache if isinstance(cache, bool) else None),
     ):
         if value is not None:
             options[key] = value
     if options:
         builder = builder.with_options(**options)
+    if isinstance(cache, str):
+        builder = builder.with_cache(**cache_options(d, cache))
     if args.tag:
         builder = builder.with_tags(*args.tag)
     return builder, chat
+
+
+def cache_of(d: Defaults, args: argparse.Namespace) -> bool | str | None:
+    """The cell's cache: `--cache=STORE`, else `--cache`/`--no-cache`, else the default."""
+    if getattr(args, "cache_store", None) is not None:
+        return args.cache_store
+    return d.cache if args.cache is None else args.cache
+
+
+def cache_options(d: Defaults, store: str) -> dict[str, Any]:
+    """`with_cache` options for a store the magics keep: a persistent store keeps answers
+    until cleared (no ttl); the memory one for the cache's usual hour."""
+    if store == "memory":
+        return {"store": "memory"}
+    where = {"path": d.cache_path} if store == "sqlite" else {"url": d.cache_url}
+    return {"ttl": None, "store": store, **{k: v for k, v in where.items() if v}}

@@ -1,5 +1,5 @@
 """The `%llm` line subcommands: list, config, pipeline define, pipelines, reset, costs, log,
-fix, explain, help.
+replay, fix, explain, help.
 
 Each takes the shell, the kernel's session and the rest of the line, and returns what
 the cell shows.
@@ -36,6 +36,9 @@ HELP = dedent(
     %llm reset [CHAT]                           forget one conversation, or all
     %llm costs                                  the cost summary so far
     %llm log LEVEL                              log lines in the cell: debug, info, warning, off
+    %llm replay PATH [--mode auto|record|replay] [--realtime]
+                                                every request through the recording at PATH
+    %llm replay off | %llm replay               end it | what it has done so far
     %llm fix [PROVIDER[:MODEL]] [options]       explain the last error; the fixed cell goes below
     %llm explain [PROVIDER[:MODEL]] [options]   explain the cell above
     %llm help                                   this text
@@ -166,6 +169,48 @@ def show_logs(shell: Any, session: Session, rest: str) -> None:
         print(f"llmpipe_nb log lines at {rest.upper()} and above show in the cell output.")
 
 
+def replay(shell: Any, session: Session, rest: str) -> Any:
+    """`replay PATH [--mode M] [--realtime]`: every request of the session through the
+    recording at PATH; `replay off` ends it; `replay` alone tells what it did so far."""
+    from ..plugs.replay_session import MODES, current, describe
+    from ..plugs.replay_session import replay as start
+
+    usage = (
+        "usage: %llm replay PATH [--mode auto|record|replay] [--realtime]   or   %llm replay off"
+    )
+    tokens = words(rest)
+    if not tokens:
+        print(describe(current()))
+        return None
+    if tokens == ["off"]:
+        was = current()
+        start(None)
+        print("Replay is off." if was is None else f"Replay is off: {was!r}.")
+        return None
+    path, mode, realtime = None, None, False
+    it = iter(tokens)
+    for token in it:
+        name, eq, value = token.partition("=")
+        if name == "--mode":
+            mode = value if eq else next(it, None)
+            if mode not in MODES:
+                raise UsageError(f"--mode takes {', '.join(MODES)}, not {mode!r}.\n{usage}")
+        elif token == "--realtime":
+            realtime = True
+        elif path is None and not token.startswith("-"):
+            path = token
+        else:
+            raise UsageError(f"Unexpected {token!r}.\n{usage}")
+    if path is None:
+        raise UsageError(usage)
+    try:
+        recording = start(path, mode, realtime=realtime)
+    except LLMPipeError as error:
+        raise CellError(error) from error
+    print(describe(recording))
+    return None
+
+
 def show_help(shell: Any, session: Session, rest: str) -> views.View:
     """Every command and option."""
     return views.View(views.frame(f'<pre class="lp-pre">{views.esc(HELP)}</pre>'), HELP)
@@ -179,6 +224,7 @@ COMMANDS: dict[str, Callable[[Any, Session, str], Any]] = {
     "reset": reset,
     "costs": costs,
     "log": show_logs,
+    "replay": replay,
     "fix": fix,
     "explain": explain,
     "help": show_help,

@@ -2,7 +2,8 @@
 
 The cell's options and the `%llm config` defaults (temperature, max tokens, system
 message, cache, format, update interval) apply to every model; a conversation or a named
-pipeline belongs to one provider, so neither goes with --compare. The Comparison is the
+pipeline belongs to one provider, so neither goes with --compare. `--schema NAME` asks
+every model for that type, its fields becoming the table's columns. The Comparison is the
 cell's value (`_`), and `--output VAR` keeps it too.
 """
 
@@ -22,7 +23,8 @@ from ..context.prompts import DEFAULT_BUDGET
 from ..errors import LLMPipeError
 from .interpolate import pieces_of
 from .live import can_update
-from .magic_cell import CellError
+from .magic_cell import CellError, cache_of, cache_options
+from .magic_schema import schema_named
 from .magic_settings import Session
 
 
@@ -61,12 +63,15 @@ def compare_cell(shell: Any, session: Session, args: argparse.Namespace, prompt:
             )
             if v is not None
         }
-        cache = d.cache if args.cache is None else args.cache
+        cache = cache_of(d, args)
         comparison, run = prepare(
             [prompt],
             models=args.compare,
             system=args.system or d.system,
-            features={"cache": cache or None},
+            schema=schema_named(shell, args.schema) if args.schema else None,
+            features={
+                "cache": cache_options(d, cache) if isinstance(cache, str) else cache or None
+            },
             tags=args.tag,
             format=args.format or d.format,
             options=options,

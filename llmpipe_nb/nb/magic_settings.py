@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .. import registry
-from ..errors import ConfigError
+from ..errors import ConfigError, remember_secret
 from ..plugs.validate_provider import check_request_options
 from ..views import FORMATS
 
@@ -27,7 +28,11 @@ class Defaults:
     system: str | None = None
     format: str = "markdown"
     stream: bool = True
-    cache: bool | None = None
+    #: True (the memory cache), False, or a store kept for the kernel's life: "memory",
+    #: "sqlite" (at cache_path, else the user data folder) or "redis" (at cache_url)
+    cache: bool | str | None = None
+    cache_path: str | None = None
+    cache_url: str | None = None
     update_interval: float = 0.1
 
 
@@ -52,6 +57,7 @@ class Session:
 
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 _SWITCH = "true or false (or yes/no, on/off, 1/0)"
+CACHE_STORES = ("memory", "sqlite", "redis")
 #: what each setting accepts, in the words every refusal uses
 ACCEPTED = {
     "provider": "a registered provider name",
@@ -61,7 +67,9 @@ ACCEPTED = {
     "system": "a system message",
     "format": f"one of {', '.join(FORMATS)}",
     "stream": _SWITCH,
-    "cache": _SWITCH,
+    "cache": "on, off, memory, sqlite or redis",
+    "cache_path": "the path of the SQLite cache file",
+    "cache_url": "a Redis URL (redis://, rediss:// or unix://)",
     "update_interval": "a number of seconds, 0 or more",
     "budget": "a positive whole number of tokens",
 }
@@ -83,13 +91,25 @@ def whole_number(name: str, raw: str) -> int:
         raise ValueError(f"{raw!r} is not a whole number: use {ACCEPTED[name]}") from None
 
 
+def cache_choice(name: str, raw: str) -> bool | str:
+    """A cache setting: a store name, or a switch (on: the memory cache; off: none)."""
+    low = raw.lower()
+    if low in CACHE_STORES:
+        return low
+    if low in _TRUE | _FALSE:
+        return low in _TRUE
+    raise ValueError(f"{raw!r} is not a cache: use {ACCEPTED['cache']}")
+
+
 def setting(name: str, raw: str) -> Any:
     """A `%llm config` value converted to the setting's type, or ConfigError saying why not."""
     if raw == "":
         return getattr(Defaults(), name)
     value: Any = raw
     try:
-        if name in ("stream", "cache"):
+        if name == "cache":
+            value = cache_choice(name, raw)
+        elif name == "stream":
             if raw.lower() not in _TRUE | _FALSE:
                 raise ValueError(f"{raw!r} is not a switch: use {ACCEPTED[name]}")
             value = raw.lower() in _TRUE
@@ -105,5 +125,13 @@ def setting(name: str, raw: str) -> Any:
         raise ConfigError(f"%llm config update_interval must be {ACCEPTED[name]}, not {raw!r}.")
     if name == "provider":
         registry.get(value)
+    if name == "cache_url":
+        parts = urlsplit(raw)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"%llm config cache_url must be {ACCEPTED[name]}, not {raw!r}.")
+        if parts.password:
+            remember_secret(parts.password)  # never shown in the defaults table
+    if name.startswith("cache"):
+        return value
     check_request_options({name: value})
     return value

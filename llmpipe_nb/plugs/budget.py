@@ -92,13 +92,16 @@ class Budget(Plug):
         ]
         if all(value is None for _, value in limits):
             raise ConfigError(
-                "Budget needs a limit: limit=, per_provider=, per_model= or per_tag=."
+                "Plug Budget needs a limit: pass limit=, per_provider=, per_model= or per_tag=."
             )
         for name, value in limits:
             if value is not None and (
                 not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
             ):
-                raise ConfigError(f"Budget {name} must be a number of USD >= 0, not {value!r}.")
+                raise ConfigError(
+                    f"Plug Budget option '{name}' must be a number of USD, 0 or more, "
+                    f"not {value!r}."
+                )
         self.limit = limit
         self.per_provider = dict(per_provider or {})
         self.per_model = dict(per_model or {})

@@ -23,16 +23,17 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .. import notices
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, LLMPipeError, StoreError
 from ..plug import Plug
 from ..request import Request
-from ..responses import ChatResponse, EmbeddingResponse, ToolCall, Usage
 from ..stores import STORE_NAMES, CacheStore, open_store
+from .cache_entry import decode, encode
 
 CONTROL = "cache"
 CONTROLS: dict[Any, tuple[bool, bool]] = {
@@ -43,7 +44,6 @@ CONTROLS: dict[Any, tuple[bool, bool]] = {
     False: (False, False),
 }
 CACHEABLE = ("chat", "stream", "completion", "embeddings")
-ENTRY_VERSION = 1
 _warned: set[Any] = set()  # the stores whose failure was already said
 
 
@@ -51,8 +51,14 @@ def cache_control(value: Any) -> tuple[bool, bool]:
     """(read, write) for the per-call `cache` option; ConfigError for anything else."""
     if isinstance(value, (bool, str)) and value in CONTROLS:
         return CONTROLS[value]
+    hint = (
+        f": to keep answers in {value}, build with with_cache(store={value!r})"
+        if value in STORE_NAMES
+        else ""
+    )
     raise ConfigError(
-        f"Option 'cache' must be True, False, 'no-store', 'refresh' or 'no-cache', not {value!r}."
+        "Option 'cache' must be True, False, 'no-store', 'refresh' or 'no-cache', "
+        f"not {value!r}{hint}."
     )
 
 
@@ -104,11 +110,14 @@ class Cache(Plug):
         url: str | None = None,
         max_entries: int | None = None,
     ) -> None:
-        if ttl is not None and ttl <= 0:
-            raise ConfigError(f"Cache ttl must be a number of seconds > 0 or None, not {ttl!r}.")
+        if ttl is not None and not 0 < ttl < math.inf:
+            raise ConfigError(
+                f"Plug Cache option 'ttl' must be a number of seconds greater than 0 "
+                f"(days are fine), or None to keep answers until evicted, not {ttl!r}."
+            )
         if isinstance(store, str) and store not in STORE_NAMES:
             raise ConfigError(
-                f"Unknown cache store {store!r}: use one of {', '.join(STORE_NAMES)}, "
+                f"Unknown cache store {store!r}: use one of {', '.join(map(repr, STORE_NAMES))}, "
                 "or pass a CacheStore instance."
             )
         for option, value, owner in (
@@ -118,10 +127,16 @@ class Cache(Plug):
         ):
             if value is not None and store != owner:
                 raise ConfigError(
-                    f"Cache option {option}= goes with store={owner!r}, not {store!r}."
+                    f"Cache option {option}= goes with store={owner!r}, not {store!r}: "
+                    f"drop {option}= or use store={owner!r}."
                 )
+        if max_entries is not None and max_entries < 1:
+            raise ConfigError(
+                f"Plug Cache option 'max_entries' must be a whole number of 1 or more, "
+                f"not {max_entries!r}."
+            )
         if not namespace:
-            raise ConfigError("Cache namespace must be a non-empty string.")
+            raise ConfigError("Plug Cache option 'namespace' must be a non-empty string.")
         self.ttl = ttl
         self.store = store
         self.key_fn = key_fn
@@ -161,6 +176,18 @@ class Cache(Plug):
             logging.getLogger(__name__).info("%s The request goes on uncached.", error.message)
         return request.add_error(error, plug=plug)
 
+    def store_error(self, error: Exception, what: str, *, own: bool = True) -> StoreError:
+        """A store's failure as the StoreError the request records and goes on past; with
+        `own`, our other errors (a missing package, a bad option) are raised as they are."""
+        if isinstance(error, StoreError):
+            return error
+        if own and isinstance(error, LLMPipeError):
+            raise error
+        store = self.store if isinstance(self.store, str) else type(self.store).__name__
+        return StoreError(
+            f"The {store} cache store could not {what} an entry ({type(error).__name__}: {error})."
+        )
+
     def clear(self) -> None:
         """Empty the store (every namespace in it)."""
         self.backend().clear()
@@ -186,8 +213,8 @@ class Cache(Plug):
         if read:
             try:
                 raw = self.backend().get(key)
-            except StoreError as error:
-                request = self.failed(request, error, self.name)
+            except Exception as error:
+                request = self.failed(request, self.store_error(error, "read"), self.name)
         return self._after_lookup(request, key, raw, write)
 
     async def acall(self, request: Request) -> Request:
@@ -198,8 +225,8 @@ class Cache(Plug):
         if read:
             try:
                 raw = await self.backend().aget(key)
-            except StoreError as error:
-                request = self.failed(request, error, self.name)
+            except Exception as error:
+                request = self.failed(request, self.store_error(error, "read"), self.name)
         return self._after_lookup(request, key, raw, write)
 
     def _begin(self, request: Request) -> tuple[Request, str | None, bool, bool]:
@@ -228,18 +255,7 @@ class Cache(Plug):
 
     def entry(self, request: Request) -> str | None:
         """The stored form of a finished request's answer, or None if it is not cacheable."""
-        result = request.result
-        if isinstance(result, ChatResponse):
-            if result.finish_reason == "error":
-                return None
-            data = _chat_entry(result)
-        elif isinstance(result, EmbeddingResponse):
-            data = _embedding_entry(result)
-        else:
-            return None
-        data["v"] = ENTRY_VERSION
-        data["created_at"] = time.time()
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=repr)
+        return encode(request.result)
 
 
 class CacheWrite(Plug):
@@ -253,29 +269,39 @@ class CacheWrite(Plug):
         return {}
 
     def _prepare(self, request: Request) -> tuple[str, str] | None:
+        if request.state == "error":  # an after-run step failed it (an answer that misfits)
+            return None
         key = request.metadata.get("cache_key")
         value = self.cache.entry(request)
         return None if key is None or value is None else (key, value)
 
+    # The request has its answer by now: whatever goes wrong here is recorded and warned
+    # about, never raised.
+
     def call(self, request: Request) -> Request:
-        item = self._prepare(request)
-        if item is None:
-            return request
         try:
+            item = self._prepare(request)
+            if item is None:
+                return request
             self.cache.backend().set(item[0], item[1], self.cache.ttl)
-        except StoreError as error:
-            return self.cache.failed(request, error, self.name)
+        except Exception as error:
+            return self._failed(request, error)
         return request.put_metadata("cache_stored", True)
 
     async def acall(self, request: Request) -> Request:
-        item = self._prepare(request)
-        if item is None:
-            return request
         try:
+            item = self._prepare(request)
+            if item is None:
+                return request
             await self.cache.backend().aset(item[0], item[1], self.cache.ttl)
-        except StoreError as error:
-            return self.cache.failed(request, error, self.name)
+        except Exception as error:
+            return self._failed(request, error)
         return request.put_metadata("cache_stored", True)
+
+    def _failed(self, request: Request, error: Exception) -> Request:
+        return self.cache.failed(
+            request, self.cache.store_error(error, "write", own=False), self.name
+        )
 
 
 def ensure_cache(plugs: Sequence[Plug]) -> tuple[Plug, ...]:
@@ -301,78 +327,13 @@ def _default_cache() -> Cache:
     return _default[0]
 
 
-# -- entries ---------------------------------------------------------------------------
-
-
-def _usage(usage: Usage) -> list[int]:
-    return [
-        usage.input_tokens,
-        usage.output_tokens,
-        usage.cached_input_tokens,
-        usage.reasoning_tokens,
-    ]
-
-
-def _chat_entry(r: ChatResponse) -> dict[str, Any]:
-    return {
-        "type": "chat",
-        "content": r.content,
-        "model": r.model,
-        "provider": r.provider,
-        "finish_reason": r.finish_reason,
-        "raw_finish_reason": r.raw_finish_reason,
-        "usage": _usage(r.usage),
-        "cost": r.cost,
-        "tool_calls": [[c.id, c.name, c.arguments] for c in r.tool_calls],
-        "id": r.id,
-        "request_id": r.request_id,
-        "raw": r.raw,
-    }
-
-
-def _embedding_entry(r: EmbeddingResponse) -> dict[str, Any]:
-    return {
-        "type": "embeddings",
-        "embeddings": r.embeddings,
-        "model": r.model,
-        "provider": r.provider,
-        "usage": _usage(r.usage),
-        "cost": r.cost,
-        "raw": r.raw,
-    }
-
-
-def _hit(request: Request, key: str, raw: str) -> Request | None:
-    """The request answered from a stored entry; None if the entry is unreadable."""
-    try:
-        data = json.loads(raw)
-        saved = data["cost"]
-        usage = Usage(*data["usage"])
-        if data["type"] == "chat" and request.kind != "embeddings":
-            result: Any = ChatResponse(
-                content=data["content"],
-                model=data["model"],
-                provider=data["provider"],
-                finish_reason=data["finish_reason"],
-                raw_finish_reason=data["raw_finish_reason"],
-                usage=usage,
-                tool_calls=tuple(ToolCall(*c) for c in data["tool_calls"]),
-                id=data["id"],
-                request_id=data["request_id"],
-                raw=data["raw"],
-            )
-        elif data["type"] == "embeddings" and request.kind == "embeddings":
-            result = EmbeddingResponse(
-                embeddings=data["embeddings"],
-                model=data["model"],
-                provider=data["provider"],
-                usage=usage,
-                raw=data["raw"],
-            )
-        else:
-            return None
-    except (ValueError, KeyError, TypeError):
+def _hit(request: Request, key: str, raw: str, *, older: bool = False) -> Request | None:
+    """The request answered from a stored entry; None if the entry is unreadable (see
+    `cache_entry.decode` for `older`)."""
+    decoded = decode(raw, request.kind, older=older)
+    if decoded is None:
         return None
+    result, saved, created_at = decoded
     result.cost, result.cost_status, result.cost_saved, result.cache_hit = (
         0.0,
         "cached",
@@ -382,7 +343,7 @@ def _hit(request: Request, key: str, raw: str) -> Request | None:
     meta = {
         "cache_hit": True,
         "cache_key": key,
-        "cache_age_s": max(0.0, time.time() - float(data.get("created_at", time.time()))),
+        "cache_age_s": max(0.0, time.time() - created_at),
         "cost_usd": 0.0,
         "cost_status": "cached",
         "cost_saved": saved,

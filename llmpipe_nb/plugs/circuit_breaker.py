@@ -29,12 +29,13 @@ from ..errors import (
     ConfigError,
     ProviderError,
 )
-from ..plug import Plug
+from ..plug import Plug, check_seconds
 from ..request import Request
 from .execute_request import CIRCUIT_BREAKER
 
 log = logging.getLogger(__name__)
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+MAX_SECONDS = 3600.0  # for recovery_time and timeout: more is most likely milliseconds
 
 
 @dataclass
@@ -94,10 +95,11 @@ class CircuitBreaker(Plug):
     ) -> None:
         if failure_threshold < 1:
             raise ConfigError(
-                f"CircuitBreaker failure_threshold must be 1 or more, not {failure_threshold}."
+                "Plug CircuitBreaker option 'failure_threshold' must be 1 or more, "
+                f"not {failure_threshold}."
             )
-        if recovery_time <= 0 or (timeout is not None and timeout <= 0):
-            raise ConfigError("CircuitBreaker recovery_time and timeout must be seconds > 0.")
+        check_seconds(self.name, "recovery_time", recovery_time, most=MAX_SECONDS)
+        check_seconds(self.name, "timeout", timeout, most=MAX_SECONDS)
         self.failure_threshold = failure_threshold
         self.recovery_time = recovery_time
         self.timeout = timeout
@@ -106,9 +108,13 @@ class CircuitBreaker(Plug):
 
     def call(self, request: Request) -> Request:
         circuit = self._circuit(request)
+        with circuit.lock:
+            state = circuit.state
+            if state == OPEN and self._wait_left(circuit, self.clock()) is None:
+                state = HALF_OPEN  # recovered: this request is the trial
         return request.evolve(
             private={**request.private, CIRCUIT_BREAKER: self},
-            metadata={**request.metadata, "circuit_state": circuit.state},
+            metadata={**request.metadata, "circuit_state": state},
         )
 
     def _circuit(self, request: Request) -> Circuit:
@@ -196,9 +202,14 @@ class CircuitBreaker(Plug):
 
     def _open_error(self, circuit: Circuit, remaining: float) -> CircuitOpenError:
         where = f" at {circuit.base_url}" if circuit.base_url else ""
+        if circuit.state == HALF_OPEN:
+            why = "is half-open and its one trial call has not answered yet"
+        else:
+            n = circuit.failures
+            why = f"is open after {n} consecutive failure{'' if n == 1 else 's'}"
         return CircuitOpenError(
-            f"The circuit for '{circuit.provider}'{where} is open after {circuit.failures} "
-            f"consecutive failures, so nothing was sent: try again in {remaining:.1f} s.",
+            f"The circuit for '{circuit.provider}'{where} {why}, so nothing was sent: "
+            f"try again in {remaining:.1f} s.",
             provider=circuit.provider,
             retry_after=remaining,
         )

@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..pipeline import leave_partial
 from ..plug import Plug
-from ..pricing import cost_for
+from ..pricing import ESTIMATED, cost_for
 from ..request import Request
 from ..responses import StreamChunk, Usage
 from ..tokens import estimate_message_tokens, estimate_tokens
@@ -171,7 +171,7 @@ class _Attempts:
         if estimated:
             prompt = reported.input_tokens if reported else 0
             prompt = prompt or estimate_message_tokens(request.messages)
-            usage = Usage(input_tokens=prompt, output_tokens=output)
+            usage = Usage(input_tokens=prompt, output_tokens=output, estimated=True)
         else:
             usage = reported
         provider = registry.get(request.provider)
@@ -183,7 +183,7 @@ class _Attempts:
             price_provider=provider.price_provider,
         )
         if estimated and cost:
-            status = "estimated"
+            status = ESTIMATED
         return {"usage_so_far": usage, "cost_usd": cost, "cost_status": status}
 
     def _log(self, outcome: str, status_code: int | None, retry_in_s: float | None = None) -> None:

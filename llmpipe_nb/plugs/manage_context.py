@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from .. import registry
-from ..context_windows import context_window
 from ..errors import ConfigError, ContextLengthError
 from ..pipeline import Pipeline
 from ..plug import Plug
@@ -63,11 +62,18 @@ class ManageContext(Plug):
         summary_max_tokens: int = 512,
     ) -> None:
         if max_tokens is not None and max_tokens < 1:
-            raise ConfigError(f"ManageContext max_tokens must be 1 or more, not {max_tokens}.")
+            raise ConfigError(
+                f"Plug ManageContext option 'max_tokens' must be 1 or more, not {max_tokens}."
+            )
         if window_size < 1:
-            raise ConfigError(f"ManageContext window_size must be 1 or more, not {window_size}.")
+            raise ConfigError(
+                f"Plug ManageContext option 'window_size' must be 1 or more, not {window_size}."
+            )
         if summary_max_tokens < 16:
-            raise ConfigError("ManageContext summary_max_tokens must be at least 16.")
+            raise ConfigError(
+                "Plug ManageContext option 'summary_max_tokens' must be 16 or more, "
+                f"not {summary_max_tokens}."
+            )
         if summary_provider is not None:
             registry.get(summary_provider)
         self.strategy = strategy
@@ -99,7 +105,7 @@ class ManageContext(Plug):
         if self.max_tokens is not None:
             return self.max_tokens
         provider = registry.get(request.provider)
-        window = context_window(request.model, provider.price_provider or request.provider)
+        window = provider.context_window(request)
         if window is None:
             return None
         out = request.options.get("max_tokens") or request.options.get("max_completion_tokens")
@@ -114,7 +120,7 @@ class ManageContext(Plug):
         if budget is None and self.strategy != "sliding_window":
             raise ConfigError(
                 f"ManageContext does not know the context window of model {request.model!r}: "
-                "pass max_tokens= (the prompt budget in tokens)."
+                "pass max_tokens=, the prompt budget in tokens."
             )
         before = estimate_message_tokens(messages)
         if self.strategy == "sliding_window":

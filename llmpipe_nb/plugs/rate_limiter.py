@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 from ..errors import ConfigError, RateLimitError
-from ..plug import Plug
+from ..plug import Plug, check_seconds
 from ..request import Request
 from ..tokens import estimate_message_tokens, estimate_tokens
 
@@ -48,6 +49,7 @@ class Bucket:
         return max(0.0, (cost - self.tokens) / self.rate)
 
 
+MAX_WAIT = 3600.0  # seconds; more is most likely milliseconds
 _buckets: dict[tuple[Any, ...], Bucket] = {}
 _lock = threading.Lock()
 
@@ -83,17 +85,22 @@ class RateLimiter(Plug):
         sleep: Callable[[float], Any] | None = None,
     ) -> None:
         if requests_per_minute is None and tokens_per_minute is None:
-            raise ConfigError("RateLimiter needs requests_per_minute=, tokens_per_minute= or both.")
+            raise ConfigError(
+                "Plug RateLimiter needs a limit: pass requests_per_minute=, tokens_per_minute= "
+                "or both."
+            )
         for name, value in (
             ("requests_per_minute", requests_per_minute),
             ("tokens_per_minute", tokens_per_minute),
         ):
-            if value is not None and value <= 0:
-                raise ConfigError(f"RateLimiter {name} must be a number > 0, not {value!r}.")
+            if value is not None and not 0 < value < math.inf:
+                raise ConfigError(
+                    f"Plug RateLimiter option '{name}' must be a number greater than 0, "
+                    f"not {value!r}."
+                )
         if burst is not None and burst < 1:
-            raise ConfigError(f"RateLimiter burst must be 1 or more, not {burst!r}.")
-        if max_wait < 0:
-            raise ConfigError(f"RateLimiter max_wait must be seconds >= 0, not {max_wait!r}.")
+            raise ConfigError(f"Plug RateLimiter option 'burst' must be 1 or more, not {burst!r}.")
+        check_seconds(self.name, "max_wait", max_wait, most=MAX_WAIT, zero=True)
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
         self.burst = burst
@@ -143,8 +150,8 @@ class RateLimiter(Plug):
             cost = float(request_tokens(request))
             if cost > tpm:
                 raise ConfigError(
-                    f"This request needs about {int(cost)} tokens, more than tokens_per_minute "
-                    f"({tpm:g}) allows: raise the limit or shorten the prompt."
+                    f"This request needs about {int(cost)} tokens, more than the "
+                    f"tokens_per_minute limit of {tpm:g}: raise the limit or shorten the prompt."
                 )
             key = (scope, "tokens", tpm, tpm)
             bucket = _buckets.get(key) or _buckets.setdefault(key, Bucket(tpm, tpm / 60, now))
@@ -162,8 +169,9 @@ class RateLimiter(Plug):
                     bucket.tokens -= cost
         if refuse:
             error = RateLimitError(
-                f"The local rate limit for '{request.provider}' is reached: the request would "
-                f"wait {wait:.2f} s, so it was not sent; retry after that or raise the limit.",
+                f"The local rate limit for '{request.provider}' is reached and the request "
+                f"would have to wait {wait:.2f} s, so it was not sent: retry then, or raise "
+                "the limit.",
                 provider=request.provider,
                 retry_after=wait,
             )

@@ -28,13 +28,17 @@ from ..errors import (
     ProviderTimeoutError,
     StreamInterruptedError,
 )
-from ..plug import Plug
+from ..plug import Plug, check_seconds
 from ..request import Request
 from .execute_request import RETRY_POLICY
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 409, 429})
 NEVER_RETRY = frozenset({400, 401, 403, 404, 422})
+# the most each delay option takes, in seconds: more is most likely milliseconds
+MAX_BASE_DELAY = 60.0
+MAX_DELAY = 600.0
+MAX_RETRY_AFTER_CAP = 3600.0
 
 
 def is_retryable(error: ProviderError) -> bool:
@@ -68,11 +72,18 @@ class RetryPolicy(Plug):
         sleep: Callable[[float], Any] | None = None,
     ) -> None:
         if max_attempts < 1:
-            raise ConfigError(f"RetryPolicy max_attempts must be 1 or more, not {max_attempts}.")
-        if base_delay < 0 or max_delay < 0 or retry_after_cap < 0:
-            raise ConfigError("RetryPolicy delays must be numbers of seconds >= 0.")
+            raise ConfigError(
+                f"Plug RetryPolicy option 'max_attempts' must be 1 or more, not {max_attempts}."
+            )
+        check_seconds(self.name, "base_delay", base_delay, most=MAX_BASE_DELAY, zero=True)
+        check_seconds(self.name, "max_delay", max_delay, most=MAX_DELAY, zero=True)
+        check_seconds(
+            self.name, "retry_after_cap", retry_after_cap, most=MAX_RETRY_AFTER_CAP, zero=True
+        )
         if not 0 <= jitter <= 1:
-            raise ConfigError(f"RetryPolicy jitter must be a fraction from 0 to 1, not {jitter}.")
+            raise ConfigError(
+                f"Plug RetryPolicy option 'jitter' must be a fraction from 0 to 1, not {jitter}."
+            )
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.base_delay = base_delay

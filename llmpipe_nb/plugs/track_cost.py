@@ -6,7 +6,7 @@ import dataclasses
 
 from .. import lifecycle, registry
 from ..plug import Plug
-from ..pricing import cost_for
+from ..pricing import ESTIMATED, PRICED, cost_for
 from ..request import Request
 
 
@@ -16,7 +16,8 @@ class TrackCost(Plug):
     An unknown model gives cost None with status "unpriced" and one warning per model. The
     price is that of the service tier the provider reports (metadata `service_tier`). A
     retired model the provider re-routes is priced as the model that answered, which the
-    result then names.
+    result then names. A price on token counts the server did not send has status
+    "estimated".
     """
 
     def call(self, request: Request) -> Request:
@@ -35,6 +36,8 @@ class TrackCost(Plug):
             price_provider=provider.price_provider,
             service_tier=request.metadata.get("service_tier"),
         )
+        if status == PRICED and usage.estimated:
+            status = ESTIMATED
         changes = {"cost": cost, "cost_status": status}
         if model != answered:
             changes["model"] = model

@@ -16,8 +16,12 @@ if TYPE_CHECKING:
 
 CONFIG_OPTIONS = frozenset({"api_key", "base_url", "timeout", "headers"})
 #: options every provider takes: the model, where to reach it (FetchConfig takes those out),
-#: and the per-call cache control (the Cache plug takes it out)
-COMMON_OPTIONS = CONFIG_OPTIONS | {"model", "cache"}
+#: the per-call cache control (the Cache plug takes it out), and structured output
+#: (the StructuredOutput plug turns those into the provider's own fields)
+COMMON_OPTIONS = CONFIG_OPTIONS | {"model", "cache", "schema", "repair", "schema_form"}
+#: options every provider takes for one kind: how to pool token-level embeddings
+#: (the CheckEmbeddings plug reads it; nothing is sent)
+KIND_OPTIONS: dict[str, frozenset[str]] = {"embeddings": frozenset({"pooling"})}
 
 
 def _number(lo: float, hi: float | None) -> Any:
@@ -54,6 +58,11 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "response_format": (lambda v: isinstance(v, Mapping), "a dict such as {'type': 'json_object'}"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "extra_body": (lambda v: isinstance(v, Mapping), "a dict of extra JSON fields"),
+    "repair": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a whole number >= 0",
+    ),
+    "pooling": (lambda v: v in ("mean", "last", "cls"), "'mean', 'last' or 'cls'"),
 }
 
 
@@ -62,7 +71,9 @@ def check_request_options(
 ) -> None:
     """Raise ConfigError for an option `provider` would not send for `kind`, or a bad value."""
     if provider is not None and provider.request_options is not None:
-        allowed = provider.request_options.get(kind, frozenset())
+        allowed = provider.request_options.get(kind, frozenset()) | KIND_OPTIONS.get(
+            kind, frozenset()
+        )
         unknown = next((k for k in options if k not in allowed and k not in COMMON_OPTIONS), None)
         if unknown is not None:
             raise ConfigError(_unknown_option(unknown, provider.name, kind, allowed))

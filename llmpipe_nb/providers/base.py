@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from .. import config
 from ..config import ProviderConfig
+from ..context_windows import context_window
 from ..errors import (
     AuthenticationError,
     BadRequestError,
@@ -44,11 +45,18 @@ class Provider:
     local: ClassVar[bool] = False
     #: the provider id in the price table, when it differs from `name`
     price_provider: ClassVar[str | None] = None
+    #: how many requests it can run at once (None: no limit of its own); `llm.map` keeps to it
+    max_concurrency: ClassVar[int | None] = None
     #: kind -> (prepare plug class, parse plug class)
     plugs: ClassVar[Mapping[str, tuple[Any, Any]]] = {}
     #: kind -> the request options its prepare plug sends; ValidateProvider refuses any other,
     #: so a misspelt option fails instead of being dropped (None: not declared, not checked)
     request_options: ClassVar[Mapping[str, frozenset[str]] | None] = None
+    #: the ways `schema=` can be asked of this provider, best first (see plugs/structured.py):
+    #: "json_schema", "json_object", "guided_json", "tool" or "prompt"
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema",)
+    #: the JSON Schema subset its structured mode takes (structured/dialects.py)
+    schema_dialect: ClassVar[str] = "json"
     #: `fnmatch` patterns (lower-case) of the models known to take no images: a prompt with
     #: an image is refused for them before anything is sent; any other model is left to the API
     text_only_models: ClassVar[tuple[str, ...]] = ()
@@ -87,6 +95,15 @@ class Provider:
         elif kind == "list_models":
             specs.append(ModelStatus)
         return specs
+
+    def structured_for(self, model: str | None) -> tuple[tuple[str, ...], str]:
+        """The forms `schema=` takes for `model`, best first, and the schema dialect they
+        use: the provider's own, unless its models speak different formats."""
+        return self.structured_forms, self.schema_dialect
+
+    def context_window(self, request: Request) -> int | None:
+        """The context window of the request's model in tokens, if known (ManageContext's budget)."""
+        return context_window(request.model, self.price_provider or self.name)
 
     def takes_images(self, model: str | None) -> bool:
         """False only for a model known to take no images (`text_only_models`)."""

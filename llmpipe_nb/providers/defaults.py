@@ -30,6 +30,9 @@ fails when a default here is deprecated or retired there.
 - azure: none: `model=` names one of the user's own deployments.
 - mistral, together: unchanged; the table has no lifecycle data for them.
 - ollama: unchanged; local models have no lifecycle.
+- llamacpp `local-model`: a name, not a model. llama-server and llama-cpp-python's server
+  answer with the model they were started with whatever the request names (and report the
+  name back), so any value works; a llama-server started with several models needs model=.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ CHAT: dict[str, str] = {
     "perplexity": "sonar",
     "bedrock": "amazon.nova-micro-v1:0",
     "vertex": "gemini-3.5-flash-lite",
+    "llamacpp": "local-model",
 }
 
 #: provider -> default embedding model

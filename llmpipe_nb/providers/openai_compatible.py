@@ -58,6 +58,8 @@ class CompatibleProvider(OpenAIProvider):
     max_tokens_field = "max_tokens"
     developer_role = False
     plugs = _plugs(*_ALL)
+    #: JSON-schema mode, else the schema in the prompt (validated, and repaired on request)
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema", "prompt")
 
     def chat_options(self, options: Mapping[str, Any]) -> Mapping[str, Any]:
         return options  # the server judges its own models
@@ -199,9 +201,12 @@ class PerplexityProvider(CompatibleProvider):
 class LocalProvider(CompatibleProvider):
     """A server on the user's machine: no key needed, priced at $0, the model is whatever it serves."""
 
-    default_model = None
+    default_model: ClassVar[str | None] = None
     requires_key = False
     local = True
+    schema_dialect: ClassVar[str] = "json"  # the server compiles any JSON Schema to a grammar
+    #: then JSON mode with the schema beside it, which llama-cpp-python's server takes
+    structured_forms: ClassVar[tuple[str, ...]] = ("json_schema", "json_object", "prompt")
 
 
 class LMStudioProvider(LocalProvider):
@@ -209,6 +214,7 @@ class LMStudioProvider(LocalProvider):
     a flat string), so that asks for a JSON-object schema instead, which means the same."""
 
     name = "lmstudio"
+    structured_forms = ("json_schema", "prompt")
     key_env = ("LMSTUDIO_API_KEY",)
     base_url_env = "LMSTUDIO_BASE_URL"
     default_base_url = "http://127.0.0.1:1234/v1"
@@ -229,6 +235,7 @@ class VLLMProvider(LocalProvider):
     """
 
     name = "vllm"
+    structured_forms = ("json_schema", "guided_json", "prompt")  # guided_json: before 0.12
     key_env = ("VLLM_API_KEY",)
     base_url_env = "VLLM_BASE_URL"
     default_base_url = "http://127.0.0.1:8000/v1"
@@ -244,6 +251,8 @@ class VLLMProvider(LocalProvider):
         structured = dict(
             body.pop("structured_outputs", None) or options.get("structured_outputs") or {}
         )
+        if options.get("schema_form") == "guided_json":  # a server before 0.12, asked so
+            return body
         moved = []
         for field, key in GUIDED_FIELDS.items():
             value = body.pop(field, options.get(field))
@@ -282,10 +291,12 @@ def _warn_once(field: str, key: str | None) -> None:
 class LlamaCppProvider(LocalProvider):
     """llama.cpp's llama-server; answers 503 while the model loads (a retryable ServerError).
 
-    `max_tokens`, the field every llama-server version reads.
+    `max_tokens`, the field every llama-server version reads. It serves the model it was
+    started with under any name, so calls without model= send a placeholder name.
     """
 
     name = "llamacpp"
+    default_model = defaults.CHAT["llamacpp"]
     key_env = ("LLAMACPP_API_KEY",)
     base_url_env = "LLAMACPP_BASE_URL"
     default_base_url = "http://127.0.0.1:8080/v1"
@@ -304,3 +315,4 @@ class GenericProvider(CompatibleProvider):
     base_url_env = "OPENAI_COMPATIBLE_BASE_URL"
     default_base_url = None
     requires_key = False
+    structured_forms = LocalProvider.structured_forms

@@ -34,6 +34,7 @@ BUILTIN: dict[str, str] = {
     "azure": "llmpipe_nb.providers.azure:AzureProvider",
     "bedrock": "llmpipe_nb.providers.bedrock:BedrockProvider",
     "vertex": "llmpipe_nb.providers.vertex:VertexProvider",
+    "local": "llmpipe_nb.providers.local:LocalModelProvider",
 }
 
 

@@ -18,7 +18,9 @@ class MemoryStore(CacheStore):
         self, max_entries: int = 1024, clock: Callable[[], float] = time.monotonic
     ) -> None:
         if not isinstance(max_entries, int) or isinstance(max_entries, bool) or max_entries < 1:
-            raise ConfigError(f"max_entries must be a positive whole number, not {max_entries!r}.")
+            raise ConfigError(
+                f"MemoryStore max_entries must be a whole number of 1 or more, not {max_entries!r}."
+            )
         self.max_entries = max_entries
         self._clock = clock
         self._data: OrderedDict[str, tuple[str, float | None]] = OrderedDict()

@@ -1,18 +1,22 @@
 """RedisStore: answers in a Redis server, shared by every process and machine that reaches it.
 
 redis-py is imported when the store is first used (install llmpipe_nb[redis]). Entries
-expire through Redis' own TTL. A server that cannot be reached raises StoreError, which
+expire through Redis' own TTL, and are stored compressed (see `codec`; an entry written
+before compression is read as it is). A server that cannot be reached raises StoreError, which
 the Cache plug records before sending the request on to the provider.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import MissingDependencyError, StoreError, remember_secret
 from .base import CacheStore
+from .codec import pack, unpack
+from .redis_vectors import VECTORS, RedisVectors
 
 URL_ENV = "LLMPIPE_REDIS_URL"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -49,19 +53,37 @@ class RedisStore(CacheStore):
 
     def get(self, key: str) -> str | None:
         value = self._do("read", self._client.get, PREFIX + key)
-        return value.decode() if isinstance(value, bytes) else value
+        return None if value is None else unpack(value)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        px = None if ttl is None else max(1, int(ttl * 1000))
-        self._do("write", self._client.set, PREFIX + key, value, px=px)
+        try:
+            px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+        except (OverflowError, ValueError, TypeError):
+            raise StoreError(
+                f"Redis cannot keep an entry for ttl={ttl!r}: give a finite number of "
+                "seconds, or None to keep it until evicted."
+            ) from None
+        self._do("write", self._client.set, PREFIX + key, pack(value), px=px)
 
     def delete(self, key: str) -> None:
         self._do("write", self._client.delete, PREFIX + key)
 
     def clear(self) -> None:
-        keys = self._do("read", lambda: list(self._client.scan_iter(match=PREFIX + "*", count=500)))
+        keys = self._do("read", lambda: self._keys(PREFIX) + self._keys(VECTORS))
         for start in range(0, len(keys), 500):
             self._do("write", self._client.delete, *keys[start : start + 500])
+        if self.__dict__.get("_vectors") is not None:
+            self.__dict__["_vectors"].forget()
+
+    def _keys(self, prefix: str) -> list[Any]:
+        return list(self._client.scan_iter(match=prefix + "*", count=500))
+
+    def vectors(self) -> Any:
+        """The semantic cache's vectors, kept in Redis (see `redis_vectors`)."""
+        index = self.__dict__.get("_vectors")
+        if index is None:
+            index = self.__dict__["_vectors"] = RedisVectors(self)
+        return index
 
     def close(self) -> None:
         self._client.close()
@@ -71,8 +93,8 @@ class RedisStore(CacheStore):
             return fn(*args, **kw)
         except self._errors as error:
             raise StoreError(
-                f"Could not {what} the Redis cache at {masked_url(self.url)} ({error}): "
-                "check that Redis is running and the URL is right."
+                f'Could not {what} the Redis cache at {masked_url(self.url)}, which said "'
+                f'{str(error).rstrip(".")}": check that Redis is running and the URL is right.'
             ) from error
 
     def __repr__(self) -> str:

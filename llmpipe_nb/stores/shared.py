@@ -29,7 +29,7 @@ def open_store(
         key = url
     else:
         raise ConfigError(
-            f"Unknown cache store {name!r}: use one of {', '.join(STORE_NAMES)}, "
+            f"Unknown cache store {name!r}: use one of {', '.join(map(repr, STORE_NAMES))}, "
             "or pass a CacheStore instance."
         )
     store = _shared.get((name, key))

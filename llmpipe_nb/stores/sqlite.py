@@ -3,6 +3,10 @@
 WAL mode lets readers and a writer work at once; a busy timeout makes concurrent
 processes wait for each other instead of failing. The default file lives in the
 user's data directory (platformdirs), e.g. ~/.local/share/llmpipe_nb/cache.sqlite3.
+
+Answers are stored compressed (see `codec`); a file written before compression keeps its
+text entries readable, and is brought to the current layout (its `user_version`) when
+opened. The semantic cache's vectors live in the same file.
 """
 
 from __future__ import annotations
@@ -15,7 +19,23 @@ from typing import Any
 
 from ..errors import StoreError
 from .base import CacheStore
+from .codec import pack, unpack
+from .sqlite_vectors import SQLiteVectors
 
+#: the layout of the file, one step per version; a file records its version in
+#: `PRAGMA user_version`, and is brought forward step by step when opened
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 0 -> 1: the vectors of the semantic cache (values may now be compressed blobs)
+        """CREATE TABLE IF NOT EXISTS vectors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            space TEXT NOT NULL,
+            key TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            UNIQUE (space, key)
+        )""",
+    ),
+)
+VERSION = len(MIGRATIONS)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cache (
     key TEXT PRIMARY KEY,
@@ -42,19 +62,50 @@ class SQLiteStore(CacheStore):
         self.path = Path(path) if path is not None else default_path()
         self._lock = threading.Lock()
         self._writes = 0
+        db = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
+            db = sqlite3.connect(
                 self.path, timeout=10.0, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
+            version = self._version(db)  # before anything changes the file
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            self._migrate(db, version)
+        except (OSError, sqlite3.Error, StoreError) as error:
+            if db is not None:
+                db.close()
+            if isinstance(error, StoreError):
+                raise
             raise StoreError(
-                f"Cannot open the SQLite cache at {self.path} ({error}): "
+                f'Cannot open the SQLite cache at {self.path}, which failed with "{error}": '
                 "pass a writable path with with_cache(store='sqlite', path=...)."
             ) from error
+        self._db = db
+        self._vectors: SQLiteVectors | None = None
+
+    def _version(self, db: sqlite3.Connection) -> int:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if version > VERSION:
+            raise StoreError(
+                f"The SQLite cache at {self.path} was written by a newer llmpipe_nb "
+                f"(layout {version}, this one knows {VERSION}): upgrade llmpipe_nb, "
+                "or use another path."
+            )
+        return version
+
+    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        for step in range(version, VERSION):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql in MIGRATIONS[step]:
+                    db.execute(sql)
+                db.execute(f"PRAGMA user_version = {step + 1}")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def get(self, key: str) -> str | None:
         now = time.time()
@@ -65,13 +116,13 @@ class SQLiteStore(CacheStore):
         if expires is not None and now >= expires:
             self._run("DELETE FROM cache WHERE key = ? AND expires_at <= ?", (key, now))
             return None
-        return value
+        return unpack(value)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         now = time.time()
         self._run(
             "INSERT OR REPLACE INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?)",
-            (key, value, now, None if ttl is None else now + ttl),
+            (key, pack(value), now, None if ttl is None else now + ttl),
         )
         self._writes += 1
         if self._writes % _SWEEP_EVERY == 0:
@@ -82,6 +133,15 @@ class SQLiteStore(CacheStore):
 
     def clear(self) -> None:
         self._run("DELETE FROM cache", ())
+        self._run("DELETE FROM vectors", ())
+        if self._vectors is not None:
+            self._vectors.forget()
+
+    def vectors(self) -> SQLiteVectors:
+        """The semantic cache's vectors, kept in this file (see `sqlite_vectors`)."""
+        if self._vectors is None:
+            self._vectors = SQLiteVectors(self)
+        return self._vectors
 
     def prune(self) -> None:
         """Delete every expired entry."""
@@ -97,14 +157,15 @@ class SQLiteStore(CacheStore):
         with self._lock:
             self._db.close()
 
-    def _run(self, sql: str, args: tuple[object, ...]) -> Any:
+    def _run(self, sql: str, args: tuple[object, ...], *, every: bool = False) -> Any:
         try:
             with self._lock:
-                return self._db.execute(sql, args).fetchone()
+                cursor = self._db.execute(sql, args)
+                return cursor.fetchall() if every else cursor.fetchone()
         except sqlite3.Error as error:
             raise StoreError(
-                f"The SQLite cache at {self.path} failed ({error}): "
-                "check the file is writable and the disk is not full."
+                f'The SQLite cache at {self.path} failed with "{error}": '
+                "check that the file is writable and the disk is not full."
             ) from error
 
     def __repr__(self) -> str:

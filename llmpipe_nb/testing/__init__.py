@@ -1,7 +1,8 @@
 """Loopback fake servers that speak the providers' wire formats, for tests and demos.
 
 `FakeServer("openai" | "anthropic" | "gemini" | "ollama")` serves real HTTP on
-127.0.0.1 with deterministic replies (`echo`) and faults on request (`faults`).
+127.0.0.1 with deterministic replies (`echo`) and faults on request (`faults`). The
+OpenAI and Anthropic fakes also run Batch API jobs, steered by `batch_script`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The Anthropic fake: Messages (plain, streamed, tool use, thinking) and the model list.
+"""The Anthropic fake: Messages (plain, streamed, tool use, thinking), the model list, and
+Message Batches (`anthropic_batch_wire`).
 
 Streams follow the documented event order with `event:` + `data:` pairs, a `ping`
 among the deltas, an empty first `input_json_delta`, cumulative `message_delta`
@@ -16,6 +17,11 @@ Thinking (asked for, or always on for Opus 5.5 and Fable 5.1) answers with a sig
 test trigger string. Each signature is an HMAC over the block, its place and the number
 of reasoning blocks in its turn, so a block that comes back altered, moved or without
 its siblings is refused, as is a tool result whose assistant turn lost its thinking.
+Structured output (`output_config.format`) is answered with a valid instance of the
+schema (`Wire.structured`), after refusing an object that is not closed
+(`additionalProperties: false`); a forced tool's input is one too. `[refuse]` in the
+prompt makes the model decline (`stop_reason: "refusal"`). The flavor `no_output_config`
+is a server without structured outputs: it refuses `output_config.format`.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import re
 from typing import Any
 
 from llmpipe_nb.testing import echo
+from llmpipe_nb.testing.anthropic_batch_wire import AnthropicBatchRoutes
 from llmpipe_nb.testing.wire import (
     RecordedRequest,
     Reply,
@@ -114,8 +121,16 @@ def _retired(wire: Wire, model: str) -> Reply | None:
 
 class AnthropicWire(Wire):
     name = "anthropic"
+    flavors = ("no_output_config",)
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        #: the Message Batches endpoints; `batches.script` steers the jobs
+        self.batches = AnthropicBatchRoutes(self, lambda request: self.handle(request, None))
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
+        if self.batches.handles(request.path):
+            return self.batches.handle(request)
         if request.method == "GET" and request.path == "/v1/models":
             return self._models(request.query)
         if (request.method, request.path) != ("POST", "/v1/messages"):
@@ -144,12 +159,21 @@ class AnthropicWire(Wire):
             or _thinking_refusal(body)
             or _reasoning_refusal(messages, thinks)
         )
+        output_format = (body.get("output_config") or {}).get("format")
+        refusal = refusal or self._format_refusal(output_format)
         if refusal:
             return self.error(400, refusal)
         last = messages[-1]
         prompt_text = content_text(last.get("content"))
         text = echo.echo(prompt_text)
+        if output_format is not None:
+            text = self.structured(output_format.get("schema"), prompt_text)
         calls = _tool_uses(body, last)
+        forced = (body.get("tool_choice") or {}).get("name")
+        for call in calls:  # a tool forced by name is answered with a valid input
+            tool = next(t for t in body["tools"] if t["name"] == call["name"])
+            if call["name"] == forced:
+                call["input"] = json.loads(self.structured(tool.get("input_schema"), prompt_text))
         reasoning = _reasoning(body, prompt_text) if thinks else []
         thought = " ".join(b.get("thinking", "") for b in reasoning)
         prompt = echo.token_count(json.dumps(body.get("system", "")), json.dumps(messages))
@@ -169,6 +193,8 @@ class AnthropicWire(Wire):
             },
         }
         stop_reason = "tool_use" if calls else "end_turn"
+        if output_format is not None and "[refuse]" in prompt_text:
+            text, stop_reason = "I can't help with that request.", "refusal"
         thinking_tokens = echo.token_count(thought) if reasoning else 0
         if body.get("stream"):
             return Stream(
@@ -179,6 +205,18 @@ class AnthropicWire(Wire):
         content = [*reasoning, {"type": "text", "text": text}, *calls]
         usage = message["usage"] | _output_usage(echo.token_count(text), thinking_tokens)
         return Reply(message | {"content": content, "stop_reason": stop_reason, "usage": usage})
+
+    def _format_refusal(self, output_format: Any) -> str | None:
+        """The 400 for a structured-output format this server does not take."""
+        if output_format is None:
+            return None
+        if self.flavor == "no_output_config":
+            return "output_config.format: Extra inputs are not permitted"
+        if output_format.get("type") != "json_schema" or not isinstance(
+            output_format.get("schema"), dict
+        ):
+            return "output_config.format: a json_schema format needs a schema object"
+        return _open_object(output_format["schema"], "output_config.format.schema")
 
     def _events(self, message, reasoning, text, calls, stop_reason, chunk_count, thinking_tokens):
         def event(name: str, payload: dict[str, Any]) -> bytes:
@@ -282,6 +320,23 @@ class AnthropicWire(Wire):
             "anthropic-ratelimit-requests-remaining": "49",
             "anthropic-ratelimit-requests-reset": "2025-08-21T12:40:59Z",
         }
+
+
+def _open_object(schema: Any, where: str) -> str | None:
+    """Anthropic's 400 for an object schema that is not closed, wherever it is nested."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+            return f"{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+        for key, value in schema.items():
+            found = _open_object(value, f"{where}.{key}")
+            if found:
+                return found
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            found = _open_object(value, f"{where}.{index}")
+            if found:
+                return found
+    return None
 
 
 def _tool_uses(body: dict[str, Any], last: dict[str, Any]) -> list[dict[str, Any]]:

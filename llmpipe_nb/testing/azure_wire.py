@@ -9,7 +9,8 @@ where the body's `model` names the deployment. Deployments map to the models tha
 stands for both). Streams open with Azure's prompt-filter chunk (no choices, blank
 model). A prompt containing `[filtered]` is refused by the content filter (400
 `content_filter`, jailbreak fired); one containing `[filtered-answer]` is answered with
-finish reason `content_filter` (hate and violence fired).
+finish reason `content_filter` (hate and violence fired). A JSON-schema `response_format`
+is refused on dated API versions before 2024-08-01-preview, as Azure does.
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ class AzureWire(OpenAIWire):
             return _prompt_filtered()
         if "[filtered-answer]" in user:
             return self._filtered_answer(body)
+        if (body.get("response_format") or {}).get("type") == "json_schema" and (
+            deployed and str(version) < "2024-08-01"
+        ):
+            return self.error(
+                400,
+                "response_format value as json_schema is enabled only for api versions "
+                "2024-08-01-preview and later",
+            )
         answer = self._chat(body, chunk_count)
         if isinstance(answer, Stream):
             return Stream([self.sse(_prompt_chunk()), *answer.frames])

@@ -10,6 +10,13 @@ key (`api_key`, else `SECRET_KEY`), or a Bedrock API key as a bearer token; othe
 message across two writes, so a client must join frames. A prompt containing `[too-long]`
 is a ValidationException saying the input is too long; model `anthropic.claude-locked` is
 denied (AccessDeniedException).
+
+Structured output, which Converse has no field for: a tool forced by name
+(`toolChoice.tool`) is answered with a valid instance of its input schema, and a system
+message that asks for JSON following a schema (`Schema.instructions`) as an obedient
+model would, with a valid instance of it (`Wire.structured`). The flavor `no_tool_choice`
+is a model that refuses `toolChoice.tool`, as Bedrock's models outside the Claude,
+Mistral Large and Nova families do.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ MODELS = {
 }
 _ROUTE = re.compile(r"^/model/([^/]+)/(converse|converse-stream|invoke)$")
 _PROFILE = re.compile(r"^(us|eu|apac|global|jp|au|ca)\.")
+#: the schema a system message asks the answer to follow (`Schema.instructions`)
+_ASKED_SCHEMA = re.compile(r"It must follow this JSON Schema:\n(\{.*\})\s*$", re.DOTALL)
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
     r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$"
@@ -103,6 +112,7 @@ def signature_problem(request: RecordedRequest, secret: str) -> str | None:
 class BedrockWire(Wire):
     name = "bedrock"
     base_path = ""
+    flavors = ("no_tool_choice",)
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         denied = self._denied(request)
@@ -174,13 +184,27 @@ class BedrockWire(Wire):
         ).strip()
         if "[too-long]" in text:
             return self._error(400, "ValidationException", "Input is too long for requested model.")
-        tools = (
-            []
-            if any("toolResult" in b for b in last)
-            else ((body.get("toolConfig") or {}).get("tools") or [])[:2]
-        )
+        config = body.get("toolConfig") or {}
+        forced = ((config.get("toolChoice") or {}).get("tool") or {}).get("name")
+        if forced is not None and self.flavor == "no_tool_choice":
+            return self._error(
+                400,
+                "ValidationException",
+                "This model doesn't support the toolConfig.toolChoice.tool field. "
+                "Remove toolConfig.toolChoice.tool and try again.",
+            )
+        tools = [] if any("toolResult" in b for b in last) else (config.get("tools") or [])[:2]
+        if forced is not None:
+            tools = [t for t in tools if t["toolSpec"]["name"] == forced]
         calls = [_tool_use(i, t["toolSpec"], text) for i, t in enumerate(tools)]
-        answer = echo.echo(text)
+        for call, tool in zip(calls, tools, strict=True):
+            if forced is not None:  # a tool forced by name is answered with a valid input
+                schema = (tool["toolSpec"].get("inputSchema") or {}).get("json")
+                call["input"] = json.loads(self.structured(schema, text))
+        asked = _ASKED_SCHEMA.search(" ".join(b.get("text", "") for b in body.get("system") or ()))
+        answer = (
+            echo.echo(text) if asked is None else self.structured(json.loads(asked.group(1)), text)
+        )
         prompt = echo.token_count(dumps(messages))
         usage = {"inputTokens": prompt, "outputTokens": echo.token_count(answer)}
         usage["totalTokens"] = usage["inputTokens"] + usage["outputTokens"]

@@ -17,9 +17,11 @@ __all__ = [
     "end_stream",
     "http_error",
     "malformed_json",
+    "no_usage",
     "reply",
     "slow_chunks",
     "stream_error",
+    "structured_answer",
 ]
 
 
@@ -33,7 +35,10 @@ class Fault:
     stream properly after that many frames but before its end marker; malformed sends
     broken JSON; error_after ends a stream with the provider's in-stream error event
     after that many frames; chunk_delay_s sleeps between frames; chunk_count sets how
-    many text pieces the reply streams.
+    many text pieces the reply streams; structured_text answers a request for structured
+    output with that text (JSON that does not fit, or not JSON) in the provider's format;
+    no_usage leaves the token counts out of the reply or stream, as some servers and
+    proxies do.
     """
 
     status: int | None = None
@@ -46,6 +51,8 @@ class Fault:
     error_after: int | None = None
     chunk_delay_s: float = 0.0
     chunk_count: int | None = None
+    structured_text: str | None = None
+    no_usage: bool = False
 
 
 def http_error(status: int, body: object = None, headers: Mapping[str, str] | None = None) -> Fault:
@@ -91,3 +98,13 @@ def slow_chunks(seconds: float) -> Fault:
 def chunks(count: int) -> Fault:
     """Stream the reply text in exactly this many pieces."""
     return Fault(chunk_count=count)
+
+
+def structured_answer(text: str) -> Fault:
+    """Answer a structured-output request with this text instead of a valid instance."""
+    return Fault(structured_text=text)
+
+
+def no_usage() -> Fault:
+    """Leave every token count out of the answer (plain or streamed)."""
+    return Fault(no_usage=True)

@@ -14,6 +14,8 @@ is answered in N requests: each but the last ends with finishReason `CONTINUATIO
 `continuationToken` to send back with the same contents. A prompt containing
 `[big-signature]` gets signatures of 200 KiB. `thinkingConfig.includeThoughts` adds a
 thought part; a thinking level together with a thinking budget is refused.
+`generationConfig.responseJsonSchema` (which needs `responseMimeType: application/json`)
+is answered with a valid instance of the schema (`Wire.structured`).
 """
 
 from __future__ import annotations
@@ -107,7 +109,12 @@ class GeminiWire(Wire):
                 400,
                 f"Please use a valid role: user, model. Got {sorted(roles - {'user', 'model'})}.",
             )
-        refusal = _thinking_refusal(body) or _hop_refusal(body) or _signature_refusal(model, body)
+        refusal = (
+            _thinking_refusal(body)
+            or _hop_refusal(body)
+            or _signature_refusal(model, body)
+            or _schema_refusal(body)
+        )
         if refusal is not None:
             return self.error(400, refusal)
         chunks = self._chunks(_answering(model), body, chunk_count)
@@ -181,7 +188,10 @@ class GeminiWire(Wire):
             }
             usage = {"promptTokenCount": prompt, "totalTokenCount": prompt}
             return [head | {"candidates": [candidate], "usageMetadata": usage}]
-        hops = _hop_texts(echo.echo(user), turn)
+        config = body.get("generationConfig") or {}
+        schema = config.get("responseJsonSchema")
+        answer = echo.echo(user) if schema is None else self.structured(schema, user)
+        hops = _hop_texts(answer, turn)
         hop = min(_hop_of(body), len(hops))
         earlier = sum(len(list(echo.pieces(text, chunk_count))) for text in hops[: hop - 1])
         pieces = list(echo.pieces(hops[hop - 1], chunk_count))
@@ -360,6 +370,16 @@ def _thinking_refusal(body: dict[str, Any]) -> str | None:
     config = (body.get("generationConfig") or {}).get("thinkingConfig") or {}
     if "thinkingLevel" in config and "thinkingBudget" in config:
         return "You can only set only one of thinking budget and thinking level."
+    return None
+
+
+def _schema_refusal(body: dict[str, Any]) -> str | None:
+    """Gemini's 400 for a JSON schema without the JSON MIME type it requires."""
+    config = body.get("generationConfig") or {}
+    if "responseJsonSchema" in config and config.get("responseMimeType") != "application/json":
+        return (
+            "* GenerationConfig.response_json_schema: requires response_mime_type application/json"
+        )
     return None
 
 

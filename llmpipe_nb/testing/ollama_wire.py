@@ -8,7 +8,8 @@ their thinking streams before the content, or comes as `message.thinking`. `thin
 a model without the capability, an unknown `think` value and images that are not base64
 are refused with the server's own errors. Tool calls carry an `id` and `function.index`;
 tool results are taken as sent (`tool_name`, `tool_call_id`), so tests read them off the
-recorded request.
+recorded request. A `format` (`"json"` or a JSON Schema) is answered with a valid
+instance of the schema (`Wire.structured`).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class OllamaWire(Wire):
             return self.error(400, refused)
         user = last_text(messages, ("user", "tool"))
         text = echo.echo(user)
+        if body.get("format") is not None:  # "json", or a JSON Schema to follow
+            text = self.structured(body["format"], user)
         calls = _tool_calls(body, messages, user)
         thought = _thinking(body, user, calls)
         prompt = echo.token_count(json.dumps(messages))

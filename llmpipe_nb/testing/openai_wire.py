@@ -1,4 +1,5 @@
-"""The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models.
+"""The OpenAI fake: chat (plain, streamed, tool calls), legacy completions, embeddings, models,
+and the Files and Batches endpoints (`openai_batch_wire`).
 
 Without a flavor it answers as api.openai.com did in December 2026: GPT-5 and later (and
 the o-series) refuse `max_tokens`, sampling parameters unless `reasoning_effort` is
@@ -9,10 +10,14 @@ when an effort other than "none" was asked.
 Flavors reproduce the OpenAI-compatible servers' quirks: `openrouter` (keep-alive
 comment lines, integer error codes), `groq` (usage in `x_groq`), `vllm` (error
 `type` a class name and `code` the status; `structured_outputs` honoured, the removed
-`guided_*` fields ignored with HTTP 200), `llamacpp` (`timings`, no `param`), `lmstudio`
-(`response_format` `json_object` refused with a flat-string error, `json_schema` honoured).
-A honoured JSON schema makes the answer a JSON object: the schema's first property (or
-`echo`) holding the prompt; a `choice` constraint answers with the first choice.
+`guided_*` fields ignored with HTTP 200), `llamacpp` (`timings`, no `param`, a
+`/tokenize` endpoint at the server's root), `lmstudio`
+(`response_format` `json_object` refused with a flat-string error, `json_schema` honoured),
+`llama_cpp_python` (its server: `json_schema` refused with a 500, `json_object` with a
+`schema` beside it honoured). A honoured JSON schema makes the answer a valid instance
+of it (`Wire.structured`; `{"echo": prompt}` when it names no field); a `choice`
+constraint answers with the first choice. A prompt with `[refuse]` that asks for a schema
+gets a `refusal` instead of content, as OpenAI's structured outputs do.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import struct
 from typing import Any
 
 from llmpipe_nb.testing import echo
+from llmpipe_nb.testing.openai_batch_wire import OpenAIBatchRoutes
 from llmpipe_nb.testing.wire import (
     CREATED,
     RecordedRequest,
@@ -64,6 +70,13 @@ _ERROR_TYPES = {
     429: ("requests", "rate_limit_exceeded"),
 }
 _VLLM_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
+#: what a model says when it declines a structured answer
+REFUSAL = "I'm sorry, I can't help with that request."
+#: llama-cpp-python's server on a response_format type it does not know (a pydantic error, 500)
+_LLAMA_CPP_PYTHON_500 = (
+    "1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should "
+    "be 'text' or 'json_object' [type=literal_error, input_value='%s', input_type=str]"
+)
 #: reasoning tokens an answer reports when an effort other than "none" was asked
 REASONING_TOKENS = 8
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
@@ -74,10 +87,24 @@ _REFUSED_EFFORTS = {"luna": ("minimal",), "astra": ("none", "minimal", "max")}
 class OpenAIWire(Wire):
     name = "openai"
     base_path = "/v1"
-    flavors: tuple[str, ...] = ("openrouter", "groq", "vllm", "llamacpp", "lmstudio")
+    flavors: tuple[str, ...] = (
+        "openrouter",
+        "groq",
+        "vllm",
+        "llamacpp",
+        "lmstudio",
+        "llama_cpp_python",
+    )
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        #: the Files and Batches endpoints; `batches.script` steers the jobs
+        self.batches = OpenAIBatchRoutes(self, lambda request: self.handle(request, None))
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         route = (request.method, request.path.removeprefix(self.base_path))
+        if self.batches.handles(route[1]):
+            return self.batches.handle(request, route[1])
         if route == ("GET", "/models"):
             return Reply({"object": "list", "data": [_model(m) for m in MODELS]})
         if route[0] == "GET" and route[1].startswith("/models/"):
@@ -86,6 +113,9 @@ class OpenAIWire(Wire):
                 return Reply(_model(model_id))
             return self.error(404, f"The model '{model_id}' does not exist.")
         body = request.json
+        if self.flavor == "llamacpp" and route == ("POST", "/tokenize"):  # llama-server's tokenizer
+            text = body.get("content", "") if isinstance(body, dict) else ""
+            return Reply({"tokens": list(range(echo.token_count(text)))})
         if request.method != "POST" or route[1] not in (
             "/chat/completions",
             "/completions",
@@ -115,13 +145,16 @@ class OpenAIWire(Wire):
             return refusal
         user = last_text(messages, ("user", "tool"))
         calls = _tool_calls(body, messages, user)
-        text = _constrained(self._constraint(body), user) or echo.echo(user)
+        constraint = self._constraint(body)
+        text = self._constrained(constraint, user) or echo.echo(user)
+        declined = REFUSAL if constraint and "json" in constraint and "[refuse]" in user else None
         prompt_tokens = echo.token_count(*(json.dumps(m.get("content")) for m in messages))
         if body.get("stream"):
-            return self._chat_stream(body, text, calls, prompt_tokens, chunk_count)
+            return self._chat_stream(body, text, calls, prompt_tokens, chunk_count, declined)
         completion_tokens = echo.token_count(text)
-        message: dict[str, Any] = {"role": "assistant", "content": None if calls else text}
-        message.update({"refusal": None, "annotations": []})
+        content = None if calls or declined else text
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        message.update({"refusal": declined, "annotations": []})
         if calls:
             message["tool_calls"] = calls
         reply = {
@@ -153,6 +186,7 @@ class OpenAIWire(Wire):
         calls: list[dict[str, Any]],
         prompt_tokens: int,
         chunk_count: int | None,
+        refusal: str | None = None,
     ) -> Stream:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         head = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED}
@@ -176,10 +210,11 @@ class OpenAIWire(Wire):
                     yield self.sse(chunk({"tool_calls": [delta]}, n=n))
             else:
                 yield self.sse(chunk({"role": "assistant", "content": ""}))
-                for n, piece in enumerate(echo.pieces(text, chunk_count)):
+                field = "refusal" if refusal else "content"
+                for n, piece in enumerate(echo.pieces(refusal or text, chunk_count)):
                     counted += 1
                     yield self._keepalive() if n % 3 == 2 else b""
-                    yield self.sse(chunk({"content": piece}, n=n))
+                    yield self.sse(chunk({field: piece}, n=n))
             usage = self._usage_for(body, prompt_tokens, counted or echo.token_count(text))
             finish = chunk({}, "tool_calls" if calls else "stop", n=1)
             if self.flavor == "groq":
@@ -208,6 +243,11 @@ class OpenAIWire(Wire):
 
     def _refusal(self, body: dict[str, Any]) -> Reply | None:
         """The 400 the server gives a body its model refuses, or None."""
+        if self.flavor == "llama_cpp_python":
+            kind = (body.get("response_format") or {}).get("type")
+            if kind not in (None, "text", "json_object"):
+                return Reply({"error": {"message": _LLAMA_CPP_PYTHON_500 % kind}}, 500)
+            return None
         if self.flavor == "lmstudio":
             kind = (body.get("response_format") or {}).get("type")
             if kind not in (None, "text", "json_schema"):
@@ -264,10 +304,25 @@ class OpenAIWire(Wire):
     def _constraint(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The structured-output constraint this server honours (guided_* never)."""
         response_format = body.get("response_format") or {}
+        kind = response_format.get("type")
         if self.flavor == "vllm" and body.get("structured_outputs"):
             return body["structured_outputs"]
-        if self.flavor in ("vllm", "lmstudio") and response_format.get("type") == "json_schema":
+        if kind == "json_schema":
             return {"json": (response_format.get("json_schema") or {}).get("schema") or {}}
+        if kind == "json_object":  # JSON mode; llama-cpp-python also reads a schema beside it
+            schema = response_format.get("schema") if self.flavor == "llama_cpp_python" else None
+            return {"json": schema or {}}
+        return None
+
+    def _constrained(self, constraint: dict[str, Any] | None, user: str) -> str | None:
+        """The answer a structured-output constraint forces, or None for free text."""
+        if not constraint:
+            return None
+        if isinstance(constraint.get("choice"), list) and constraint["choice"]:
+            return str(constraint["choice"][0])
+        if "json" in constraint:
+            schema = constraint["json"]
+            return self.structured(json.loads(schema) if isinstance(schema, str) else schema, user)
         return None
 
     def _usage_for(self, body: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> Any:
@@ -376,20 +431,6 @@ def _served_tier(body: dict[str, Any]) -> str:
     """The tier an answer reports: `fast` is served as `priority`, `auto` as `default`."""
     asked = body.get("service_tier") or "auto"
     return {"auto": "default", "fast": "priority"}.get(asked, asked)
-
-
-def _constrained(constraint: dict[str, Any] | None, user: str) -> str | None:
-    """The answer a structured-output constraint forces, or None for free text."""
-    if not constraint:
-        return None
-    if isinstance(constraint.get("choice"), list) and constraint["choice"]:
-        return str(constraint["choice"][0])
-    if "json" in constraint:
-        schema = constraint["json"]
-        if isinstance(schema, str):
-            schema = json.loads(schema)
-        return json.dumps({first_property(schema) or "echo": user})
-    return None
 
 
 def _model(model_id: str) -> dict[str, Any]:

@@ -199,7 +199,10 @@ class FakeServer:
         elif not self.wire.credential_ok(request):
             answer = self.wire.error(401, "Invalid API key provided.")
         else:
-            answer = self.wire.handle(request, fault.chunk_count)
+            with self.wire.answering(fault.structured_text):
+                answer = self.wire.handle(request, fault.chunk_count)
+            if fault.no_usage:
+                answer = self.wire.without_usage(answer)
         headers |= answer.headers | dict(fault.headers)
         if isinstance(answer, Reply):
             self._write_reply(handler, answer, headers, fault)

@@ -8,9 +8,13 @@ handles sockets, faults and recording, so a wire module only speaks its format.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from llmpipe_nb.structured import example_of
 
 __all__ = ["RecordedRequest", "Reply", "Stream", "Wire"]
 
@@ -71,6 +75,7 @@ class Wire:
         self.flavor = flavor
         self.api_key = api_key
         self.eol = line_ending or self.default_line_ending
+        self._answering = threading.local()
 
     def handle(self, request: RecordedRequest, chunk_count: int | None) -> Reply | Stream:
         """Answer one request."""
@@ -88,6 +93,25 @@ class Wire:
         """A stream frame whose JSON does not parse."""
         return self.sse('{"id": "broken", "choices": [{')
 
+    def without_usage(self, answer: Reply | Stream) -> Reply | Stream:
+        """The same answer with every token count left out (the `no_usage` fault)."""
+        if isinstance(answer, Reply):
+            return Reply(_strip(answer.body), answer.status, answer.headers, answer.content_type)
+        frames = [self._strip_frame(frame) for frame in answer.frames]
+        return Stream(frames, answer.content_type, answer.headers)
+
+    def _strip_frame(self, frame: bytes) -> bytes:
+        text = frame.decode()
+        if not text.lstrip().startswith(("data:", "event:")):  # one NDJSON line
+            return (dumps(_strip(json.loads(text))) + "\n").encode()
+        lines = text.split(self.eol)
+        for index, line in enumerate(lines):
+            if line.startswith("data:"):
+                data = line.removeprefix("data:").strip()
+                if data.startswith("{"):
+                    lines[index] = f"data: {dumps(_strip(json.loads(data)))}"
+        return self.eol.join(lines).encode()
+
     def credential_ok(self, request: RecordedRequest) -> bool:
         """Whether the request carries the configured key (always, when none is set)."""
         return self.api_key is None or (
@@ -97,6 +121,25 @@ class Wire:
     def reply_headers(self, request: RecordedRequest) -> dict[str, str]:
         """Headers every response carries (request ids, rate-limit state)."""
         return {}
+
+    @contextmanager
+    def answering(self, text: str | None) -> Iterator[None]:
+        """While handling one request: answer a structured-output request with `text`."""
+        self._answering.text = text
+        try:
+            yield
+        finally:
+            self._answering.text = None
+
+    def structured(self, schema: object, prompt: str) -> str:
+        """The answer to a request for `schema`: a valid instance, the same for the same
+        prompt (`example_of`), or the text a `structured_answer` fault asked for."""
+        text = getattr(self._answering, "text", None)
+        if text is not None:
+            return text
+        if not isinstance(schema, dict) or not schema.get("properties"):
+            return json.dumps({"echo": prompt})  # JSON mode, or an object with no fields named
+        return json.dumps(example_of(schema, prompt), ensure_ascii=False)  # streams word by word
 
     def error(self, status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
         return Reply(self.error_body(status, message), status, dict(headers or {}))
@@ -111,6 +154,19 @@ class Wire:
 def dumps(value: object) -> str:
     """Compact JSON as the providers send it."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+#: the fields that carry token counts, in each provider's wire format
+USAGE_FIELDS = frozenset({"usage", "usageMetadata", "prompt_eval_count", "eval_count"})
+
+
+def _strip(value: Any) -> Any:
+    """A JSON value with every usage field removed, at any depth."""
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in USAGE_FIELDS}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
 
 
 def last_text(items: Iterable[Mapping[str, Any]], roles: tuple[str, ...]) -> str:

@@ -28,6 +28,7 @@ from .markdown import markdown_html
 from .pipeline import pipeline_html, pipeline_rich, pipeline_text
 from .request import request_facts, request_html, request_rich, request_text
 from .response import response_footer, response_html, response_rich, response_text
+from .structured import parsed_html, parsed_text
 from .waterfall import trace_html, trace_text
 
 __all__ = [
@@ -44,6 +45,8 @@ __all__ = [
     "markdown_html",
     "money",
     "options_html",
+    "parsed_html",
+    "parsed_text",
     "pipeline_html",
     "pipeline_rich",
     "pipeline_text",

@@ -60,7 +60,8 @@ def request_facts(request: Any) -> list[tuple[str, str]]:
     if "cost_usd" in meta:
         facts.append(("cost", money(meta["cost_usd"], meta.get("cost_status"))))
     if meta.get("cache_hit"):
-        facts.append(("cache", "hit"))
+        how = meta["cache_hit"]
+        facts.append(("cache", "replayed" if how == "replay" else "hit" if how is True else how))
     if meta.get("halt_reason"):
         facts.append(("halted by", str(meta["halt_reason"])))
     if meta.get("tags"):

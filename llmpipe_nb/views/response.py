@@ -10,6 +10,7 @@ from .answer import answer_html
 from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
 from .sources import sources_html, sources_text
+from .structured import parsed_html, parsed_text
 from .waterfall import trace_html
 
 
@@ -28,6 +29,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
             tokens += f" · {usage.cached_input_tokens} cached"
         if usage.reasoning_tokens:
             tokens += f" · {usage.reasoning_tokens} reasoning"
+        if getattr(usage, "estimated", False):  # the server sent no counts
+            tokens = f"≈ {tokens}"
         facts.append(("tokens", tokens))
     facts.append(
         ("cost", money(getattr(result, "cost", None), getattr(result, "cost_status", None)))
@@ -36,6 +39,8 @@ def _response_facts(result: Any) -> list[tuple[str, str]]:
         facts.append(("latency", duration(result.latency_ms * 1e6)))
     if getattr(result, "ttft_ms", None) is not None:
         facts.append(("first token", duration(result.ttft_ms * 1e6)))
+    if meta.get("tokens_per_second"):  # measured where the model runs here
+        facts.append(("speed", f"{meta['tokens_per_second']:.0f} tokens/s"))
     if meta.get("attempts", 1) > 1:
         facts.append(("attempts", str(meta["attempts"])))
     if getattr(result, "finish_reason", None):
@@ -52,8 +57,20 @@ def _head(result: Any, state: str | None, extra: str = "") -> str:
     if state:
         parts.append(badge(state, state))
     if getattr(result, "cache_hit", False):
-        parts.append(badge("cache hit", "hit"))
+        parts.append(badge(hit_label(result), "hit"))
     return f'<div class="lp-head">{"".join(parts)}{extra}</div>'
+
+
+def hit_label(result: Any) -> str:
+    """How an answer came without a call: "replayed", "semantic hit 0.97" or "cache hit"."""
+    how = getattr(result, "cache_hit", False)
+    if how == "replay":
+        return "replayed"
+    if how == "semantic":
+        req = _request_of(result)
+        score = req.metadata.get("cache_similarity") if req is not None else None
+        return "semantic hit" + (f" {score:.2f}" if isinstance(score, float) else "")
+    return "cache hit"
 
 
 def response_html(result: Any, *, format: str = "markdown") -> str:
@@ -62,6 +79,14 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
     state = req.state if req is not None else None
     if hasattr(result, "embeddings"):
         body = _embeddings_html(result)
+    elif getattr(result, "parsed", None) is not None:
+        raw = answer_html(result.content or "", "code")
+        body = (
+            reasoning_html(result)
+            + parsed_html(result.parsed)
+            + f"<details><summary>JSON</summary>{raw}</details>"
+            + sources_html(result)
+        )
     else:
         body = reasoning_html(result) + answer_html(getattr(result, "content", "") or "", format)
         if getattr(result, "tool_calls", ()):
@@ -103,6 +128,8 @@ def _body_text(result: Any) -> str:
         dims = len(result.embeddings[0]) if result.embeddings else 0
         return f"{len(result.embeddings)} vectors x {dims} dimensions"
     body = getattr(result, "content", "") or ""
+    if getattr(result, "parsed", None) is not None:
+        body = parsed_text(result.parsed)
     if line := reasoning_line(result):
         body = f"{line}\n{body}"
     for c in getattr(result, "tool_calls", ()):
@@ -118,7 +145,7 @@ def response_footer(result: Any) -> str:
     facts = " · ".join(
         v if k in ("cost", "finish") else f"{k} {v}" for k, v in _response_facts(result)
     )
-    hit = " · cache hit" if getattr(result, "cache_hit", False) else ""
+    hit = f" · {hit_label(result)}" if getattr(result, "cache_hit", False) else ""
     req = _request_of(result)
     errors = "".join(
         f"\n! {type(e.error).__name__} in {e.plug}: {e.error}" for e in (req.errors if req else ())
@@ -139,7 +166,7 @@ def response_rich(result: Any) -> Any:
     from rich.text import Text
 
     title = Text(" · ".join(x for x in (result.provider, result.model) if x))
-    if hasattr(result, "embeddings"):
+    if hasattr(result, "embeddings") or getattr(result, "parsed", None) is not None:
         main: Any = Text(_body_text(result))
     else:
         main = Markdown(redact(result.content))

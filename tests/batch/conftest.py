@@ -80,7 +80,11 @@ def dask_client(tmp_path_factory):
                 mp.delenv(var)
         mp.setenv("HOME", str(home))
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            # its web server on a free port: a taken 8787 makes tornado leak the socket it tried
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
         )
         client = distributed.Client(cluster)
     yield client

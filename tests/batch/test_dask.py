@@ -122,13 +122,12 @@ def test_max_cost_is_shared_out_between_partitions(dask_client, mock):
     assert all(isinstance(e, llm.BudgetExceededError) for e in out.error.dropna())
 
 
-@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # an in-process worker's web page
 def test_threads_in_the_callers_process_record_each_ledger_row_once(mock):
     distributed = pytest.importorskip("distributed")
     llm.set_price("mock-1", input_per_mtok=1.0, output_per_mtok=1.0)
     with (
-        distributed.LocalCluster(
-            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        distributed.LocalCluster(  # web server on a free port, as in conftest.py
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

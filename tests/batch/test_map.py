@@ -106,7 +106,7 @@ def test_empty_input_gives_an_empty_table(mock):
         (["x"], "Rate {}", {"max_cost": -1}, "max_cost"),
         (["x"], "Rate {}", {"engine": "spark"}, "engine must be"),
         (["x"], "Rate {}", {"progress": "fancy"}, "progress="),
-        (["x"], "Rate {}", {"schema": int}, "schema="),
+        (["x"], "Rate {}", {"schema": 42}, "schema="),
         (["x", None], lambda v: v, {}, "Row 1"),
     ],
     ids=[
@@ -373,17 +373,17 @@ def test_schema_parses_answers_into_columns_and_marks_misfits(mock, schema):
 
 
 def test_schema_from_a_dataclass_knows_optional_and_lists():
-    from llmpipe_nb.batch.schema import Schema
+    from llmpipe_nb.structured import json_schema_of
 
     @dataclasses.dataclass
     class Extract:
         names: list[str]
         year: int | None = None
 
-    schema = Schema(Extract).schema
+    schema = json_schema_of(Extract)
     assert schema["properties"] == {
         "names": {"type": "array", "items": {"type": "string"}},
-        "year": {"type": ["integer", "null"]},
+        "year": {"type": ["integer", "null"], "default": None},
     }
     assert schema["required"] == ["names"]
 

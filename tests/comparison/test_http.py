@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 import llmpipe_nb as llm
@@ -132,3 +134,47 @@ def test_max_cost_needs_a_price_for_every_model(servers):
     with pytest.raises(llm.ConfigError, match="max_cost needs a price for model 'my-finetune'"):
         llm.compare("Hi", models=[MODELS["openai"], "openai:my-finetune"], max_cost=1.0, live=False)
     assert servers["openai"].requests == []
+
+
+@dataclass
+class Invoice:
+    vendor: str
+    total: float
+
+
+def test_schema_is_asked_in_each_providers_own_form_and_read_into_columns(servers):
+    cmp = llm.compare(
+        ["Extract: ACME 12", "Extract: Initech 30"],
+        models=list(MODELS.values()),
+        schema=Invoice,
+        live=False,
+    )
+
+    body = {name: server.last_request.json for name, server in servers.items()}
+    assert body["openai"]["response_format"]["json_schema"]["name"] == "Invoice"
+    assert body["anthropic"]["output_config"]["format"]["schema"]["additionalProperties"] is False
+    assert "responseJsonSchema" in body["gemini"]["generationConfig"]
+    assert body["ollama"]["format"]["required"] == ["vendor", "total"]
+    frame = cmp.to_frame()
+    assert frame.error.isna().all()
+    assert list(frame.columns[3:6]) == ["content", "vendor", "total"]
+    assert frame.total.tolist() == [12.0] * 4 + [30.0] * 4
+    assert all(isinstance(c.request.result.parsed, Invoice) for c in cmp.flat())
+    assert set(llm.costs(tags=cmp.tag).tags.map(lambda t: "schema:Invoice" in t)) == {True}
+
+
+def test_a_server_that_refuses_the_form_gets_the_next_one_in_its_cell(servers, fake_server):
+    no_format = fake_server("anthropic", flavor="no_output_config")
+    llm.configure("anthropic", base_url=no_format.base_url, api_key=TEST_KEY)
+    cmp = llm.compare(
+        "Extract: ACME 12",
+        models=[MODELS["openai"], MODELS["anthropic"]],
+        schema=Invoice,
+        live=False,
+    )
+
+    assert cmp.to_frame().total.tolist() == [12.0, 12.0]
+    assert [("tools" in r.json, "output_config" in r.json) for r in no_format.requests] == [
+        (False, True),
+        (True, False),
+    ]

@@ -31,7 +31,7 @@ def test_error_messages_are_redacted():
 
 
 def test_configure_rejects_unknown_settings_and_bad_values():
-    with pytest.raises(llm.ConfigError, match="Unknown setting api_token"):
+    with pytest.raises(llm.ConfigError, match=r"configure\(\) has no setting 'api_token': use"):
         llm.configure("mock", api_token="x")
     with pytest.raises(llm.ConfigError, match="timeout for 'mock' must be a positive number"):
         llm.configure("mock", timeout=-3)  # refused when configured, not at the first request

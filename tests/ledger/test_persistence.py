@@ -195,3 +195,20 @@ def test_rows_that_cannot_be_written_yet_are_written_with_the_next(tmp_path):
     costs, trace_rows = store.read()
     assert [r[0] for r in costs] == [first[0], second[0]]
     assert len(trace_rows) == 14
+
+
+def test_a_file_from_before_the_estimated_columns_gains_them(tmp_path):
+    path = tmp_path / "old.sqlite"
+    llm.ledger().persist(path)
+    llm.chat("mock", "an old row")
+    llm.ledger().persist(None)
+    llm.ledger().reset()
+    with sqlite3.connect(path) as conn:  # the file as it was before these columns
+        conn.execute("ALTER TABLE costs DROP COLUMN estimated")
+        conn.execute("ALTER TABLE costs DROP COLUMN tokens_per_s")
+    llm.ledger().persist(path)
+    llm.chat("mock", "a new row")
+    rows = llm.Ledger.open(path).costs()
+    assert len(rows) == 2
+    assert rows.estimated.tolist() == [False, False]
+    assert rows.tokens_per_s.isna().all()

@@ -443,6 +443,20 @@ def _interrupt_after(seconds):
     signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
+def _interrupt_once_sent(server, seconds):
+    """Ctrl-C `seconds` after the server has the request, however long sending it took."""
+    _interrupt_after(0)  # the handler, no timer yet
+
+    def wait_then_arm():
+        for _ in range(500):
+            if server.requests:
+                signal.setitimer(signal.ITIMER_REAL, seconds)
+                return
+            threading.Event().wait(0.01)
+
+    threading.Thread(target=wait_then_arm, daemon=True).start()
+
+
 @pytest.fixture
 def no_alarm():
     yield
@@ -452,7 +466,7 @@ def no_alarm():
 
 def test_ctrl_c_during_a_call_is_a_cancelled_row_that_counts_the_call(openai_loopback, no_alarm):
     openai_loopback.inject(faults.delay(2))
-    _interrupt_after(0.2)
+    _interrupt_once_sent(openai_loopback, 0.2)
     with pytest.raises(KeyboardInterrupt):
         llm.chat("openai", "interrupt me")
     assert len(openai_loopback.requests) == 1
@@ -466,9 +480,10 @@ def test_ctrl_c_during_a_call_is_a_cancelled_row_that_counts_the_call(openai_loo
 def test_ctrl_c_while_streaming_over_http_counts_the_call(openai_loopback, no_alarm):
     openai_loopback.inject(faults.slow_chunks(0.3))
     got = []
-    _interrupt_after(0.4)
     with pytest.raises(KeyboardInterrupt):
         for chunk in llm.stream("openai", "a b c d e f g h"):
+            if not got:  # mid-stream, however long the first chunk took to come
+                _interrupt_after(0.1)
             got.append(chunk.content)
     assert 0 < len(got) < 8
     row = llm.costs().iloc[-1]

@@ -342,7 +342,7 @@ def test_default_model_goes_with_the_default_provider(ip, mock):
         ("format=pdf", "format must be one of markdown"),
         ("provider=nope", "Unknown provider 'nope'"),
         ("stream=maybe", "'maybe' is not a switch: use true or false"),
-        ("cache=sqlite", "'sqlite' is not a switch: use true or false"),
+        ("cache=disk", "'disk' is not a cache: use on, off, memory, sqlite or redis"),
     ],
 )
 def test_bad_config_is_refused(ip, setting, message):
@@ -356,7 +356,8 @@ REFUSED = {
     "max_tokens": ["lots", "1.5", "0"],
     "format": ["pdf"],
     "stream": ["maybe"],
-    "cache": ["sqlite", "redis"],
+    "cache": ["disk", "postgres"],
+    "cache_url": ["localhost:6379", "http://cache"],
     "update_interval": ["soon", "-1"],
 }
 
@@ -370,7 +371,7 @@ def test_every_refused_config_value_says_what_is_accepted(ip, name, raw):
 
 
 def test_every_setting_that_can_be_refused_is_tried():
-    free_text = {"model", "system"}  # any string is a model name or a system message
+    free_text = {"model", "system", "cache_path"}  # any string is a model, a message, a path
     assert set(REFUSED) == {f.name for f in fields(Defaults)} - free_text
 
 

@@ -44,6 +44,7 @@ def server():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}", page, hits
     httpd.shutdown()
+    httpd.server_close()
 
 
 def load(url, tmp_path):

@@ -2,7 +2,9 @@
 
 A fenced block whose info string starts with `python` or `ipython` is executed, unless
 the info string also says `no-run` (for examples that need a real key or service).
-Other blocks (`text`, `bash`, `json`, ...) are shown, not run.
+Other blocks (`text`, `bash`, `json`, ...) are shown, not run, but every import line in
+any block (and in inline code) is imported, so no page names a module or class that
+does not exist. The versions docs/dependencies.md states are the ones pyproject.toml asks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import tomllib
 from IPython.core.interactiveshell import InteractiveShell
 from markdown_it import MarkdownIt
 
@@ -109,3 +112,72 @@ def test_the_pages_have_examples():
     for name in ("architecture.md", "custom-plugs-and-providers.md", "README.md"):
         path = ROOT / name if name == "README.md" else ROOT / "docs" / name
         assert runnable_blocks(path.read_text(encoding="utf-8")), f"{name} has no runnable example"
+
+
+IMPORT = re.compile(r"^(?:from\s+[\w.]+\s+import\s+.+|import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,.+)?)$")
+
+
+def import_lines(markdown: str) -> list[str]:
+    """Every import statement in the page's fenced blocks (any language) and inline code,
+    a parenthesised one joined into one line."""
+    found = []
+    for token in MarkdownIt("commonmark").parse(markdown):
+        if token.type == "fence":
+            pending = ""
+            for raw in token.content.splitlines():
+                line = raw.strip().removeprefix(">>> ").removeprefix("... ")
+                if pending:
+                    pending += " " + line
+                    if ")" in line:
+                        found.append(pending)
+                        pending = ""
+                elif IMPORT.match(line):
+                    if line.endswith("(") or ("(" in line and ")" not in line):
+                        pending = line
+                    else:
+                        found.append(line.split("  #")[0].split(" # ")[0])
+        for child in token.children or ():
+            if child.type == "code_inline" and IMPORT.match(child.content.strip()):
+                found.append(child.content.strip())
+    return found
+
+
+def test_import_lines_are_found_in_every_kind_of_block():
+    page = (
+        "```python no-run\nimport os\nfrom a.b import (\n    c,\n    d,\n)\n```\n\n"
+        "```text\n>>> from e import f  # shown\nimported = 'no'\n```\n\n"
+        "Use `from g import h` or `import_this()`.\n"
+    )
+    assert import_lines(page) == [
+        "import os",
+        "from a.b import ( c, d, )",
+        "from e import f",
+        "from g import h",
+    ]
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.name for p in PAGES])
+def test_every_import_line_of_a_page_imports(path):
+    failures = []
+    for line in import_lines(path.read_text(encoding="utf-8")):
+        try:
+            exec(compile(line, path.name, "exec"), {})
+        except Exception as error:
+            failures.append(f"{line}: {type(error).__name__}: {error}")
+    assert failures == []
+
+
+def test_the_required_versions_in_the_docs_are_the_ones_pyproject_asks():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        specs.extend(extra)
+    required = {}
+    for spec in specs:
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?(>=[^,;\s]+)", spec)
+        if match and not match.group(1).startswith("llmpipe"):
+            required[match.group(1).lower()] = match.group(2)
+    page = (ROOT / "docs" / "dependencies.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| ([a-z0-9-]+) \| (>=[^ |]+) \| [^|]+ \|$", page, re.M))
+    assert table, "docs/dependencies.md has no table of required versions"
+    assert {name: required.get(name) for name in table} == table

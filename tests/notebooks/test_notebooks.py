@@ -114,3 +114,41 @@ def test_a_traceback_on_stderr_counts_as_a_problem(tmp_path, kernel_env):
     )
     found = problems(run_notebook(write(tmp_path, source), tmp_path, kernel_env))
     assert len(found) == 1 and "ZeroDivisionError" in found[0]
+
+
+def stdout_of(nb: nbformat.NotebookNode) -> list[str]:
+    """What each code cell printed, except cells tagged as differing on a replay."""
+    return [
+        "".join(o.text for o in c.outputs if o.output_type == "stream" and o.name == "stdout")
+        for c in nb.cells
+        if c.cell_type == "code" and "differs-on-replay" not in c.metadata.get("tags", ())
+    ]
+
+
+UNREACHABLE = """
+import llmpipe_nb as llm
+llm.providers.get("mock").fail_next(
+    llm.ProviderConnectionError("the provider is unreachable", provider="mock"), times=10_000
+)
+"""
+
+
+@pytest.mark.slow
+def test_a_recorded_notebook_reruns_identically_with_the_provider_unreachable(tmp_path, kernel_env):
+    path = ROOT / "notebooks" / "08_record_and_replay.ipynb"
+    recorded = run_notebook(path, tmp_path, {**kernel_env, "LLMPIPE_REPLAY_MODE": "record"})
+    assert (tmp_path / "08_record_and_replay.llm.sqlite").is_file()
+    offline = nbformat.read(path, as_version=4)
+    offline.cells.insert(0, nbformat.v4.new_code_cell(UNREACHABLE))
+    copy = tmp_path / "offline.ipynb"
+    nbformat.write(offline, copy)
+    replayed = run_notebook(copy, tmp_path, {**kernel_env, "LLMPIPE_REPLAY_MODE": "replay"})
+    replayed.cells.pop(0)
+    assert problems(recorded) == problems(replayed) == []
+    assert stdout_of(replayed) == stdout_of(recorded)
+    printed = "".join(stdout_of(recorded))
+    assert "'You aske' 'd about:'" in printed, "a stream's chunks, as they came"
+    assert "True replayed" in printed and "(recorded '…notebooks matter?')" in printed
+    summary = next(c for c in replayed.cells if "differs-on-replay" in c.metadata.get("tags", ()))
+    printed = "".join(o.get("text", "") for o in summary.outputs)
+    assert "mode='replay'" in printed and " 0 sent" in printed and "replayed" in printed

@@ -37,6 +37,16 @@ def openai_opts(openai_server):
 
 
 @pytest.fixture
+def fresh_store_warnings():
+    """Each store's failure is said once per process: these tests start with none said."""
+    from llmpipe_nb.plugs import cache
+
+    cache._warned.clear()
+    yield
+    cache._warned.clear()
+
+
+@pytest.fixture
 def sleeps():
     """A recording sleep: tests run at full speed and see every delay asked for."""
     seen: list[float] = []

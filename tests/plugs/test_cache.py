@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.plugs.cache import Cache, request_key
 from llmpipe_nb.stores import CacheStore
+from llmpipe_nb.stores.codec import unpack
 from llmpipe_nb.stores.memory import MemoryStore
 from llmpipe_nb.testing import FakeServer, faults
 
@@ -292,13 +292,9 @@ def test_redis_down_is_recoverable(openai_server, openai_opts, fresh_store_warni
     assert "secret-pass" not in repr(b.with_cache(store="redis", url="redis://:secret-pass@h/0"))
 
 
-@pytest.fixture
-def fresh_store_warnings():
-    from llmpipe_nb.plugs import cache
-
-    cache._warned.clear()
-    yield
-    cache._warned.clear()
+def own(caught, start):
+    """The cache's warnings among those caught: a UserWarning whose message starts so."""
+    return [w for w in caught if w.category is UserWarning and str(w.message).startswith(start)]
 
 
 def test_an_unusable_sqlite_path_warns_once_per_store(
@@ -307,10 +303,10 @@ def test_an_unusable_sqlite_path_warns_once_per_store(
     (tmp_path / "a-file").write_text("not a directory")
     bad = str(tmp_path / "a-file" / "cache.sqlite3")
     b = llm.build("openai", "hi").with_options(**openai_opts).with_cache(store="sqlite", path=bad)
-    with pytest.warns(UserWarning) as caught:
+    with pytest.warns(UserWarning, match="Cannot open the SQLite cache") as caught:
         first = b.run()
         second = b.run()
-    (warning,) = caught
+    (warning,) = own(caught, "Cannot open the SQLite cache")  # said once
     assert str(warning.message).startswith(f"Cannot open the SQLite cache at {bad}")
     assert str(warning.message).endswith("Until then requests are sent without the cache.")
     for done in (first, second):
@@ -352,7 +348,7 @@ def test_sqlite_cache_survives_a_new_process(tmp_path, openai_server, openai_opt
     assert again.cache_hit and again.content == "Echo: persist me"
     assert len(openai_server.requests) == 1
     rows = sqlite3.connect(path).execute("SELECT key, value FROM cache").fetchall()
-    assert len(rows) == 1 and KEY not in json.dumps(rows)
+    assert len(rows) == 1 and KEY not in rows[0][0] + unpack(rows[0][1])
 
 
 def test_sqlite_ttl_and_concurrent_threads(tmp_path):
@@ -382,7 +378,7 @@ def test_redis_store_for_real(redis_url, openai_server, openai_opts):
     keys = client.keys("llmpipe:cache:llmpipe-test:*")
     assert len(keys) == 1
     assert 0 < client.ttl(keys[0]) <= 30
-    assert KEY.encode() not in client.get(keys[0])
+    assert KEY not in unpack(client.get(keys[0]))
 
 
 async def test_redis_store_async(redis_url, openai_server, openai_opts):

@@ -268,3 +268,26 @@ def test_a_refused_first_call_sends_nothing_and_has_no_cause(openai_server, open
         _retried(openai_opts, clock, [], failure_threshold=1).execute()
     assert info.value.__cause__ is None and "nothing was sent" in str(info.value)
     assert len(openai_server.requests) == 1
+
+
+def test_the_trial_call_of_a_half_open_circuit_says_half_open(openai_server, openai_opts):
+    clock = Clock()
+    b = guarded(openai_opts, clock, failure_threshold=1, recovery_time=10)
+    openai_server.inject(faults.http_error(503))
+    fail(b, llm.ServerError)
+    with pytest.raises(llm.CircuitOpenError) as refused:
+        b.execute()
+    assert "is open after 1 consecutive failure, so nothing was sent" in str(refused.value)
+    clock.now += 10.1
+    trial = b.execute()
+    assert trial.request.metadata["circuit_state"] == "half_open"
+    assert b.execute().request.metadata["circuit_state"] == "closed"
+
+
+def test_a_call_during_the_trial_is_refused_saying_why(openai_opts):
+    clock = Clock()
+    circuit = circuit_for("openai", openai_opts["base_url"])
+    circuit.state, circuit.trial_started_at, circuit.failures = "half_open", clock.now, 2
+    with pytest.raises(llm.CircuitOpenError) as refused:
+        guarded(openai_opts, clock, recovery_time=10).execute()
+    assert "is half-open and its one trial call has not answered yet" in str(refused.value)

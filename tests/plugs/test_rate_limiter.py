@@ -132,7 +132,7 @@ def test_tokens_per_minute_charges_the_prompt_and_max_tokens(sleeps):
 def test_a_request_larger_than_the_token_limit_is_refused():
     mock = llm.providers.get("mock")
     b = llm.build("mock", "x" * 4000).with_rate_limit(tokens_per_minute=100)
-    with pytest.raises(llm.ConfigError, match="more than tokens_per_minute"):
+    with pytest.raises(llm.ConfigError, match="more than the tokens_per_minute limit of"):
         b.execute()
     assert mock.requests == []
 

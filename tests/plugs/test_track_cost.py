@@ -77,7 +77,11 @@ def test_an_unknown_model_is_unpriced_with_one_warning(openai_opts):
         second = llm.chat("openai", "again", **opts)
     assert first.cost is None and first.cost_status == "unpriced"
     assert second.cost_status == "unpriced"
-    messages = [str(w.message) for w in caught if "house-model-unpriced-1" in str(w.message)]
+    messages = [
+        str(w.message)
+        for w in caught
+        if w.category is UserWarning and "house-model-unpriced-1" in str(w.message)
+    ]
     assert len(messages) == 1 and "llm.set_price" in messages[0]
 
 

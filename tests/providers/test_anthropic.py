@@ -541,9 +541,10 @@ def test_a_json_schema_goes_in_output_config_format(anthropic_server: FakeServer
         "hi",
         **conn(anthropic_server, model=CURRENT, response_format=response_format, effort="low"),
     )
+    closed = {**schema, "additionalProperties": False}  # the API refuses an open object
     assert anthropic_server.last_request.json["output_config"] == {
         "effort": "low",
-        "format": {"type": "json_schema", "schema": schema},
+        "format": {"type": "json_schema", "schema": closed},
     }
 
 

@@ -3,6 +3,8 @@ sources, errors and faults, and the same request as the official SDK sends."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 import llmpipe_nb as llm
@@ -13,6 +15,7 @@ from llmpipe_nb.errors import (
     ContentFilteredError,
     MissingKeyError,
     RateLimitError,
+    SchemaValidationError,
     ServerError,
     StreamInterruptedError,
 )
@@ -222,3 +225,34 @@ def test_perplexity_stream_keeps_its_sources(fake_server) -> None:
     list(stream)
     assert "stream_options" not in server.last_request.json
     assert stream.response.content == "Echo: hello there"
+
+
+@dataclass
+class Invoice:
+    vendor: str
+    total: float
+
+
+def test_schema_is_openais_response_format_and_an_old_api_version_gets_the_prompt(azure) -> None:
+    reply = llm.chat("azure", "Extract: ACME 12", model="chat", schema=Invoice)
+    sent = azure.last_request.json["response_format"]["json_schema"]
+    assert sent["name"] == "Invoice" and sent["strict"] is True
+    assert reply.parsed == Invoice(vendor=reply.parsed.vendor, total=12.0)
+    old = {"model": "chat", "schema": Invoice, "api_version": "2024-06-01"}
+    with pytest.raises(SchemaValidationError, match="not JSON"):  # the fake only echoes
+        llm.chat("azure", "Extract: ACME 12", **old)
+    refused, again = azure.requests[-2:]
+    assert refused.json["response_format"]["type"] == "json_schema" and refused.query == {
+        "api-version": "2024-06-01"
+    }
+    assert "response_format" not in again.json
+    assert "It must follow this JSON Schema" in again.json["messages"][0]["content"]
+
+
+def test_perplexity_answers_in_the_schema_and_keeps_its_sources(fake_server) -> None:
+    server = fake_server("openai")
+    server.inject(faults.reply(_answer('{"vendor": "ACME", "total": 12}')))
+    reply = llm.chat("perplexity", "x", schema=Invoice, api_key=PPLX, base_url=server.base_url)
+    assert server.last_request.json["response_format"]["json_schema"]["name"] == "Invoice"
+    assert reply.parsed == Invoice(vendor="ACME", total=12.0)
+    assert "https://example.org/a" in reply._repr_html_()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
@@ -17,6 +18,7 @@ from llmpipe_nb.errors import (
     ContextLengthError,
     RateLimitError,
     ResponseFormatError,
+    SchemaValidationError,
     ServerError,
     StreamInterruptedError,
 )
@@ -330,3 +332,56 @@ def test_the_secret_never_shows(bedrock) -> None:
     shown = repr(reply) + repr(reply.request) + str(reply.request.metadata) + reply._repr_html_()
     assert SECRET_KEY not in shown and "Signature=" not in shown
     assert json.dumps(reply.raw).find(SECRET_KEY) == -1
+
+
+# -- structured output: no JSON-schema field in Converse ---------------------------------------
+
+
+@dataclass
+class Invoice:
+    vendor: str
+    total: float
+
+
+def test_schema_is_a_forced_tool_for_claude_and_nova_and_comes_back_typed(bedrock) -> None:
+    for model in ("amazon.nova-micro-v1:0", "us.anthropic.claude-haiku-5-5"):
+        reply = llm.chat("bedrock", "Extract: ACME 12", model=model, schema=Invoice)
+        config = bedrock.last_request.json["toolConfig"]
+        assert config["toolChoice"] == {"tool": {"name": "Invoice"}}
+        assert config["tools"][0]["toolSpec"]["inputSchema"]["json"]["required"] == [
+            "vendor",
+            "total",
+        ]
+        assert isinstance(reply.parsed, Invoice) and reply.tool_calls == ()
+        assert json.loads(reply.content) == {"vendor": reply.parsed.vendor, "total": 12.0}
+    stream = llm.stream("bedrock", "Extract: ACME 12", schema=Invoice)
+    list(stream)
+    assert isinstance(stream.response.parsed, Invoice)
+
+
+def test_a_model_that_refuses_the_tool_gets_the_schema_in_the_prompt(fake_server) -> None:
+    server = fake_server("bedrock", flavor="no_tool_choice")
+    llm.configure("bedrock", base_url=server.url)
+    reply = llm.chat("bedrock", "Extract: ACME 12", schema=Invoice)
+    assert isinstance(reply.parsed, Invoice) and len(server.requests) == 2
+    first, second = (r.json for r in server.requests)
+    assert "toolConfig" in first and "toolConfig" not in second
+    assert "It must follow this JSON Schema" in second["system"][0]["text"]
+    llm.chat("bedrock", "Extract: ACME 12", schema=Invoice)  # remembered for this server
+    assert len(server.requests) == 3 and "toolConfig" not in server.last_request.json
+
+
+def test_other_families_get_the_prompt_form_and_a_misfit_is_typed(bedrock) -> None:
+    stream = llm.stream(
+        "bedrock", "Extract: ACME 12", model="amazon.titan-text-lite-v1", schema=Invoice
+    )
+    partials = [c.partial for c in stream if c.partial is not None]
+    assert "toolConfig" not in bedrock.last_request.json
+    assert partials[-1] == {"vendor": stream.response.parsed.vendor, "total": 12.0}
+    with pytest.raises(ConfigError, match="schema_form='tool'"):
+        llm.chat(
+            "bedrock", "x", model="amazon.titan-text-lite-v1", schema=Invoice, schema_form="tool"
+        )
+    bedrock.inject(faults.structured_answer('{"vendor": "ACME"}'))
+    with pytest.raises(SchemaValidationError, match="total"):
+        llm.chat("bedrock", "Extract: ACME 12", schema=Invoice)

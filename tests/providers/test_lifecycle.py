@@ -60,7 +60,7 @@ def test_each_embedding_default_is_read_from_one_place_and_is_current(name) -> N
     assert row is None or row.status not in ("deprecated", "retired")
 
 
-@pytest.mark.parametrize("name", sorted(set(defaults.CHAT) - {"ollama"}))
+@pytest.mark.parametrize("name", sorted(n for n in defaults.CHAT if not providers.get(n).local))
 def test_each_chat_default_is_priced(name) -> None:
     provider = providers.get(name)
     cost, status = pricing.cost_for(

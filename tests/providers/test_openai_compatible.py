@@ -11,6 +11,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.errors import BadRequestError, ConfigError, MissingKeyError, ServerError
 from llmpipe_nb.providers import get, openai_compatible
+from llmpipe_nb.structured import example_of
 from llmpipe_nb.testing import FakeServer, faults
 
 KEY = "sk-test-canary-0123456789"
@@ -71,6 +72,20 @@ def test_local_presets_without_a_model_say_so(openai_server: FakeServer) -> None
     with pytest.raises(ConfigError, match="pass model="):
         llm.chat("vllm", "hi", base_url=openai_server.base_url)
     assert openai_server.requests == []
+
+
+def test_llamacpp_needs_no_model(fake_server) -> None:
+    # llama.cpp's servers answer with the model they were started with, whatever the name
+    server = fake_server("openai", flavor="llamacpp")
+    reply = llm.chat("llamacpp", "hi", base_url=server.base_url)
+    assert reply.content == "Echo: hi" and reply.model == "local-model"
+    assert server.last_request.json["model"] == "local-model"
+    assert llm.stream("llamacpp", "hi", base_url=server.base_url).text() == "Echo: hi"
+    assert llm.complete("llamacpp", "hi", base_url=server.base_url).usage.output_tokens > 0
+    assert len(llm.embeddings("llamacpp", ["a", "b"], base_url=server.base_url).embeddings) == 2
+    assert [r.json["model"] for r in server.requests] == ["local-model"] * 4
+    reply = llm.chat("llamacpp", "hi", base_url=server.base_url, model="smollm2")
+    assert server.last_request.json["model"] == "smollm2" == reply.model
 
 
 @pytest.mark.filterwarnings("ignore:No price known")
@@ -220,16 +235,15 @@ def test_vllm_ignores_guided_fields_and_honours_structured_outputs(fake_server) 
     ignored = httpx2.post(url, json=body | {"guided_json": STRUCTURED}).json()
     assert ignored["choices"][0]["message"]["content"] == "Echo: great product"
     honoured = httpx2.post(url, json=body | {"structured_outputs": {"json": STRUCTURED}}).json()
-    assert json.loads(honoured["choices"][0]["message"]["content"]) == {
-        "sentiment": "great product"
-    }
+    answer = json.loads(honoured["choices"][0]["message"]["content"])
+    assert answer == example_of(STRUCTURED, "great product") and set(answer) == {"sentiment"}
 
 
 def test_vllm_gets_structured_outputs_for_a_json_schema(fake_server) -> None:
     server = fake_server("openai", flavor="vllm")
     response_format = {"type": "json_schema", "json_schema": {"name": "s", "schema": STRUCTURED}}
     reply = llm.chat("vllm", "great", model="m", response_format=response_format, **_at(server))
-    assert json.loads(reply.content) == {"sentiment": "great"}
+    assert json.loads(reply.content) == {"sentiment": "great"}  # the prompt's only word
     body = server.last_request.json
     assert body["structured_outputs"] == {"json": STRUCTURED}
     assert body["response_format"] == response_format  # servers before 0.12 read this

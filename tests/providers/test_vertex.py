@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+from dataclasses import dataclass
 
 import pytest
 
@@ -182,3 +183,37 @@ def test_the_token_never_shows(vertex) -> None:
         TOKEN
         not in repr(reply) + repr(reply.request) + str(reply.request.metadata) + reply._repr_html_()
     )
+
+
+@dataclass
+class Invoice:
+    vendor: str
+    total: float
+
+
+def test_schema_in_each_publishers_own_field(vertex) -> None:
+    gemini = llm.chat("vertex", "Extract: ACME 12", schema=Invoice)
+    config = vertex.last_request.json["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"]["required"] == ["vendor", "total"]
+    claude = llm.stream("vertex", "Extract: ACME 12", model="claude-haiku-5-5", schema=Invoice)
+    partials = [c.partial for c in claude if c.partial is not None]
+    sent = vertex.last_request.json["output_config"]["format"]
+    assert sent["type"] == "json_schema" and sent["schema"]["additionalProperties"] is False
+    for reply in (gemini, claude.response):
+        assert reply.parsed == Invoice(vendor=reply.parsed.vendor, total=12.0)
+    assert partials[-1] == {"vendor": claude.response.parsed.vendor, "total": 12.0}
+
+
+def test_claude_takes_the_forced_tool_form_and_gemini_refuses_it(vertex) -> None:
+    reply = llm.chat(
+        "vertex", "Extract: ACME 12", model="claude-haiku-5-5", schema=Invoice, schema_form="tool"
+    )
+    body = vertex.last_request.json
+    assert (
+        body["tool_choice"] == {"type": "tool", "name": "Invoice"} and "output_config" not in body
+    )
+    assert isinstance(reply.parsed, Invoice)
+    with pytest.raises(ConfigError, match="schema_form='tool' is not one 'vertex' takes"):
+        llm.chat("vertex", "Extract: ACME 12", schema=Invoice, schema_form="tool")
+    assert len(vertex.requests) == 1

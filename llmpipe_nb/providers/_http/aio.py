@@ -220,7 +220,7 @@ class AiohttpTransport:
             body = json.loads(content)
         except ValueError:
             raise ResponseFormatError(
-                f"{self.provider.name} answered with a body that is not valid JSON; "
+                f"The answer of {self.provider.name} is not valid JSON: "
                 "check that base_url points at its API.",
                 provider=self.provider.name,
                 status_code=response.status,

@@ -58,7 +58,8 @@ class Framing:
             return [json.loads(line) for line in lines]
         except ValueError:
             raise ResponseFormatError(
-                f"{self.provider} sent a stream line that is not valid JSON.",
+                f"{self.provider} sent a stream line that is not valid JSON: "
+                "check that base_url points at its API.",
                 provider=self.provider,
             ) from None
 

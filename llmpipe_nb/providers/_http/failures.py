@@ -47,8 +47,12 @@ def failure(sender: _Sender, kind: Failure, detail: object = None) -> ProviderEr
         )
     if kind == "not_http":
         return ProviderConnectionError(
-            f"The base_url of {name} ({where}) is not an http(s) URL: fix base_url.",
+            f"The base_url of {name} is not an http:// or https:// URL: fix {where}.",
             retryable=False,
             provider=name,
         )
-    return ProviderConnectionError(f"The connection to {name} broke off ({detail}).", provider=name)
+    return ProviderConnectionError(
+        f"The connection to {name} broke off before the whole answer arrived, the HTTP "
+        f'client saying "{detail}": retry the request, or check the network and base_url.',
+        provider=name,
+    )

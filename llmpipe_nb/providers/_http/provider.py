@@ -37,6 +37,18 @@ class HttpProvider(Provider):
     auth_header: ClassVar[str] = "Authorization"
     auth_prefix: ClassVar[str] = "Bearer "
 
+    def pipeline(self, kind: str) -> list[Any]:
+        """The seed's pipeline, with the answer checked before it is priced: embeddings
+        must be one vector per input, and token counts the server left out are counted."""
+        from ...plugs import CheckEmbeddings, CountUsage, TrackCost
+
+        specs = super().pipeline(kind)
+        if TrackCost in specs:
+            checks = [CheckEmbeddings, CountUsage] if kind == "embeddings" else [CountUsage]
+            at = specs.index(TrackCost)
+            specs[at:at] = checks
+        return specs
+
     def client(self, config: ProviderConfig) -> Transport:
         return pooled_transport(self, config)
 
@@ -79,7 +91,9 @@ class HttpProvider(Provider):
         text = f"{error_type} {code} {message}".lower()
         if 400 <= status < 500 and status != 429 and any(hint in text for hint in _CONTEXT_HINTS):
             error: ProviderError = ContextLengthError(
-                f"{message} (the prompt does not fit the model's context window: shorten it)", **kw
+                f"The prompt does not fit the model's context window, {self.name} said "
+                f'"{message.rstrip(".")}": shorten the prompt or lower max_tokens.',
+                **kw,
             )
         else:
             error = error_for_status(status, message, **kw)

@@ -1,5 +1,6 @@
 """`HttpTransport`: sends HttpCalls for one provider configuration over pooled httpx2
-clients (sync, and async per event loop). Credentials are read from their `Secret` only
+clients (sync, and async per event loop; a loop's client closes when the loop shuts
+down). Credentials are read from their `Secret` only
 when a request is sent and never stored in the client. Every failure leaves as a typed
 `ProviderError`: non-2xx answers through the provider's `map_error`, connection failures
 and timeouts here."""
@@ -11,7 +12,7 @@ import json
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,9 @@ CONNECT_TIMEOUT = 10.0
 MAX_CONNECTIONS = 100  # open connections per client; calls beyond wait for one
 KEEPALIVE_S = 5.0  # how long an idle connection is kept for the next call
 
+# async clients closed while their loop was not running, kept until that loop shuts down
+_left_to_loops: dict[httpx2.AsyncClient, AsyncGenerator[None, None]] = {}
+
 
 class HttpTransport:
     """Sends HttpCalls for one provider configuration over pooled httpx2 clients."""
@@ -53,9 +57,9 @@ class HttpTransport:
         self.idle_timeout = float(extra.get("idle_timeout", self.read_timeout))
         self.max_connections = int(extra.get("max_connections", MAX_CONNECTIONS))
         self._sync: httpx2.Client | None = None
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx2.AsyncClient, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self._in_use = 0  # calls in flight
         self._retired = False
@@ -84,15 +88,36 @@ class HttpTransport:
             self._in_use += 1
             return self._sync
 
-    def _aclient(self) -> httpx2.AsyncClient:
+    async def _aclient(self) -> httpx2.AsyncClient:
         """This event loop's client, counted in use until `_release`."""
         loop = asyncio.get_running_loop()
         with self._lock:
-            client = self._async.get(loop)
-            if client is None:
-                client = self._async[loop] = httpx2.AsyncClient(**self._options())
+            entry = self._async.get(loop)
+            if entry is None:
+                client = httpx2.AsyncClient(**self._options())
+                entry = self._async[loop] = (client, self._closed_with_loop(loop, client))
+                fresh = True
+            else:
+                fresh = False
             self._in_use += 1
-            return client
+        if fresh:
+            await anext(entry[1])
+        return entry[0]
+
+    async def _closed_with_loop(
+        self, loop: asyncio.AbstractEventLoop, client: httpx2.AsyncClient
+    ) -> AsyncGenerator[None, None]:
+        """Suspended until its loop shuts down, then closes the loop's client: a loop ended
+        by `asyncio.run` (or any runner) closes its async generators before it closes, and
+        a client left open there would leak its sockets once the loop is gone."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                if self._async.get(loop, (None,))[0] is client:
+                    del self._async[loop]
+            _left_to_loops.pop(client, None)
+            await client.aclose()
 
     def _release(self) -> None:
         with self._lock:
@@ -117,9 +142,11 @@ class HttpTransport:
             self._async.clear()
         if client is not None:
             client.close()
-        for loop, aclient in aclients:
+        for loop, (aclient, closer) in aclients:
             if loop.is_running():
                 asyncio.run_coroutine_threadsafe(aclient.aclose(), loop)
+            elif not loop.is_closed():
+                _left_to_loops[aclient] = closer  # closed when that loop shuts down
 
     def _request(
         self, client: httpx2.Client | httpx2.AsyncClient, call: HttpCall
@@ -155,7 +182,7 @@ class HttpTransport:
         return self._answer(response, started)
 
     async def asend(self, call: HttpCall) -> HttpResponse:
-        client = self._aclient()
+        client = await self._aclient()
         started = time.perf_counter()
         try:
             response = await client.send(self._request(client, call))
@@ -164,6 +191,42 @@ class HttpTransport:
         finally:
             self._release()
         return self._answer(response, started)
+
+    def upload(
+        self, path: str, fields: Mapping[str, str], file: tuple[str, bytes, str]
+    ) -> HttpResponse:
+        """POST a multipart form with one `file` (name, content, media type), as the Files
+        API takes a batch's input; the JSON answer comes back."""
+        response, started = self._send_raw(
+            "POST", path, {}, data=dict(fields), files={"file": file}
+        )
+        return self._answer(response, started)
+
+    def fetch_text(self, path: str, headers: Mapping[str, str] | None = None) -> str:
+        """GET a body that is text, not JSON (a JSONL results file)."""
+        response, _ = self._send_raw("GET", path, dict(headers or {}))
+        if response.status_code >= 300:
+            raise self._status_error(response)
+        return response.text
+
+    def _send_raw(
+        self, method: str, path: str, headers: dict[str, str], **content: Any
+    ) -> tuple[httpx2.Response, float]:
+        client = self._client()
+        started = time.perf_counter()
+        try:
+            request = client.build_request(
+                method,
+                self.config.base_url + path,  # type: ignore[operator]
+                headers={**headers, **self.provider.auth_headers(self.config)},
+                timeout=httpx2.Timeout(self.read_timeout, connect=self.connect_timeout),
+                **content,
+            )
+            return client.send(request), started
+        except httpx2.HTTPError as exc:
+            raise self._failure(exc, streaming=False) from None
+        finally:
+            self._release()
 
     @contextmanager
     def stream(self, call: HttpCall) -> Iterator[Events]:
@@ -188,7 +251,7 @@ class HttpTransport:
 
     @asynccontextmanager
     async def astream(self, call: HttpCall) -> AsyncIterator[AsyncEvents]:
-        client = self._aclient()
+        client = await self._aclient()
         try:
             try:
                 response = await client.send(self._request(client, call), stream=True)
@@ -221,7 +284,7 @@ class HttpTransport:
             body = json.loads(content)
         except ValueError:
             raise ResponseFormatError(
-                f"{self.provider.name} answered with a body that is not valid JSON; "
+                f"The answer of {self.provider.name} is not valid JSON: "
                 "check that base_url points at its API.",
                 provider=self.provider.name,
                 status_code=response.status_code,
@@ -239,7 +302,10 @@ class HttpTransport:
         except ValueError:
             body = text
         error = self.provider.map_error(response.status_code, dict(response.headers), body)
-        return lifecycle.retired_error(error, response.request.url.path, response.request.content)
+        sent = response.request
+        if not isinstance(sent.stream, httpx2.ByteStream):  # a multipart upload names no model
+            return error
+        return lifecycle.retired_error(error, sent.url.path, sent.content)
 
     @property
     def where(self) -> tuple[str, str | None]:

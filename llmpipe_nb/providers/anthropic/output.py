@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...errors import ConfigError
+from ...structured.dialects import for_dialect
 from .generations import default_sampling_only
 
 DEFAULT_MAX_TOKENS = 4096
@@ -93,7 +94,8 @@ def _max_tokens(options: Mapping[str, Any], thinking: dict[str, Any] | None, mod
 
 
 def _format(response_format: Any) -> dict[str, Any] | None:
-    """OpenAI's `response_format` as `output_config.format`: Anthropic needs the schema."""
+    """OpenAI's `response_format` as `output_config.format`: Anthropic needs the schema, in
+    its subset (objects closed, the keywords it lacks moved into descriptions)."""
     if response_format is None or response_format.get("type") == "text":
         return None
     spec = response_format.get("json_schema")
@@ -104,7 +106,7 @@ def _format(response_format: Any) -> dict[str, Any] | None:
             "{'type': 'json_schema', 'json_schema': {'schema': {...}}}, or force a tool "
             "with tool_choice."
         )
-    return {"type": "json_schema", "schema": dict(schema)}
+    return {"type": "json_schema", "schema": for_dialect(schema, "anthropic")[0]}
 
 
 def _forces_tool(choice: Any) -> bool:

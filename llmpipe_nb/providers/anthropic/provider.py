@@ -81,6 +81,9 @@ class AnthropicProvider(HttpProvider):
     text_only_models = ("claude-2*", "claude-instant*")  # every Claude 3 and later takes images
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
+    #: `output_config.format`; a forced tool where a model or server lacks it
+    structured_forms = ("json_schema", "tool")
+    schema_dialect = "anthropic"
     plugs = {
         kind: (AnthropicPrepareRequest, AnthropicParseResponse)
         for kind in ("chat", "stream", "list_models", "validate")

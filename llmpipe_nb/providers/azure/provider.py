@@ -114,6 +114,9 @@ class AzureProvider(OpenAIProvider):
     default_base_url: ClassVar[str | None] = None
     requires_key = False  # AzureSetup asks for the key or an Entra ID token
     price_provider = "azure"
+    #: dated API versions before 2024-08-01-preview refuse a JSON-schema response_format:
+    #: the schema is then asked in the prompt (and the answer validated)
+    structured_forms = ("json_schema", "prompt")
     plugs = {kind: (AzurePrepareRequest, OpenAIParseResponse) for kind in _KINDS}
     request_options: ClassVar[Mapping[str, frozenset[str]] | None] = {
         kind: _with_version((OpenAIProvider.request_options or {}).get(kind)) for kind in _KINDS

@@ -10,6 +10,7 @@ The runtime host is `bedrock-runtime.{region}.amazonaws.com`, or `base_url` (or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -39,6 +40,9 @@ TITAN_OPTIONS = {"dimensions": "dimensions", "normalize": "normalize"}
 COHERE_OPTIONS = {"input_type": "input_type", "truncate": "truncate"}
 #: the one call that goes to the control-plane host
 MODELS_PATH = "/foundation-models"
+#: the model families whose Converse takes a tool forced by name (`toolChoice.tool`), by
+#: base id, inference profile (`us.anthropic.…`) or ARN
+_FORCED_TOOL = re.compile(r"(?:^|[./])(?:anthropic\.claude|amazon\.nova|mistral\.mistral-large)")
 
 
 def model_path(model: str) -> str:
@@ -138,6 +142,10 @@ class BedrockProvider(HttpProvider):
     config_env = (*auth.REGION_ENV, *auth.KEY_ENV, "AWS_PROFILE")
     requires_key = False  # BedrockSetup asks for an API key or AWS credentials
     price_provider = "aws"
+    #: Converse has no JSON-schema output field: a tool forced by name, whose input schema
+    #: is the schema, where the model takes one; else the schema in the system message.
+    #: Either way the answer is validated (and repaired with `repair=`).
+    structured_forms = ("tool", "prompt")
     plugs = {
         kind: (BedrockPrepareRequest, BedrockParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")
@@ -156,6 +164,13 @@ class BedrockProvider(HttpProvider):
         if kind == "embeddings":
             specs.insert(specs.index(ExecuteRequest) + 1, EachInput)
         return specs
+
+    def structured_for(self, model: str | None) -> tuple[tuple[str, ...], str]:
+        """A forced tool, then the prompt, for the families that take one; the prompt for
+        the others (a model that refuses the tool falls back to the prompt as well)."""
+        if _FORCED_TOOL.search(str(model or self.default_model)):
+            return self.structured_forms, self.schema_dialect
+        return ("prompt",), self.schema_dialect
 
     def _resolve(self, explicit: Mapping[str, Any]) -> ProviderConfig:
         """The runtime and control-plane hosts for the region (the region is required: it is

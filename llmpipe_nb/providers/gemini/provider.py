@@ -120,6 +120,7 @@ class GeminiProvider(HttpProvider):
     )
     requires_key = False  # GeminiOauth2 asks for the key, or uses OAuth2
     price_provider = "google"
+    schema_dialect = "gemini"  # responseJsonSchema
     plugs = {
         kind: (GeminiPrepareRequest, GeminiParseResponse)
         for kind in ("chat", "stream", "embeddings", "list_models", "validate")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...errors import ConfigError, ProviderError, RateLimitError
+from ...structured import example_of
 from ...transport import HttpCall
 
 MODELS = ("mock-1", "mock-large", "mock-embed-1")
@@ -44,6 +46,18 @@ def default_reply(messages: Iterable[Mapping[str, Any]]) -> str:
         f"your prompt has {len(words)} words and {len(last)} characters. "
         "Switch to a real provider to get a real answer."
     )
+
+
+def structured_reply(body: Mapping[str, Any]) -> str | None:
+    """For a JSON-schema response format: a valid instance, the same for the same prompt."""
+    response_format = body.get("response_format") or {}
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format.get("type") != "json_schema" or not isinstance(schema, Mapping):
+        return None
+    prompt = " ".join(
+        str(m.get("content")) for m in body.get("messages", ()) if m.get("role") == "user"
+    )
+    return json.dumps(example_of(schema, prompt), ensure_ascii=False)
 
 
 class MockState:
@@ -118,7 +132,10 @@ class MockState:
             if queued is not None
             else self.respond(body)
             if self.respond is not None
-            else body.get("mock_reply") or self.reply or default_reply(body["messages"])
+            else body.get("mock_reply")
+            or self.reply
+            or structured_reply(body)
+            or default_reply(body["messages"])
         )
         if isinstance(reply, BaseException):
             raise reply

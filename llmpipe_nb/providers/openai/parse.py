@@ -54,6 +54,7 @@ def parse_chat(body: Any, *, provider: str, response: HttpResponse | None = None
         raw_finish_reason=raw_finish,
         usage=parse_usage(body.get("usage") or (body.get("x_groq") or {}).get("usage")),
         tool_calls=parse_tool_calls(message.get("tool_calls")),
+        refusal=message.get("refusal") or None,
         id=body.get("id"),
         request_id=response.request_id if response else None,
         latency_ms=response.elapsed_ms if response else None,

@@ -134,6 +134,7 @@ class OpenAIProvider(HttpProvider):
     developer_role: ClassVar[bool] = True
     #: option names the server spells differently
     renames: ClassVar[Mapping[str, str]] = {}
+    schema_dialect: ClassVar[str] = "openai"  # strict mode
 
     def pipeline(self, kind: str) -> list[Any]:
         specs = super().pipeline(kind)

@@ -27,6 +27,7 @@ class OpenAIStreamDecoder:
         self._head: dict[str, Any] = {}
         self._finish: str | None = None
         self._raw_usage: Any = None
+        self._refusal: list[str] = []
 
     @property
     def partial_text(self) -> str:
@@ -64,6 +65,9 @@ class OpenAIStreamDecoder:
                 content = delta.get("content")
                 if content:
                     out.append(self._text.add(content))
+                refusal = delta.get("refusal")
+                if refusal:  # a structured answer declined, in pieces like the text
+                    self._refusal.append(refusal)
                 fragments = delta.get("tool_calls")
                 if fragments:
                     for fragment in fragments:
@@ -95,6 +99,8 @@ class OpenAIStreamDecoder:
             for _, call in sorted(self._calls.items())
         ]
         message: dict[str, Any] = {"role": "assistant", "content": self.partial_text or None}
+        if self._refusal:
+            message["refusal"] = "".join(self._refusal)
         if calls:
             message["tool_calls"] = calls
         choice = {"index": 0, "message": message, "finish_reason": self._finish}

@@ -25,7 +25,7 @@ from ...transport import HttpCall, HttpResponse
 from .. import defaults
 from .._each_input import EachInput, one_call_each
 from ..anthropic import OPTIONS as CLAUDE_OPTIONS
-from ..anthropic import AnthropicStreamDecoder, parse_message
+from ..anthropic import AnthropicProvider, AnthropicStreamDecoder, parse_message
 from ..anthropic import errors as anthropic_errors
 from ..gemini import GeminiProvider, GeminiStreamDecoder, generate_body, parse_generate
 from ..gemini.continuation import continuation_settings
@@ -64,7 +64,8 @@ _CLAUDE_CHAT = frozenset(
         "extra_body",
     }
 )
-_COMMON = frozenset({"model", "cache"})
+#: options every publisher takes (`schema_form`: the structured form StructuredOutput chose)
+_COMMON = frozenset({"model", "cache", "schema_form"})
 
 
 def _first_env(names: tuple[str, ...]) -> str | None:
@@ -187,6 +188,13 @@ class VertexProvider(GeminiProvider):
             base_url=config.base_url or host(location),
             extra=tuple(sorted(extra.items(), key=lambda item: item[0])),
         )
+
+    def structured_for(self, model: str | None) -> tuple[tuple[str, ...], str]:
+        """Claude's forms and dialect for Claude models (`output_config.format`, else a
+        forced tool), Gemini's (`responseJsonSchema`) for the others."""
+        if publisher(str(model or self.default_model)) == "anthropic":
+            return AnthropicProvider.structured_forms, AnthropicProvider.schema_dialect
+        return super().structured_for(model)
 
     def uses_oauth2(self, config: ProviderConfig) -> bool:
         return True  # without a key (an express-mode key), always

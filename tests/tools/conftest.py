@@ -1,0 +1,47 @@
+"""Tools tests: a fresh, unpersisted ledger each, and a way to reach each loopback server."""
+
+from __future__ import annotations
+
+import pytest
+
+import llmpipe_nb as llm
+from llmpipe_nb.testing import FakeServer
+
+KEY = "sk-test-canary-0123456789"
+#: a model per provider that takes tools, and the provider's fake
+MODELS = {
+    "openai": "gpt-6.1-sol",
+    "anthropic": "claude-sonnet-4-6",
+    "gemini": "gemini-2.5-flash-lite",
+    "ollama": "qwen3",
+    "vllm": "served-model",
+}
+WIRE = {"vllm": "openai"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledger():
+    ledger = llm.ledger()
+    ledger.persist(None)
+    ledger.reset()
+    yield ledger
+    ledger.persist(None)
+    ledger.reset()
+
+
+@pytest.fixture
+def served():
+    """`served(provider)` -> (server, options reaching it); every server stops at the end."""
+    started: list[FakeServer] = []
+
+    def start(provider: str) -> tuple[FakeServer, dict]:
+        server = FakeServer(WIRE.get(provider, provider)).start()
+        started.append(server)
+        options = {"base_url": server.base_url, "model": MODELS[provider]}
+        if provider != "ollama":
+            options["api_key"] = KEY
+        return server, options
+
+    yield start
+    for server in started:
+        server.close()
