@@ -113,6 +113,18 @@ def test_identical_rows_are_sent_once_and_paid_once(serve, provider):
     assert len(llm.costs(tags=f"batch:{job.id}")) == 2
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_job_runs_on_a_provider_configured_for_the_aiohttp_transport(serve, provider):
+    """The input file is uploaded and the results file read over httpx2, as for any provider."""
+    server = serve(provider)
+    llm.configure(provider, transport="aiohttp")
+    job = llm.map(["a", "b"], "Say {}", provider, engine="batch")
+    out = job.wait(poll_interval=FAST, progress=False)
+
+    assert len(sent(server)) == 2
+    assert out.content.tolist() == ["Echo: Say a", "Echo: Say b"]
+
+
 def test_rows_the_cache_has_are_not_sent_and_answers_are_cached_when_they_come_back(
     serve, tmp_path
 ):

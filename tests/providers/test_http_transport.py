@@ -27,6 +27,7 @@ from llmpipe_nb.errors import (
 )
 from llmpipe_nb.providers._http import POOL_SIZE, parse_retry_after, pooled_transport
 from llmpipe_nb.providers._http.pool import _pool
+from llmpipe_nb.providers._http.transport import HttpTransport
 from llmpipe_nb.testing import FakeServer, echo, faults
 from llmpipe_nb.transport import HttpCall
 
@@ -148,8 +149,12 @@ def test_a_finished_event_loop_closes_its_client(openai_server: FakeServer) -> N
 
     async def ask(text: str) -> str:
         reply = await llm.achat("openai", text, **openai(openai_server))
-        ((client, _),) = transport._async.values()
-        seen.append(client)
+        if isinstance(transport, HttpTransport):
+            ((client, _),) = transport._async.values()
+            seen.append(lambda: client.is_closed)
+        else:  # aiohttp: the loop's session
+            (held,) = transport._sessions.values()
+            seen.append(lambda: held.session.closed)
         return reply.content
 
     with warnings.catch_warnings(record=True) as caught:
@@ -157,8 +162,8 @@ def test_a_finished_event_loop_closes_its_client(openai_server: FakeServer) -> N
         assert asyncio.run(ask("a")) == "Echo: a"
         assert asyncio.run(ask("b")) == "Echo: b"
         gc.collect()
-    assert len(seen) == 2 and all(client.is_closed for client in seen)
-    assert not transport._async
+    assert len(seen) == 2 and all(closed() for closed in seen)
+    assert not (transport._async if isinstance(transport, HttpTransport) else transport._sessions)
     assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
 
 

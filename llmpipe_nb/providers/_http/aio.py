@@ -76,6 +76,16 @@ class AiohttpTransport:
     def stream(self, call: HttpCall) -> Any:
         return self._http.stream(call)
 
+    def upload(
+        self, path: str, fields: Mapping[str, str], file: tuple[str, bytes, str]
+    ) -> HttpResponse:
+        """A batch's input file, sent as the httpx2 transport sends it."""
+        return self._http.upload(path, fields, file)
+
+    def fetch_text(self, path: str, headers: Mapping[str, str] | None = None) -> str:
+        """A text body (a batch's JSONL results), read as the httpx2 transport reads it."""
+        return self._http.fetch_text(path, headers)
+
     # -- sessions ---------------------------------------------------------------------------
 
     async def _session(self) -> Session:
