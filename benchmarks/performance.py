@@ -129,7 +129,7 @@ def scale_table(scale: dict[str, dict[str, dict[str, Any]]]) -> str:
         (
             "streams at once (50 chunks each): completed",
             "scale",
-            "{complete:,} of {streams:,} in {seconds:.1f} s",
+            "{complete:,} of {streams:,} in {seconds:.1f} s{failed}",
         ),
         ("memory per idle stream: RSS", "scale", "{idle_rss_kb_per_stream:.1f} KB"),
         (
@@ -149,6 +149,10 @@ def scale_table(scale: dict[str, dict[str, dict[str, Any]]]) -> str:
             "{in_flight_kb:,.0f} KB / {held_kb:,.0f} KB of a {answer_mb:.0f} MB answer",
         ),
     ]
+    for client in scale.values():
+        failures = client["scale"]["failures"]
+        client["scale"]["failed"] = "".join(f"; {n:,} {kind}" for kind, n in failures.items())
+        client["scale"]["fds_left"] = max(0, client["scale"]["fds_left"])
     for title, scenario, template in rows:
         cells = [template.format(**scale[c][scenario]) for c in scale]
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
@@ -162,6 +166,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--streams", type=int, default=10_000, help="concurrent streams")
     parser.add_argument("--skip-clients", action="store_true", help="only the scale checks")
+    parser.add_argument("--skip-scale", action="store_true", help="only the clients' table")
     args = parser.parse_args()
     if args.quick:
         args.streams = min(args.streams, 1000)
@@ -191,7 +196,7 @@ def main() -> None:
         if not args.skip_clients:
             Path(args.out).write_text(clients_table(results, clients) + "\n")
         scale: dict[str, dict[str, dict[str, Any]]] = {}
-        for client in ("llmpipe-httpx2", "llmpipe-aiohttp"):
+        for client in () if args.skip_scale else ("llmpipe-httpx2", "llmpipe-aiohttp"):
             if client in clients:
                 scale[client] = {
                     "scale": worker(client, "scale", port, args.streams),
@@ -213,7 +218,8 @@ def main() -> None:
             "llmpipe_nb's steps for one `llm.achat`, median µs:",
             plugs_table(results),
         ]
-    parts += ["Scale and memory:", scale_table(scale)]
+    if scale:
+        parts += ["Scale and memory:", scale_table(scale)]
     report = "\n\n".join(parts)
     Path(args.out).write_text(report + "\n")
     print(report)
