@@ -8,7 +8,7 @@ httpx's in the same run (lower is better): CPU, because the server and everythin
 the machine share its cores. Then llmpipe_nb's own cost per plug, and the scale and memory
 checks: 10,000 concurrent streams, one 20 MB answer, a consumer slower than the server.
 
-Run: .venv/bin/python benchmarks/performance.py [--rounds 5] [--out benchmarks/results.md]
+Run: .venv/bin/python benchmarks/performance.py [--rounds 5] [--out build/performance.md]
 (`--quick` for a short run: fewer requests, 1,000 streams). Needs aiohttp (the `fast`
 extra) for its rows; httpx and httpx-aiohttp rows appear when those are installed.
 """
@@ -162,7 +162,7 @@ def scale_table(scale: dict[str, dict[str, dict[str, Any]]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--out", default=str(HERE.parent / "build" / "performance.md"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--streams", type=int, default=10_000, help="concurrent streams")
     parser.add_argument("--skip-clients", action="store_true", help="only the scale checks")
@@ -194,6 +194,7 @@ def main() -> None:
         for client in [] if args.skip_clients else clients:
             results[(client, "import")] = [import_ms(IMPORTS[client]) for _ in range(7)]
         if not args.skip_clients:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.out).write_text(clients_table(results, clients) + "\n")
         scale: dict[str, dict[str, dict[str, Any]]] = {}
         for client in () if args.skip_scale else ("llmpipe-httpx2", "llmpipe-aiohttp"):
@@ -221,6 +222,7 @@ def main() -> None:
     if scale:
         parts += ["Scale and memory:", scale_table(scale)]
     report = "\n\n".join(parts)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report + "\n")
     print(report)
 

@@ -5,7 +5,11 @@ behave the same whichever client carries them."""
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 
 import pytest
@@ -215,6 +219,68 @@ async def test_proxies_come_from_the_environment(monkeypatch, openai_server: Fak
     assert caught.value.status_code == 502
     assert seen == [f"POST {openai_server.base_url}/chat/completions HTTP/1.1".encode()]
     assert openai_server.requests == []
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An https server on loopback with a certificate of its own (not in any CA bundle):
+    answers every request with one chat completion. Yields (base_url, certificate path)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    make = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    names = ["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        [*make, "-keyout", str(key), "-out", str(cert), *names],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    body = json.dumps(
+        {
+            "id": "chatcmpl-tls",
+            "model": "gpt-6-luna",
+            "choices": [{"index": 0, "message": {"content": "over TLS"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2},
+        }
+    ).encode()
+    reply = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    reply += b"content-length: %d\r\n\r\n%s" % (len(body), body)
+
+    def serve() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    conn.recv(65536)
+                    conn.sendall(reply)
+            except (ssl.SSLError, OSError):  # a client that refused our certificate
+                raw.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/v1", str(cert)
+    listener.close()
+    thread.join(5)
+
+
+async def test_tls_is_verified_and_a_custom_ca_is_taken_from_the_environment(
+    monkeypatch, tls_server
+) -> None:
+    base_url, cert = tls_server
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with pytest.raises(ProviderConnectionError, match="Could not connect to openai"):
+        await llm.achat("openai", "hi", api_key=KEY, base_url=base_url)
+    llm.providers._http.close_transports()  # a new client reads the variable
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    reply = await llm.achat("openai", "hi", api_key=KEY, base_url=base_url)
+    assert reply.content == "over TLS"
 
 
 # -- the other wire formats ----------------------------------------------------------------
