@@ -48,7 +48,7 @@ def dataframe(df: Any, name: str = "df", *, max_result_tokens: int = 1000) -> Da
     if pandas is None or not isinstance(df, pandas.DataFrame):
         raise ConfigError(
             f"llm.tools.dataframe needs a pandas DataFrame, not {type(df).__name__}: pass the "
-            "frame itself (a Series as series.to_frame())."
+            "frame itself, or turn a Series into one with series.to_frame()."
         )
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(
@@ -94,17 +94,20 @@ class _Frame:
         self.frame, self.name, self.budget = frame, name, budget
         self.indexed = not isinstance(frame.index, pd.RangeIndex)
 
-    def schema(self) -> str:
+    def schema(self, name_contains: str | None = None) -> str:
         frame = self.frame
-        nulls = frame.isna().sum()
         rows = [
             (str(col), str(dtype), int(count))
-            for col, dtype, count in zip(frame.columns, frame.dtypes, nulls, strict=True)
+            for col, dtype, count in zip(
+                frame.columns, frame.dtypes, frame.isna().sum(), strict=True
+            )
+            if not name_contains or name_contains.lower() in str(col).lower()
         ]
         index = f"; index {frame.index.name or '(unnamed)'} ({frame.index.dtype})"
-        title = (
-            f"{self.name}: {len(frame)} rows, {len(rows)} columns{index if self.indexed else ''}"
-        )
+        title = f"{self.name}: {len(frame)} rows, {len(frame.columns)} columns"
+        title += index if self.indexed else ""
+        if name_contains:
+            title += f"; {len(rows)} with {name_contains!r} in their name"
         return table(title, ["column", "dtype", "nulls"], rows, len(rows), self.budget, "columns")
 
     def head(self, n: int = 5, columns: list[str] | None = None) -> str:
@@ -146,7 +149,7 @@ class _Frame:
         descending: bool = False,
         limit: int = 50,
     ) -> str:
-        part = self._where(query)
+        part = self.frame.loc[mask(self.frame, parse(query))]
         if sort_by:
             by = column_of(self.frame, sort_by)
             part = part.sort_values(by, ascending=not descending, na_position="last", kind="stable")
@@ -250,7 +253,15 @@ def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
         "schema": (
             "The columns of the table {name} (name, dtype, null count) and its row count: "
             "call it first to learn the column names.",
-            obj({}),
+            obj(
+                {
+                    "name_contains": {
+                        "type": "string",
+                        "description": "Only the columns whose name holds this text, in any "
+                        "case (default: all).",
+                    }
+                }
+            ),
         ),
         "head": (
             "The first rows of the table {name}.",
