@@ -78,13 +78,17 @@ def _leaf(series: Any, node: Node) -> Any:
 
 
 def kind_of(series: Any) -> str:
-    """number, bool, text, datetime, timedelta, or other (object and the rest)."""
+    """number, bool, text, datetime, timedelta, or other (mixed objects and the rest).
+
+    An object column of strings only (pandas 2's usual text column) counts as text.
+    """
     import pandas as pd
     from pandas.api import types
 
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        dtype = dtype.categories.dtype
+    values = series
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        values = series.dtype.categories
+    dtype = values.dtype
     if types.is_bool_dtype(dtype):
         return "bool"
     if types.is_numeric_dtype(dtype):
@@ -93,9 +97,9 @@ def kind_of(series: Any) -> str:
         return "datetime"
     if types.is_timedelta64_dtype(dtype):
         return "timedelta"
-    if not types.is_object_dtype(dtype) and types.is_string_dtype(dtype):
-        return "text"
-    return "other"
+    if types.is_object_dtype(dtype):
+        return "text" if types.infer_dtype(values, skipna=True) == "string" else "other"
+    return "text" if types.is_string_dtype(dtype) else "other"
 
 
 def _checked(series: Any, column: str, value: Any) -> Any:

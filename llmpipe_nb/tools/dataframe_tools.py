@@ -65,8 +65,8 @@ def dataframe(df: Any, name: str = "df", *, max_result_tokens: int = 1000) -> Da
         )
     frame = _Frame(df, name, max_result_tokens)
     return DataFrameTools(
-        Tool(f"{name}_{op}", description.format(name=name), schema, _guarded(getattr(frame, op)))
-        for op, (description, schema) in _specs().items()
+        Tool(f"{name}_{op}", description, schema, _guarded(getattr(frame, op)))
+        for op, (description, schema) in _specs(name).items()
     )
 
 
@@ -205,7 +205,7 @@ class _Frame:
         self, title: str, part: Any, columns: list[str] | None, limit: int, total: int
     ) -> str:
         part = self._columns(part, columns)
-        header = ([part.index.name or "index"] if self.indexed else []) + list(part.columns)
+        header = ([part.index.name or "index"] if self.indexed else []) + [*map(str, part.columns)]
         rows = part.head(min(limit, row_cap(self.budget))).itertuples(index=self.indexed, name=None)
         return table(title, header, rows, total, self.budget, "rows", f"limit={limit}")
 
@@ -223,9 +223,9 @@ def _count(what: str, default: int, most: int) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": most, "description": text}
 
 
-def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
-    """Each tool's description (with {name}) and argument schema, in the order they are offered."""
-    where_text = "Optional filter, in the filter tool's query language."
+def _specs(name: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Each tool's description and argument schema, in the order they are offered."""
+    where_text = f"Optional filter: only the rows that match it, in {name}_filter's query language."
     where = {"type": "string", "description": where_text}
     shown = _columns_arg("The columns to show (default: all).")
 
@@ -235,10 +235,9 @@ def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
 
     return {
         "filter": (
-            "The rows of the table {name} that match a query. The query language: "
-            + GRAMMAR
-            + ". Quote text and column names that are not plain words: "
-            "region == 'East' and (price > 10 or price is null).",
+            f"The rows of the table {name} that match a query: {GRAMMAR}. Quote text, and "
+            "column names that are not plain words: region == 'East' and ('unit price' > 10 "
+            "or discount is null).",
             obj(
                 {
                     "query": {"type": "string", "description": "The condition rows must meet."},
@@ -251,7 +250,7 @@ def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
             ),
         ),
         "schema": (
-            "The columns of the table {name} (name, dtype, null count) and its row count: "
+            f"The columns of the table {name} (name, dtype, null count) and its row count: "
             "call it first to learn the column names.",
             obj(
                 {
@@ -264,16 +263,16 @@ def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
             ),
         ),
         "head": (
-            "The first rows of the table {name}.",
+            f"The first rows of the table {name}.",
             obj({"n": _count("How many rows", 5, 100), "columns": shown}),
         ),
         "describe": (
-            "Summary statistics of the table {name}, one line per column (count, mean, std, "
+            f"Summary statistics of the table {name}, one line per column (count, mean, std, "
             "min, quartiles, max; unique, top and freq for text).",
             obj({"columns": _columns_arg("The columns to summarise (default: all).")}),
         ),
         "value_counts": (
-            "The most frequent values of one column of the table {name}, with their counts.",
+            f"The most frequent values of one column of the table {name}, with their counts.",
             obj(
                 {
                     "column": {"type": "string", "description": "The column."},
@@ -284,7 +283,7 @@ def _specs() -> dict[str, tuple[str, dict[str, Any]]]:
             ),
         ),
         "aggregate": (
-            "One number from the table {name}, or one per group: func of column over the "
+            f"One number from the table {name}, or one per group: func of column over the "
             "rows (count without a column counts rows), grouped by zero or more columns.",
             obj(
                 {

@@ -112,6 +112,24 @@ def test_invalid_queries_are_errors_that_name_the_problem(sales, query, message)
     assert message in str(caught.value)
 
 
+def test_object_columns_of_strings_are_text_and_mixed_ones_take_any_value() -> None:
+    frame = pd.DataFrame(
+        {
+            "code": pd.Series(["a1", "b2", None], dtype=object),  # pandas 2's text column
+            "mixed": pd.Series(["x", 7, None], dtype=object),
+            "size": pd.Categorical(["S", "M", "S"]),
+        }
+    )
+    tool = tools_of(frame, "items")["items_filter"]
+    with pytest.raises(QueryError, match=r"column 'code' holds text \(object\), so 3 cannot"):
+        call(tool, query="code == 3")
+    assert call(tool, query="code contains '1'").startswith("items: 1 of 3 rows match")
+    assert call(tool, query="mixed == 7 or mixed == 'x'").startswith("items: 2 of 3 rows")
+    assert call(tool, query="size in ['S']").startswith("items: 2 of 3 rows")
+    with pytest.raises(QueryError, match="Unordered Categoricals can only compare equality"):
+        call(tool, query="size < 'M'")
+
+
 @pytest.fixture
 def nothing_evaluates(monkeypatch):
     """eval, exec, DataFrame.query/eval and pd.eval replaced by functions that record a call."""
