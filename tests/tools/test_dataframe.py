@@ -343,6 +343,8 @@ def test_tool_names_are_prefixed_and_two_frames_go_together(served, sales) -> No
         "sales_aggregate",
     ]  # fmt: skip
     assert repr(stock_tools).startswith("<DataFrame tools: stock_filter, stock_schema")
+    longest = max(len(tool.name) for tool in llm.tools.dataframe(stock, "s" * 50))
+    assert longest == 63  # within the 64 characters every provider takes
     both = llm.tools.as_tools([sales_tools, stock_tools])  # toolsets inside a list of tools
     assert len(both) == 12 and len({tool.name for tool in both}) == 12
     with pytest.raises(llm.ConfigError, match="Two tools are named 'sales_filter'"):
