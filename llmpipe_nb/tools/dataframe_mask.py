@@ -44,8 +44,6 @@ def mask(frame: Any, node: Node) -> Any:
     if isinstance(node, Not):
         return ~mask(frame, node.inner)
     series = frame[column_of(frame, node.column)]
-    if getattr(series, "ndim", 1) != 1:
-        raise QueryError(f"the column name {node.column!r} is used by several columns")
     try:
         return _leaf(series, node)
     except QueryError:
@@ -141,6 +139,8 @@ def column_of(frame: Any, name: Any) -> Any:
     """The frame's column label that `name` spells; QueryError naming the columns there are."""
     labels = {str(label): label for label in frame.columns}
     if isinstance(name, str) and name in labels:
+        if len(labels) < len(frame.columns) and [str(c) for c in frame.columns].count(name) > 1:
+            raise QueryError(f"several columns are named {name!r}, so none of them can be used")
         return labels[name]
     close = difflib.get_close_matches(str(name), list(labels), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""

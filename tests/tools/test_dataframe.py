@@ -130,6 +130,18 @@ def test_object_columns_of_strings_are_text_and_mixed_ones_take_any_value() -> N
         call(tool, query="size < 'M'")
 
 
+def test_a_column_name_used_twice_is_an_error_not_a_guess() -> None:
+    tools = tools_of(pd.DataFrame([[1, 2, 3]], columns=["a", "a", "b"]), "twice")
+    for name, arguments in [
+        ("twice_filter", {"query": "a > 1"}),
+        ("twice_value_counts", {"column": "a"}),
+        ("twice_aggregate", {"func": "count", "by": ["a"]}),
+    ]:
+        with pytest.raises(QueryError, match="several columns are named 'a'"):
+            call(tools[name], **arguments)
+    assert call(tools["twice_filter"], query="b == 3", columns=["b"]).endswith("[3]")
+
+
 @pytest.fixture
 def nothing_evaluates(monkeypatch):
     """eval, exec, DataFrame.query/eval and pd.eval replaced by functions that record a call."""
