@@ -114,6 +114,7 @@ class GeminiWire(Wire):
             or _hop_refusal(body)
             or _signature_refusal(model, body)
             or _schema_refusal(body)
+            or _declaration_refusal(body)
         )
         if refusal is not None:
             return self.error(400, refusal)
@@ -380,6 +381,24 @@ def _schema_refusal(body: dict[str, Any]) -> str | None:
         return (
             "* GenerationConfig.response_json_schema: requires response_mime_type application/json"
         )
+    return None
+
+
+def _declaration_refusal(body: dict[str, Any]) -> str | None:
+    """Gemini's 400 for a function whose OBJECT parameters have no properties."""
+    tools = body.get("tools") or []
+    for t, tool in enumerate(tools):
+        for d, declaration in enumerate(tool.get("functionDeclarations") or []):
+            parameters = declaration.get("parameters")
+            if (
+                isinstance(parameters, dict)
+                and str(parameters.get("type")).lower() == "object"
+                and not parameters.get("properties")
+            ):
+                return (
+                    f"* GenerateContentRequest.tools[{t}].function_declarations[{d}]"
+                    ".parameters.properties: should be non-empty for OBJECT type"
+                )
     return None
 
 

@@ -87,7 +87,7 @@ def generate_body(
     if config:
         body["generationConfig"] = config
     if options.get("tools"):
-        body["tools"] = [{"functionDeclarations": function_specs(options["tools"])}]
+        body["tools"] = [{"functionDeclarations": _declarations(options["tools"])}]
     if options.get("tool_choice") is not None:
         body["toolConfig"] = {"functionCallingConfig": _calling_config(options["tool_choice"])}
     safety = options.get("safety_settings")
@@ -168,6 +168,17 @@ def _response_format(response_format: Any) -> dict[str, Any]:
     if schema is not None:
         config["responseJsonSchema"] = schema
     return config
+
+
+def _declarations(tools: Iterable[Any]) -> list[dict[str, Any]]:
+    """Function declarations; a function without arguments leaves `parameters` out, as
+    Gemini refuses an OBJECT schema with no properties."""
+    specs = function_specs(tools)
+    for spec in specs:
+        parameters = spec["parameters"]
+        if parameters.get("type") == "object" and not parameters.get("properties"):
+            del spec["parameters"]
+    return specs
 
 
 def _calling_config(choice: Any) -> dict[str, Any]:
