@@ -53,8 +53,8 @@ def test_it_asks_for_every_tool_once_then_answers_with_their_results(mock) -> No
     ]
     assert reply.content == (
         'From the tools: get_weather said {"city": "Paris", "temp": 18, "unit": "C"}; '
-        "local_time said 12:00. This is the mock provider's deterministic answer to: "
-        "Is it warmer in Paris or Rome?"
+        "local_time said 12:00 (the mock provider's deterministic answer to: "
+        "Is it warmer in Paris or Rome?)"
     )
     assert len(mock.requests) == 2
     sent = mock.requests[1].json["messages"]

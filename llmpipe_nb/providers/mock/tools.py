@@ -73,10 +73,8 @@ def tool_answer(messages: Sequence[Mapping[str, Any]]) -> str | None:
         f"{message.get('name') or 'a tool'} said {_clip(_text(message.get('content')))}"
         for message in results
     )
-    return (
-        f"From the tools: {quoted}. This is the mock provider's deterministic answer to: "
-        f"{_clip(_user_text(messages), 80)}"
-    )
+    question = _clip(_user_text(messages), 80)
+    return f"From the tools: {quoted} (the mock provider's deterministic answer to: {question})"
 
 
 def _flat(tool: Any) -> Mapping[str, Any]:
