@@ -30,7 +30,12 @@ def tool_calls(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The calls the mock asks for: one per offered tool, or none (see the module doc)."""
     specs = [_flat(tool) for tool in body.get("tools") or ()]
     messages: Sequence[Any] = body.get("messages") or []
-    if not specs or body.get("tool_choice") == "none" or _role(messages[-1]) == "tool":
+    if (
+        not specs
+        or not messages
+        or body.get("tool_choice") == "none"
+        or _role(messages[-1]) == "tool"
+    ):
         return []
     prompt = _user_text(messages)
     calls = []
