@@ -15,8 +15,12 @@ MODELS = {
     "gemini": "gemini-2.5-flash-lite",
     "ollama": "qwen3",
     "vllm": "served-model",
+    "groq": "llama-3.3-70b-versatile",
 }
-WIRE = {"vllm": "openai"}
+#: every provider the loop is tested on: the four, and two of the OpenAI-compatible family
+PROVIDERS = list(MODELS)
+#: (wire, flavor) of the fake that stands in for each OpenAI-compatible preset
+WIRE = {"vllm": ("openai", "vllm"), "groq": ("openai", "groq")}
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +39,8 @@ def served():
     started: list[FakeServer] = []
 
     def start(provider: str) -> tuple[FakeServer, dict]:
-        server = FakeServer(WIRE.get(provider, provider)).start()
+        wire, flavor = WIRE.get(provider, (provider, None))
+        server = FakeServer(wire, flavor=flavor).start()
         started.append(server)
         options = {"base_url": server.base_url, "model": MODELS[provider]}
         if provider != "ollama":

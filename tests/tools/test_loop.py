@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.errors import BudgetExceededError, ToolFailedError, ToolLoopLimitError
 
-PROVIDERS = ["openai", "anthropic", "gemini", "ollama", "vllm"]
+from .conftest import PROVIDERS
 
 
 def get_weather(city: str) -> dict:
@@ -28,9 +29,10 @@ def tool_results(provider: str, body: dict) -> list[str]:
     if provider == "anthropic":
         blocks = body["messages"][-1]["content"]
         return [b["content"] for b in blocks if b["type"] == "tool_result"]
-    if provider == "gemini":
+    if provider == "gemini":  # an object; a result that is not one goes as {"result": text}
         parts = body["contents"][-1]["parts"]
-        return [str(p["functionResponse"]["response"]) for p in parts if "functionResponse" in p]
+        responses = [p["functionResponse"]["response"] for p in parts if "functionResponse" in p]
+        return [r["result"] if list(r) == ["result"] else json.dumps(r) for r in responses]
     return [m["content"] for m in body["messages"] if m["role"] == "tool"]
 
 
@@ -56,7 +58,19 @@ def test_parallel_calls_run_and_their_results_go_back(served, provider) -> None:
     assert len(tags) == 1 and next(iter(tags))[0].startswith("loop:")
 
 
-def test_invalid_arguments_go_back_as_a_tool_error_not_into_the_function(served) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_one_call_runs_and_the_model_answers(served, provider) -> None:
+    server, options = served(provider)
+    reply = llm.chat(provider, "Paris", tools=[get_weather], **options)
+    assert [type(s).__name__ for s in reply.steps] == ["ModelTurn", "ToolRun", "ModelTurn"]
+    assert reply.steps[1].value == {"city": "Paris", "temp_c": 18}
+    assert tool_results(provider, server.last_request.json) == [reply.steps[1].output]
+    assert reply.content.startswith("Echo:") and reply.usage.input_tokens > 0
+    assert all(step.cost is not None for step in reply.steps[::2])
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_invalid_arguments_go_back_as_a_tool_error_not_into_the_function(served, provider) -> None:
     called = []
 
     def count(n: int) -> int:
@@ -64,45 +78,48 @@ def test_invalid_arguments_go_back_as_a_tool_error_not_into_the_function(served)
         called.append(n)
         return n
 
-    server, options = served("openai")
-    reply = llm.chat("openai", "Paris", tools=[count], **options)
+    server, options = served(provider)
+    reply = llm.chat(provider, "Paris", tools=[count], **options)
     run = reply.steps[1]
     assert run.status == "invalid" and called == []
     assert "do not fit count's schema" in run.output and "integer" in run.output
-    assert tool_results("openai", server.last_request.json) == [run.output]
+    assert tool_results(provider, server.last_request.json) == [run.output]
 
 
-def test_a_tool_that_raises_sends_its_message_back(served) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_tool_that_raises_sends_its_message_back(served, provider) -> None:
     def lookup(key: str) -> str:
         """Look a key up."""
         raise KeyError(f"no entry {key}")
 
-    server, options = served("anthropic")
-    reply = llm.chat("anthropic", "Paris", tools=[lookup], **options)
+    server, options = served(provider)
+    reply = llm.chat(provider, "Paris", tools=[lookup], **options)
     assert reply.steps[1].status == "error"
-    assert tool_results("anthropic", server.last_request.json) == [
-        "Error: KeyError: 'no entry Paris'"
-    ]
+    assert tool_results(provider, server.last_request.json) == ["Error: KeyError: 'no entry Paris'"]
+    assert reply.content.startswith("Echo:")
     with pytest.raises(KeyError):
-        llm.chat("anthropic", "Paris", tools=[lookup], on_tool_error="raise", **options)
+        llm.chat(provider, "Paris", tools=[lookup], on_tool_error="raise", **options)
+    assert len(server.requests) == 3  # the raising run sent its first turn only
 
 
-def test_the_same_tool_failing_in_a_row_stops_with_a_typed_error(served) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_same_tool_failing_in_a_row_stops_with_a_typed_error(served, provider) -> None:
     def broken(key: str) -> str:
         """Broken."""
         raise RuntimeError("down")
 
-    server, options = served("gemini")
+    server, options = served(provider)
     with pytest.raises(ToolFailedError, match="'broken' failed 1 times") as caught:
-        llm.chat("gemini", "Paris", tools=[broken], max_tool_failures=1, **options)
+        llm.chat(provider, "Paris", tools=[broken], max_tool_failures=1, **options)
     assert caught.value.tool == "broken" and len(caught.value.steps) == 2
     assert len(server.requests) == 1
 
 
-def test_max_steps_stops_with_the_steps_so_far(served) -> None:
-    server, options = served("ollama")
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_max_steps_stops_with_the_steps_so_far(served, provider) -> None:
+    server, options = served(provider)
     with pytest.raises(ToolLoopLimitError, match="max_steps=1") as caught:
-        llm.chat("ollama", "Paris", tools=[get_weather], max_steps=1, **options)
+        llm.chat(provider, "Paris", tools=[get_weather], max_steps=1, **options)
     assert [type(s).__name__ for s in caught.value.steps] == ["ModelTurn"]
     assert len(server.requests) == 1
 
@@ -128,13 +145,15 @@ def test_calls_run_concurrently_each_with_a_timeout(served) -> None:
     assert "took longer than its timeout" in reply.steps[1].output
 
 
-def test_approval_never_and_a_function(served) -> None:
-    server, options = served("openai")
-    reply = llm.chat("openai", "Paris", tools=[get_weather, get_time], approve="never", **options)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_approval_never_and_a_function(served, provider) -> None:
+    server, options = served(provider)
+    reply = llm.chat(provider, "Paris", tools=[get_weather, get_time], approve="never", **options)
     assert [s.status for s in reply.steps[1:3]] == ["denied", "denied"]
-    assert "refused to run get_weather" in tool_results("openai", server.last_request.json)[0]
+    assert "refused to run get_weather" in tool_results(provider, server.last_request.json)[0]
+    assert reply.content.startswith("Echo:")
     reply = llm.chat(
-        "openai",
+        provider,
         "Paris",
         tools=[get_weather, get_time],
         approve=lambda call: call.name == "get_time",
@@ -143,13 +162,17 @@ def test_approval_never_and_a_function(served) -> None:
     assert [s.status for s in reply.steps[1:3]] == ["denied", "ok"]
 
 
-def test_ask_without_a_terminal_pauses_and_resumes(served) -> None:
-    server, options = served("anthropic")
-    paused = llm.chat("anthropic", "Paris", tools=[get_weather, get_time], approve="ask", **options)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_ask_without_a_terminal_pauses_and_resumes(served, provider) -> None:
+    server, options = served(provider)
+    paused = llm.chat(provider, "Paris", tools=[get_weather, get_time], approve="ask", **options)
     assert [c.name for c in paused.pending] == ["get_weather", "get_time"]
     assert len(server.requests) == 1
     reply = paused.resume(approved=[paused.pending[0]])
     assert [s.status for s in reply.steps[1:3]] == ["ok", "denied"]
+    assert len(server.requests) == 2
+    sent = tool_results(provider, server.last_request.json)
+    assert "18" in sent[0] and "refused to run get_time" in sent[1]
     assert reply.content.startswith("Echo:") and not reply.pending
     with pytest.raises(llm.ConfigError, match="nothing to resume"):
         reply.resume()
@@ -162,11 +185,12 @@ def test_a_tool_marked_requires_approval_is_asked_even_when_the_rest_run(served)
     assert [c.name for c in paused.pending] == ["get_time"]
 
 
-def test_the_budget_counts_the_whole_loop(served) -> None:
-    server, options = served("openai")
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_budget_counts_the_whole_loop(served, provider) -> None:
+    server, options = served(provider)
     spent = iter([0.0, 5.0])
     builder = (
-        llm.build("openai", "Paris")
+        llm.build(provider, "Paris")
         .with_options(**options)
         .with_tools([get_weather], max_steps=3)
         .with_budget(limit=1.0, spent=lambda **_: next(spent), estimate=False)
@@ -177,16 +201,18 @@ def test_the_budget_counts_the_whole_loop(served) -> None:
     assert [type(s).__name__ for s in caught.value.steps] == ["ModelTurn", "ToolRun"]
 
 
-def test_async_chat_awaits_async_tools_on_the_loop(served) -> None:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_async_chat_awaits_async_tools_on_the_loop(served, provider) -> None:
     async def fetch(url: str) -> str:
         """Fetch."""
         await asyncio.sleep(0)
         return "page"
 
-    _, options = served("gemini")
-    reply = asyncio.run(llm.achat("gemini", "Paris", tools=[fetch, get_time], **options))
+    server, options = served(provider)
+    reply = asyncio.run(llm.achat(provider, "Paris", tools=[fetch, get_time], **options))
     assert [s.output for s in reply.steps[1:3]] == ["page", "12:00"]
-    reply = llm.chat("gemini", "Paris", tools=[fetch], **options)  # sync loop, async tool
+    assert len(server.requests) == 2 and reply.content.startswith("Echo:")
+    reply = llm.chat(provider, "Paris", tools=[fetch], **options)  # sync loop, async tool
     assert reply.steps[1].output == "page"
 
 

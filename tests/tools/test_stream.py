@@ -9,7 +9,7 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.errors import ToolLoopLimitError
 
-PROVIDERS = ["openai", "anthropic", "gemini", "ollama", "vllm"]
+from .conftest import PROVIDERS
 
 
 def get_weather(city: str) -> dict:
@@ -36,16 +36,38 @@ def test_a_stream_runs_the_calls_and_shows_them_as_chunks(served, provider) -> N
     assert answer == reply.content
 
 
-def test_an_async_stream_awaits_async_tools(served) -> None:
+def get_time(zone: str) -> str:
+    """Local time in a zone."""
+    return "12:00"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_parallel_calls_stream_as_deltas_and_both_run(served, provider) -> None:
+    server, options = served(provider)
+    with llm.stream(provider, "Paris", tools=[get_weather, get_time], **options) as stream:
+        chunks = list(stream)
+    asked = next(c for c in chunks if c.kind == "tool_calls")
+    assert [(c.name, c.arguments) for c in asked.tool_calls] == [
+        ("get_weather", {"city": "Paris"}),
+        ("get_time", {"zone": "Paris"}),
+    ]
+    starts = [c.tool_start.name for c in chunks if c.kind == "tool_start"]
+    results = [c.tool_result.output for c in chunks if c.kind == "tool_result"]
+    assert starts == ["get_weather", "get_time"] and results[1] == "12:00"
+    assert len(server.requests) == 2 and stream.response.content.startswith("Echo:")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_async_stream_awaits_async_tools(served, provider) -> None:
     async def lookup(key: str) -> str:
         """Look a key up."""
         await asyncio.sleep(0)
         return f"value of {key}"
 
-    _, options = served("anthropic")
+    _, options = served(provider)
 
     async def main() -> list:
-        async with llm.astream("anthropic", "Paris", tools=[lookup], **options) as stream:
+        async with llm.astream(provider, "Paris", tools=[lookup], **options) as stream:
             return [c async for c in stream]
 
     chunks = asyncio.run(main())
@@ -64,14 +86,15 @@ def test_a_callback_sees_the_tool_runs(served) -> None:
     assert len(reply.steps) == 3
 
 
-def test_the_step_limit_raises_in_the_stream_after_the_chunks_so_far(served) -> None:
-    _, options = served("openai")
-    stream = llm.stream("openai", "Paris", tools=[get_weather], max_steps=1, **options)
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_step_limit_raises_in_the_stream_after_the_chunks_so_far(served, provider) -> None:
+    server, options = served(provider)
+    stream = llm.stream(provider, "Paris", tools=[get_weather], max_steps=1, **options)
     seen = []
     with pytest.raises(ToolLoopLimitError) as caught, stream:
         for chunk in stream:
             seen.append(chunk)
-    assert len(caught.value.steps) == 1 and seen
+    assert len(caught.value.steps) == 1 and seen and len(server.requests) == 1
 
 
 def test_closing_between_tool_runs_stops_the_loop(served) -> None:
@@ -86,9 +109,10 @@ def test_closing_between_tool_runs_stops_the_loop(served) -> None:
         stream.text()
 
 
-def test_a_paused_stream_ends_with_pending_and_resumes_as_a_chat(served) -> None:
-    server, options = served("gemini")
-    with llm.stream("gemini", "Paris", tools=[get_weather], approve="ask", **options) as stream:
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_paused_stream_ends_with_pending_and_resumes_as_a_chat(served, provider) -> None:
+    server, options = served(provider)
+    with llm.stream(provider, "Paris", tools=[get_weather], approve="ask", **options) as stream:
         kinds = [c.kind for c in stream if c.kind != "text"]
     assert kinds == ["tool_calls", "done"]
     reply = stream.response

@@ -10,6 +10,7 @@ offline. The same input always gives the same output and the same usage.
     mock.requests          # what it received
     mock.reset()
 
+Offered tools, it asks for each once and then answers with their results (`tools.py`).
 `state.py` is the script, `server.py` the in-process server it drives, `plugs.py` the
 prepare and parse plugs, `provider.py` the provider that ties them together.
 """

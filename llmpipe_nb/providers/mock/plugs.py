@@ -17,6 +17,7 @@ from ...responses import (
     ValidationResult,
 )
 from ...transport import HttpCall
+from .._messages import decoded_arguments
 
 
 class MockPrepareRequest(Plug):
@@ -88,7 +89,8 @@ class MockParseResponse(Plug):
 
 
 class MockStreamDecoder:
-    """Turns mock stream events into chunks and assembles the final body."""
+    """Turns mock stream events into chunks and assembles the final body; tool-call deltas
+    are joined by their index, as the providers' decoders join theirs."""
 
     def __init__(self) -> None:
         self.complete = False
@@ -96,6 +98,7 @@ class MockStreamDecoder:
         self.usage: Usage | None = None
         self.final: dict[str, Any] = {}
         self.index = 0
+        self.calls: dict[int, dict[str, Any]] = {}
 
     @property
     def partial_text(self) -> str:
@@ -107,6 +110,12 @@ class MockStreamDecoder:
             self.final = dict(event)
             self.usage = Usage(**event["usage"])
             return ()
+        delta = event.get("tool_call")
+        if delta is not None:
+            call = self.calls.setdefault(delta["index"], {"arguments": []})
+            call.update({k: delta[k] for k in ("id", "name") if k in delta})
+            call["arguments"].append(delta.get("arguments", ""))
+            return ()
         self.parts.append(event["delta"])
         self.index += 1
         return (StreamChunk(content=event["delta"], index=self.index - 1),)
@@ -116,5 +125,12 @@ class MockStreamDecoder:
             "content": self.partial_text,
             "finish_reason": self.final.get("finish_reason", "stop"),
             "usage": self.final.get("usage", {}),
-            "tool_calls": self.final.get("tool_calls", []),
+            "tool_calls": [
+                {
+                    "id": call.get("id"),
+                    "name": call.get("name", ""),
+                    "arguments": decoded_arguments("mock", "".join(call["arguments"])),
+                }
+                for _, call in sorted(self.calls.items())
+            ],
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import random
 import time
@@ -18,10 +19,12 @@ from ..base import error_for_status
 from .state import MockState
 
 
-def _usage(body: Mapping[str, Any], text: str) -> dict[str, int]:
+def _usage(body: Mapping[str, Any], answer: Mapping[str, Any]) -> dict[str, int]:
+    calls = answer.get("tool_calls")
+    asked = json.dumps(calls, ensure_ascii=False, default=str) if calls else ""
     return {
         "input_tokens": estimate_message_tokens(body.get("messages", ())),
-        "output_tokens": estimate_tokens(text),
+        "output_tokens": estimate_tokens((answer.get("content") or "") + asked),
     }
 
 
@@ -33,12 +36,13 @@ def _vector(text: str, dim: int) -> list[float]:
 
 
 class MockEvents:
-    """The events of one mock stream: text deltas, then a final event with usage."""
+    """The events of one mock stream: text deltas, tool-call deltas (each call's head, then
+    its JSON arguments in two halves, as providers stream them), then a final event with usage."""
 
     def __init__(self, state: MockState, body: Mapping[str, Any]) -> None:
         self.headers: Mapping[str, str] = {"x-request-id": "mock-stream"}
         self.answer = state.answer(body)
-        self.usage = _usage(body, self.answer.get("content") or "")
+        self.usage = _usage(body, self.answer)
         self.size = state.chunk_size
         self.delay = body.get("mock_chunk_latency", state.chunk_latency)
         self.fail_after = state.stream_error_after
@@ -51,11 +55,17 @@ class MockEvents:
                     "the mock stream was dropped as configured", provider="mock"
                 )
             yield {"delta": text[start : start + self.size]}
+        for index, call in enumerate(self.answer.get("tool_calls") or ()):
+            head = {"index": index, "id": call.get("id", f"call_{index}"), "name": call["name"]}
+            yield {"tool_call": head}
+            arguments = json.dumps(call.get("arguments", {}), ensure_ascii=False, default=str)
+            half = len(arguments) // 2
+            for piece in (arguments[:half], arguments[half:]):
+                yield {"tool_call": {"index": index, "arguments": piece}}
         yield {
             "done": True,
             "finish_reason": self.answer.get("finish_reason", "stop"),
             "usage": self.usage,
-            "tool_calls": self.answer.get("tool_calls") or [],
         }
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -82,7 +92,7 @@ class MockTransport:
         headers = {"x-request-id": f"mock-{len(self.state.requests)}"}
         if call.path == "/chat":
             answer = self.state.answer(body)
-            answer.setdefault("usage", _usage(body, answer.get("content") or ""))
+            answer.setdefault("usage", _usage(body, answer))
             return HttpResponse(200, headers, answer)
         if call.path == "/embeddings":
             vectors = [_vector(str(t), self.state.embedding_dim) for t in body["input"]]

@@ -11,6 +11,7 @@ from typing import Any
 from ...errors import ConfigError, ProviderError, RateLimitError
 from ...structured import example_of
 from ...transport import HttpCall
+from .tools import tool_answer, tool_calls
 
 MODELS = ("mock-1", "mock-large", "mock-embed-1")
 SETTINGS = (
@@ -124,7 +125,8 @@ class MockState:
             raise error
 
     def answer(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The reply for a chat body: scripted, queued, computed, or derived from the prompt."""
+        """The reply for a chat body: scripted, queued, computed, or derived from the prompt
+        (tool calls when tools are offered, then an answer that quotes their results)."""
         with self._lock:
             queued = self.replies.popleft() if self.replies else None
         reply: Any = (
@@ -134,12 +136,20 @@ class MockState:
             if self.respond is not None
             else body.get("mock_reply")
             or self.reply
+            or _asked(body)
             or structured_reply(body)
+            or tool_answer(body["messages"])
             or default_reply(body["messages"])
         )
         if isinstance(reply, BaseException):
             raise reply
         return {"content": reply} if isinstance(reply, str) else dict(reply)
+
+
+def _asked(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The reply that asks for the offered tools, or None."""
+    calls = tool_calls(body)
+    return {"content": "", "tool_calls": calls} if calls else None
 
 
 _STATUS = {
