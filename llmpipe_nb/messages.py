@@ -26,6 +26,7 @@ FIELDS = (
     "name",
     "tool_calls",
     "tool_call_id",
+    "is_error",
     "reasoning",
     "tool_name",
     "thinking",

@@ -55,13 +55,17 @@ class ToolRun:
         return self.status == "ok"
 
     def message(self) -> dict[str, Any]:
-        """The tool-result message that answers the call, in the common chat shape."""
-        return {
+        """The tool-result message that answers the call, in the common chat shape; a run
+        that did not return (`is_error`) is flagged where the provider has a field for it."""
+        message = {
             "role": "tool",
             "tool_call_id": self.call.id,
             "name": self.call.name,
             "content": self.output,
         }
+        if not self.ok:
+            message["is_error"] = True
+        return message
 
     def __repr__(self) -> str:
         return (

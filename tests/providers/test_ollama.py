@@ -291,7 +291,7 @@ def test_fields_ollama_has_no_place_for_are_refused_before_sending(
         llm.chat("ollama", native, base_url=ollama_server.url)
     assert str(caught.value) == (
         "Message 0 (user) has a field 'images', which is sent to no provider: keep to role, "
-        "content, name, tool_calls, tool_call_id, reasoning, tool_name, thinking, and put "
+        "content, name, tool_calls, tool_call_id, is_error, reasoning, tool_name, thinking, and put "
         "images in the content as parts."
     )
     named = [{"role": "system", "content": "Be brief.", "name": "house"}, "hi"]

@@ -29,10 +29,14 @@ def tool_results(provider: str, body: dict) -> list[str]:
     if provider == "anthropic":
         blocks = body["messages"][-1]["content"]
         return [b["content"] for b in blocks if b["type"] == "tool_result"]
-    if provider == "gemini":  # an object; a result that is not one goes as {"result": text}
+    if (
+        provider == "gemini"
+    ):  # an object; other text as {"result": text}, an error's as {"error": text}
         parts = body["contents"][-1]["parts"]
         responses = [p["functionResponse"]["response"] for p in parts if "functionResponse" in p]
-        return [r["result"] if list(r) == ["result"] else json.dumps(r) for r in responses]
+        return [
+            r[k] if list(r) == [k] else json.dumps(r) for r in responses for k in [next(iter(r))]
+        ]
     return [m["content"] for m in body["messages"] if m["role"] == "tool"]
 
 

@@ -137,6 +137,8 @@ def wire_turns(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "tool_use_id": message["tool_call_id"],
                 "content": [_wire_block(p) for p in result] if isinstance(result, list) else result,
             }
+            if message.get("is_error"):
+                block["is_error"] = True
             if turns and turns[-1]["role"] == "user" and _is_tool_turn(turns[-1]):
                 turns[-1]["content"].append(block)
             else:

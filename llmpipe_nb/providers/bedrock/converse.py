@@ -124,7 +124,10 @@ def wire_turns(messages: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _tool_result(message: Mapping[str, Any]) -> dict[str, Any]:
     result = message.get("content")
     content = [_block(p) for p in result] if isinstance(result, list) else [{"text": str(result)}]
-    return {"toolResult": {"toolUseId": message["tool_call_id"], "content": content}}
+    result = {"toolUseId": message["tool_call_id"], "content": content}
+    if message.get("is_error"):
+        result["status"] = "error"
+    return {"toolResult": result}
 
 
 def _block(part: Mapping[str, Any]) -> dict[str, Any]:

@@ -158,7 +158,11 @@ def _refuse_images(index: int, message: Mapping[str, Any], where: str) -> None:
 
 
 def _tool_result(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The `response` object: a JSON object result as it is, other text under `result`, a
+    failed run's text under `error` (the keys Gemini's docs give the model)."""
     text = text_of(message.get("content"))
+    if message.get("is_error"):
+        return {"error": text}
     try:
         value = json.loads(text)
     except ValueError:
