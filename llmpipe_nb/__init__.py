@@ -86,9 +86,9 @@ from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
-    from .tools.mcp import mcp
     from .plugs.replay_session import Recording, replay
     from .pricing import set_price
+    from .tools.mcp import mcp
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {

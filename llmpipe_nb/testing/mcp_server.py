@@ -4,8 +4,8 @@
     python -m llmpipe_nb.testing.mcp_server --http PORT  # streamable HTTP on 127.0.0.1:PORT/mcp
 
 Tools: `weather` (structured result), `shout` (async), `fail` (raises), `env_value`
-(reads the environment it was started with); a resource `notes://readme`; a prompt
-`review`. Needs `pip install 'llmpipe_nb[mcp]'`.
+(reads the environment it was started with), `add` (integers), `pid` and `notes/search`
+(a name the providers refuse); a resource `notes://readme`; a prompt `review`. Needs `pip install 'llmpipe_nb[mcp]'`.
 """
 
 from __future__ import annotations
@@ -43,6 +43,24 @@ def fail(reason: str) -> str:
 def env_value(name: str) -> str:
     """The value of an environment variable in the server's process."""
     return os.environ.get(name, "")
+
+
+@server.tool()
+def add(a: int, b: int) -> int:
+    """The sum of two whole numbers."""
+    return a + b
+
+
+@server.tool()
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
+
+
+@server.tool(name="notes/search")
+def search(query: str) -> str:
+    """Search the notes (a name with a '/', which the providers refuse)."""
+    return f"no notes about {query}"
 
 
 @server.resource("notes://readme", mime_type="text/markdown")

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import concurrent.futures
 import contextlib
 import importlib
 import os
-import re
 import tempfile
 import threading
 import weakref
@@ -26,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigError, ProviderConnectionError
+from .mcp_content import prompt_messages, resource_value, result_of, tool_name
 from .tool import NAME, Tool
 
 INSTALL = "pip install 'llmpipe_nb[mcp]'"
@@ -38,10 +37,6 @@ _OPEN: weakref.WeakSet[MCPServer] = weakref.WeakSet()
 _atexit_registered = False
 
 
-class MCPToolError(Exception):
-    """The server answered a call with `isError`: its text goes back to the model."""
-
-
 def _sdk() -> Any:
     try:
         return importlib.import_module("mcp")
@@ -49,41 +44,6 @@ def _sdk() -> Any:
         raise ConfigError(
             f"llm.mcp needs the official MCP SDK, which is not installed: {INSTALL}."
         ) from None
-
-
-def tool_name(name: str, prefix: str = "") -> str:
-    """A name every provider takes: other characters become '_', at most 64 characters."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{prefix}{name}")
-    if not safe or not (safe[0].isalpha() or safe[0] == "_"):
-        safe = f"_{safe}"
-    return safe[:64]
-
-
-def result_of(result: Any) -> Any:
-    """A `CallToolResult` as the tool's value: structured content where given, else the text."""
-    text = "\n".join(filter(None, (block_text(block) for block in result.content or ())))
-    if result.is_error:
-        raise MCPToolError(text or "the server reported an error without a message")
-    if result.structured_content is not None:
-        return result.structured_content
-    return text
-
-
-def block_text(block: Any) -> str:
-    """One content block as text; what cannot be text is named with its type and size."""
-    kind = getattr(block, "type", "")
-    if kind == "text":
-        return str(block.text)
-    if kind in ("image", "audio"):
-        size = len(block.data) * 3 // 4
-        return f"[{kind} {block.mime_type}, about {size} bytes]"
-    if kind == "resource":
-        inner = block.resource
-        text = getattr(inner, "text", None)
-        return text if isinstance(text, str) else f"[resource {inner.uri}]"
-    if kind == "resource_link":
-        return f"[resource {block.uri}]"
-    return f"[{kind or 'unknown'} content]"
 
 
 def _shown_url(url: str) -> str:
@@ -114,8 +74,10 @@ class MCPServer:
         if (command is None) == (url is None):
             raise ConfigError("llm.mcp needs either command=[...] (stdio) or url=... (HTTP).")
         if command is not None:
-            if isinstance(command, str) or not command or not all(
-                isinstance(part, str) for part in command
+            if (
+                isinstance(command, str)
+                or not command
+                or not all(isinstance(part, str) for part in command)
             ):
                 raise ConfigError(
                     f"command={command!r}: give the program and its arguments as a list of "
@@ -138,7 +100,8 @@ class MCPServer:
         self.requires_approval = requires_approval
         self.timeout = float(timeout)
         self._sdk = _sdk()
-        self._stderr = tempfile.TemporaryFile() if command is not None else None
+        #: where a stdio server's stderr goes (closed with the server), for the errors' tail
+        self._stderr = tempfile.TemporaryFile() if command is not None else None  # noqa: SIM115
         self._closed = False
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -322,29 +285,20 @@ class MCPServer:
 
     def read_resource(self, uri: str) -> str | bytes:
         """A resource's text (its parts joined), or its bytes when it has no text."""
-        answer = self._ask(lambda client: client.read_resource(uri), self.timeout)
-        texts = [part.text for part in answer.contents if isinstance(getattr(part, "text", None), str)]
-        if texts or not answer.contents:
-            return "\n".join(texts)
-        return b"".join(base64.b64decode(part.blob) for part in answer.contents)
+        return resource_value(self._ask(lambda client: client.read_resource(uri), self.timeout))
 
     def prompts(self) -> list[Any]:
         """The server's prompts (each with `name`, `description`, `arguments`)."""
         return self._pages("list_prompts", "prompts")
 
-    def get_prompt(self, name: str, arguments: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    def get_prompt(
+        self, name: str, arguments: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """A prompt filled in, as chat messages to pass to `llm.chat`."""
         args = {key: str(value) for key, value in (arguments or {}).items()}
-        answer = self._ask(lambda client: client.get_prompt(name, args), self.timeout)
-        messages = []
-        for message in answer.messages:
-            content = message.content
-            if getattr(content, "type", "") == "image":
-                part = {"type": "image", "data": content.data, "media_type": content.mime_type}
-                messages.append({"role": message.role, "content": [part]})
-            else:
-                messages.append({"role": message.role, "content": block_text(content)})
-        return messages
+        return prompt_messages(
+            self._ask(lambda client: client.get_prompt(name, args), self.timeout)
+        )
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -424,4 +378,4 @@ def mcp(
     )
 
 
-__all__ = ["MCPServer", "MCPToolError", "close_all", "mcp"]
+__all__ = ["MCPServer", "close_all", "mcp"]
