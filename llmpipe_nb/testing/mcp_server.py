@@ -4,7 +4,8 @@
     python -m llmpipe_nb.testing.mcp_server --http PORT  # streamable HTTP on 127.0.0.1:PORT/mcp
 
 Tools: `weather` (structured result), `shout` (async), `fail` (raises), `env_value`
-(reads the environment it was started with), `add` (integers), `pid` and `notes/search`
+(reads the environment it was started with), `add` (integers), `pid`, `nap` (slow) and
+`notes/search`
 (a name the providers refuse); a resource `notes://readme`; a prompt `review`. Needs `pip install 'llmpipe_nb[mcp]'`.
 """
 
@@ -55,6 +56,13 @@ def add(a: int, b: int) -> int:
 def pid() -> int:
     """The server's process id."""
     return os.getpid()
+
+
+@server.tool()
+async def nap(seconds: str) -> str:
+    """Sleep that many seconds (given as text), then say so."""
+    await asyncio.sleep(float(seconds))
+    return f"slept {seconds} s"
 
 
 @server.tool(name="notes/search")

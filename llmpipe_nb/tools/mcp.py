@@ -89,6 +89,8 @@ class MCPServer:
             raise ConfigError(f"url={url!r} is not an http:// or https:// address.")
         elif env is not None or cwd is not None:
             raise ConfigError("env= and cwd= are for a command, not an HTTP server (url=...).")
+        if not isinstance(prefix, str):
+            raise ConfigError(f"prefix={prefix!r} must be a string, such as 'git_'.")
         if not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ConfigError(f"timeout must be seconds > 0, not {timeout!r}.")
         self.command = tuple(command) if command is not None else None
@@ -134,6 +136,8 @@ class MCPServer:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         self._main = asyncio.current_task()
+        if self._closed:  # given up on before this thread got going
+            return
         try:
             async with contextlib.AsyncExitStack() as stack:
                 client = self._sdk.Client(await self._transport(stack), cache=None)

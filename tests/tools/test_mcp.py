@@ -183,6 +183,14 @@ async def test_achat_awaits_the_tools_without_blocking_the_callers_loop(served, 
     assert ticks > 5  # the loop went on while the server answered
 
 
+def test_a_call_past_its_timeout_is_abandoned_and_the_server_goes_on(served, by_name) -> None:
+    _wire, options = served("openai")  # the fake sends {"seconds": "5"}
+    began = time.perf_counter()
+    reply = llm.chat("openai", "5", tools=[by_name["nap"]], tool_timeout=0.3, **options)
+    assert reply.steps[1].status == "timeout" and time.perf_counter() - began < 4
+    assert asyncio.run(by_name["shout"].fn(text="still here")) == {"result": "STILL HERE"}
+
+
 def test_resources_and_prompts_are_listed_and_read(server) -> None:
     [resource] = server.resources()
     assert (resource.uri, resource.name, resource.mime_type) == (
@@ -233,6 +241,27 @@ def test_close_stops_the_process_and_the_thread_and_later_use_is_refused(served)
         "openai", "Paris", tools=[own.tools()[0]], approve=lambda call: True, **options
     )
     assert reply.steps[1].status == "error" and "is closed" in reply.steps[1].output
+
+
+def test_closing_during_a_call_ends_the_call_with_an_error() -> None:
+    own = llm.mcp(COMMAND)
+    nap = {t.name: t for t in own.tools()}["nap"]
+    outcome: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            asyncio.run(nap.fn(seconds="30"))
+        except BaseException as error:
+            outcome.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.5)
+    own.close()
+    caller.join(10)
+    assert not caller.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], Exception), outcome  # not a hang
+    assert "closed" in str(outcome[0])
 
 
 def test_a_server_left_open_is_stopped_at_interpreter_exit(tmp_path) -> None:
