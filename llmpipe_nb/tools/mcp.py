@@ -151,6 +151,11 @@ class MCPServer:
                     if not cursor:
                         break
                 ready.set_result(tools)
+                if any(tool.output_schema for tool in tools):
+                    # the SDK checks structured results with jsonschema, imported at the first
+                    # call (seconds on a busy machine): import it now, off this loop
+                    with contextlib.suppress(ImportError):
+                        await asyncio.to_thread(importlib.import_module, "jsonschema")
                 await self._stopping.wait()
         except BaseException as error:
             if not ready.done():
