@@ -4,7 +4,7 @@
     python -m llmpipe_nb.testing.mcp_server --http PORT  # streamable HTTP on 127.0.0.1:PORT/mcp
 
 Tools: `weather` (structured result), `shout` (async), `fail` (raises), `env_value`
-(reads the environment it was started with), `add` (integers), `pid`, `nap` (slow) and
+(reads the environment it was started with), `header` (an HTTP header sent), `add` (integers), `pid`, `nap` (slow) and
 `notes/search`
 (a name the providers refuse); a resource `notes://readme`; a prompt `review`. Needs `pip install 'llmpipe_nb[mcp]'`.
 """
@@ -15,7 +15,7 @@ import asyncio
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("llmpipe-test", log_level="WARNING")
@@ -44,6 +44,12 @@ def fail(reason: str) -> str:
 def env_value(name: str) -> str:
     """The value of an environment variable in the server's process."""
     return os.environ.get(name, "")
+
+
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of an HTTP request header the client sent ('' over stdio)."""
+    return (ctx.headers or {}).get(name.lower(), "")
 
 
 @server.tool()

@@ -191,6 +191,19 @@ def test_a_call_past_its_timeout_is_abandoned_and_the_server_goes_on(served, by_
     assert asyncio.run(by_name["shout"].fn(text="still here")) == {"result": "STILL HERE"}
 
 
+def test_streaming_shows_the_mcp_tool_running(served, by_name) -> None:
+    _wire, options = served("openai")
+    with llm.stream("openai", "Lima", tools=[by_name["shout"]], **options) as stream:
+        kinds = [(chunk.kind, chunk.tool_result) for chunk in stream]
+    runs = [run for kind, run in kinds if kind == "tool_result"]
+    assert [kind for kind, _ in kinds if kind.startswith("tool")] == [
+        "tool_calls",
+        "tool_start",
+        "tool_result",
+    ]
+    assert runs[0].value == {"result": "LIMA"}
+
+
 def test_resources_and_prompts_are_listed_and_read(server) -> None:
     [resource] = server.resources()
     assert (resource.uri, resource.name, resource.mime_type) == (
@@ -218,6 +231,8 @@ def test_streamable_http_end_to_end_with_headers_never_shown(served, http_url) -
         assert TOKEN not in repr(remote) and "headers=[Authorization]" in repr(remote)
         reply = llm.chat("openai", "Oslo", tools=[remote], **options)
         assert remote.read_resource("notes://readme").startswith("# Notes")
+        header = {t.name: t for t in remote.tools()}["header"]
+        assert asyncio.run(header.fn(name="Authorization")) == {"result": f"Bearer {TOKEN}"}
     assert [s.value for s in reply.steps[1:3]] == [
         {"city": "Oslo", "temp_c": 18, "sky": "clear"},
         {"result": "OSLO"},
