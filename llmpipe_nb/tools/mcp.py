@@ -23,8 +23,8 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import ConfigError, ProviderConnectionError
-from .mcp_content import prompt_messages, resource_value, result_of, tool_name
+from ..errors import BadRequestError, ConfigError, ProviderConnectionError, ProviderTimeoutError
+from .mcp_content import prompt_messages, resource_value, result_of, shown_url, tool_name
 from .tool import NAME, Tool
 
 INSTALL = "pip install 'llmpipe_nb[mcp]'"
@@ -44,16 +44,6 @@ def _sdk() -> Any:
         raise ConfigError(
             f"llm.mcp needs the official MCP SDK, which is not installed: {INSTALL}."
         ) from None
-
-
-def _shown_url(url: str) -> str:
-    """The URL without user info, query or fragment (where tokens hide)."""
-    head, sep, rest = url.partition("://")
-    if not sep:
-        return url.split("?")[0].split("#")[0]
-    authority, slash, path = rest.partition("/")
-    authority = authority.rpartition("@")[2]
-    return f"{head}://{authority}{slash}{path}".split("?")[0].split("#")[0]
 
 
 class MCPServer:
@@ -229,9 +219,22 @@ class MCPServer:
         tail = tail.strip()
         return f"; its stderr ended with: {tail}" if tail else ""
 
-    def _ask(self, make: Any, timeout: float | None) -> Any:
-        """Run `make(client)` on the session's loop and wait for it from this thread."""
-        return self._submit(make).result(timeout)
+    def _ask(self, make: Any, what: str) -> Any:
+        """Run `make(client)` on the session's loop and wait (at most `timeout`) for the answer."""
+        future = self._submit(make)
+        try:
+            return future.result(self.timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise ProviderTimeoutError(
+                f"The MCP server {self.label} did not answer {what} within {self.timeout:g} s; "
+                "raise timeout=, or check the server.",
+                provider="mcp",
+            ) from None
+        except Exception as error:
+            raise BadRequestError(
+                f"The MCP server {self.label} refused {what}: {error}", provider="mcp"
+            ) from error
 
     def _submit(self, make: Any) -> concurrent.futures.Future[Any]:
         client, loop = self._client, self._loop
@@ -286,7 +289,7 @@ class MCPServer:
                 if not cursor:
                     return found
 
-        return list(self._ask(every, self.timeout))
+        return list(self._ask(every, f"the {field} list"))
 
     def resources(self) -> list[Any]:
         """The server's resources (each with `uri`, `name`, `description`, `mime_type`)."""
@@ -294,7 +297,8 @@ class MCPServer:
 
     def read_resource(self, uri: str) -> str | bytes:
         """A resource's text (its parts joined), or its bytes when it has no text."""
-        return resource_value(self._ask(lambda client: client.read_resource(uri), self.timeout))
+        answer = self._ask(lambda client: client.read_resource(uri), f"the resource {uri!r}")
+        return resource_value(answer)
 
     def prompts(self) -> list[Any]:
         """The server's prompts (each with `name`, `description`, `arguments`)."""
@@ -305,9 +309,8 @@ class MCPServer:
     ) -> list[dict[str, Any]]:
         """A prompt filled in, as chat messages to pass to `llm.chat`."""
         args = {key: str(value) for key, value in (arguments or {}).items()}
-        return prompt_messages(
-            self._ask(lambda client: client.get_prompt(name, args), self.timeout)
-        )
+        answer = self._ask(lambda client: client.get_prompt(name, args), f"the prompt {name!r}")
+        return prompt_messages(answer)
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -315,7 +318,7 @@ class MCPServer:
     def label(self) -> str:
         if self.command is not None:
             return " ".join(self.command)
-        return _shown_url(str(self.url))
+        return shown_url(str(self.url))
 
     @property
     def closed(self) -> bool:

@@ -3,7 +3,7 @@
 A tool's result becomes the tool's value (structured content where the server gives it,
 else its text; `isError` raises `MCPToolError`, whose text the loop sends to the model);
 a resource becomes its text or bytes; a prompt becomes chat messages. Tool names become
-ones every provider accepts.
+ones every provider accepts, and a server's URL is shown without what may hide a token.
 """
 
 from __future__ import annotations
@@ -23,6 +23,16 @@ def tool_name(name: str, prefix: str = "") -> str:
     if not safe or not (safe[0].isalpha() or safe[0] == "_"):
         safe = f"_{safe}"
     return safe[:64]
+
+
+def shown_url(url: str) -> str:
+    """The URL without user info, query or fragment (where tokens hide)."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url.split("?")[0].split("#")[0]
+    authority, slash, path = rest.partition("/")
+    authority = authority.rpartition("@")[2]
+    return f"{head}://{authority}{slash}{path}".split("?")[0].split("#")[0]
 
 
 def result_of(result: Any) -> Any:

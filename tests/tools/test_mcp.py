@@ -219,6 +219,14 @@ def test_resources_and_prompts_are_listed_and_read(server) -> None:
     assert llm.chat("mock", messages).content  # ready to send
 
 
+def test_what_the_server_refuses_is_a_typed_error(server) -> None:
+    with pytest.raises(llm.BadRequestError, match=r"refused the resource 'nope://x'.*Unknown"):
+        server.read_resource("nope://x")
+    with pytest.raises(llm.BadRequestError, match="refused the prompt 'nope'"):
+        server.get_prompt("nope")
+    assert server.read_resource("notes://readme")  # and it goes on
+
+
 def test_the_repr_names_the_command_and_hides_values(server) -> None:
     shown = repr(server)
     assert "mcp_server.py" in shown and "env=[LLMPIPE_MCP_CHECK]" in shown
@@ -279,6 +287,7 @@ def test_closing_during_a_call_ends_the_call_with_an_error() -> None:
     assert "closed" in str(outcome[0])
 
 
+@pytest.mark.slow
 def test_a_server_left_open_is_stopped_at_interpreter_exit(tmp_path) -> None:
     script = tmp_path / "left_open.py"
     script.write_text(
