@@ -45,6 +45,35 @@ def isolated(tmp_path, monkeypatch):
     config.reset_configuration()
 
 
+@pytest.fixture
+def fresh_ledger():
+    """The process ledger, unpersisted and empty, and so again after the test."""
+    ledger = llm.ledger()
+    ledger.persist(None)
+    ledger.reset()
+    yield ledger
+    ledger.persist(None)
+    ledger.reset()
+
+
+@pytest.fixture(scope="module")
+def kernel_home(tmp_path_factory):
+    """(home, env) for a Jupyter kernel: a fresh home holding IPython's and Jupyter's files,
+    and this environment without provider keys or llmpipe settings."""
+    home = tmp_path_factory.mktemp("kernel-home")
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
+        },
+        "HOME": str(home),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    return home, env
+
+
 #: imported before the tests run, so their import-time objects are frozen out of the
 #: garbage collections below (each would cost ~100 ms instead of ~1 ms otherwise)
 _HEAVY = ("httpx2", "pandas", "IPython", "ipywidgets", "matplotlib", "markdown_it", "rich.console")
