@@ -6,6 +6,8 @@ import contextlib
 import gc
 import importlib
 import os
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
@@ -54,6 +56,19 @@ def fresh_ledger():
     yield ledger
     ledger.persist(None)
     ledger.reset()
+
+
+@pytest.fixture
+def fresh_python():
+    """`fresh_python(code)` runs `code` in a new interpreter, to see what importing loads or
+    what a process does at exit; its output comes back as text, a failure raises."""
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+
+    return run
 
 
 @pytest.fixture(scope="module")
