@@ -71,6 +71,23 @@ def fresh_python():
     return run
 
 
+@pytest.fixture
+def redis_url():
+    """The tests' Redis server; absent Redis skips locally but fails in CI."""
+    import redis
+
+    from llmpipe_nb.stores.redis_store import DEFAULT_URL, URL_ENV
+
+    url = os.environ.get(URL_ENV) or DEFAULT_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("LLMPIPE_CI"):
+            pytest.fail(f"Redis is required in CI but {url} does not answer: {error}")
+        pytest.skip(f"no Redis at {url}")
+    return url
+
+
 @pytest.fixture(scope="module")
 def kernel_home(tmp_path_factory):
     """(home, env) for a Jupyter kernel: a fresh home holding IPython's and Jupyter's files,
