@@ -136,8 +136,7 @@ def test_the_cells_options_and_defaults_go_to_every_model(ip, mock, cells):
 
 
 def test_no_stream_shows_the_finished_grid_once(ip, mock, cells):
-    result, cap = cells.run(f"%%llm --compare {TWO} --no-stream\nHi")
-    result.raise_error()
+    cap = cells.ok(f"%%llm --compare {TWO} --no-stream\nHi")
     assert len(cap.outputs) == 1 and cap.outputs[0].update is False
     assert "2 of 2 done" in cap.outputs[0].data["text/plain"]
 
@@ -149,8 +148,7 @@ def test_a_failing_model_shows_in_its_cells_and_the_cell_does_not_fail(ip, mock,
         return by_model(body)
 
     mock.configure(respond=large_is_down)
-    result, cap = cells.run(f"%%llm --compare {TWO}\nHi")
-    result.raise_error()
+    cap = cells.ok(f"%%llm --compare {TWO}\nHi")
     final = cap.outputs[-1].data
     assert "RateLimitError: mock 429: slow down" in final["text/plain"]
     assert "RateLimitError: mock 429: slow down" in final["text/html"]
@@ -225,5 +223,5 @@ def test_the_compared_prompt_renders_notebook_fields_and_refuses_secrets(ip, moc
     result, _ = cells.run(f"%%llm --compare {TWO} --no-stream\nUse {{MY_API_KEY}}")
     assert "names a secret" in str(result.error_in_exec) and len(mock.requests) == sent
     ip.user_ns["note"] = "the key is sk-canary-0123456789abcdef"
-    cells.run(f"%%llm --compare {TWO} --no-stream\n{{note}}")[0].raise_error()
+    cells.ok(f"%%llm --compare {TWO} --no-stream\n{{note}}")
     assert all("sk-canary" not in c.json["messages"][-1]["content"] for c in mock.requests)

@@ -22,8 +22,7 @@ def test_a_schema_cell_streams_the_object_and_keeps_the_typed_value(ip, mock, ce
     mock.configure(chunk_size=5, chunk_latency=0.002)
     ip.run_line_magic("llm", "config update_interval=0")
     ip.user_ns["Invoice"] = Invoice
-    result, cap = cells.run("%%llm mock --schema Invoice --output inv\nExtract: ACME, 12.50 EUR")
-    result.raise_error()
+    cap = cells.ok("%%llm mock --schema Invoice --output inv\nExtract: ACME, 12.50 EUR")
     invoice = ip.user_ns["inv"]
     assert isinstance(invoice, Invoice) and invoice.total == 12.5
     assert mock.requests[-1].json["response_format"]["json_schema"]["name"] == "Invoice"
@@ -61,8 +60,7 @@ def test_a_name_that_is_not_a_schema_is_one_line_and_nothing_is_sent(ip, mock, c
 
 def test_a_dry_run_shows_the_schema_as_it_would_be_sent(ip, mock, cells):
     ip.user_ns["Invoice"] = Invoice
-    result, _ = cells.run("%%llm mock --schema Invoice --dry-run --output plan\nExtract: ACME")
-    result.raise_error()
+    _ = cells.ok("%%llm mock --schema Invoice --dry-run --output plan\nExtract: ACME")
     sent = ip.user_ns["plan"].body["response_format"]["json_schema"]
     assert sent["name"] == "Invoice" and mock.requests == []
 

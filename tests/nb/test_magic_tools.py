@@ -31,8 +31,7 @@ def openai():
 def test_a_tools_cell_runs_the_calls_and_shows_them_while_it_streams(ip, openai, cells):
     ip.run_line_magic("llm", "config update_interval=0")
     ip.user_ns["get_weather"] = get_weather
-    result, cap = cells.run("%%llm openai --tools get_weather --output reply\nParis")
-    result.raise_error()
+    cap = cells.ok("%%llm openai --tools get_weather --output reply\nParis")
     reply = ip.user_ns["reply"]
     assert [type(s).__name__ for s in reply.steps] == ["ModelTurn", "ToolRun", "ModelTurn"]
     assert len(openai.requests) == 2

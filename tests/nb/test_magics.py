@@ -32,8 +32,7 @@ def sent(mock):
 def test_cell_streams_into_one_display_then_one_final_render(ip, mock, cells):
     mock.configure(chunk_size=4, chunk_latency=0.005)
     ip.run_line_magic("llm", "config update_interval=0.02")
-    result, cap = cells.run(f"%%llm mock\n{PROMPT}")
-    result.raise_error()
+    cap = cells.ok(f"%%llm mock\n{PROMPT}")
 
     answer = default_reply([{"role": "user", "content": PROMPT}])
     chunks = math.ceil(len(answer) / 4)
@@ -114,8 +113,7 @@ def test_slow_rendering_spaces_updates_further(ip):
 
 
 def test_no_stream_renders_once(ip, mock, cells):
-    result, cap = cells.run(f"%%llm mock --no-stream\n{PROMPT}")
-    result.raise_error()
+    cap = cells.ok(f"%%llm mock --no-stream\n{PROMPT}")
     assert stages(cap) == ["final"] and cap.outputs[0].update is False
     assert sent(mock).get("stream") is None and mock.requests[-1].stream is None
 
@@ -141,8 +139,7 @@ def test_terminal_ipython_prints_the_stream(ip, mock, capsys):
 )
 def test_formats(ip, mock, fmt, expected, cells):
     mock.configure(reply='{"a": 1, "b": "<script>x</script>"}')
-    result, cap = cells.run(f"%%llm mock --format {fmt}\nanswer in JSON")
-    result.raise_error()
+    cap = cells.ok(f"%%llm mock --format {fmt}\nanswer in JSON")
     final = cap.outputs[-1].data["text/html"]
     assert expected in final
     assert "<script>" not in final
@@ -153,14 +150,14 @@ def test_formats(ip, mock, fmt, expected, cells):
 
 def test_variables_are_filled_exactly_once(ip, mock, cells):
     ip.user_ns["topic"] = "{secret} and {{braces}}"
-    cells.run("%%llm mock --no-stream\nAbout {topic}, literally {{this}}")[0].raise_error()
+    cells.ok("%%llm mock --no-stream\nAbout {topic}, literally {{this}}")
     assert (
         sent(mock)["messages"][-1]["content"] == "About {secret} and {{braces}}, literally {this}"
     )
 
 
 def test_no_interpolate_sends_braces_as_written(ip, mock, cells):
-    cells.run('%%llm mock --no-interpolate --no-stream\nReturn {"a": {x}}')[0].raise_error()
+    cells.ok('%%llm mock --no-interpolate --no-stream\nReturn {"a": {x}}')
     assert sent(mock)["messages"][-1]["content"] == 'Return {"a": {x}}'
 
 
@@ -270,9 +267,9 @@ def test_bad_requests_fail_before_anything_is_sent(ip, mock, line, error, cells)
 
 
 def test_chat_keeps_the_conversation_until_reset(ip, mock, cells):
-    cells.run("%%llm mock --chat trip --system 'Be brief.'\nPlan a day in Lisbon")[0].raise_error()
+    cells.ok("%%llm mock --chat trip --system 'Be brief.'\nPlan a day in Lisbon")
     first = ip.user_ns["_"].content
-    cells.run("%%llm mock --chat trip\nAnd the evening?")[0].raise_error()
+    cells.ok("%%llm mock --chat trip\nAnd the evening?")
     assert [(m["role"], m["content"]) for m in sent(mock)["messages"]] == [
         ("system", "Be brief."),
         ("user", "Plan a day in Lisbon"),
@@ -283,11 +280,11 @@ def test_chat_keeps_the_conversation_until_reset(ip, mock, cells):
     assert isinstance(
         cells.run("%%llm mock --chat trip\nThis one fails")[0].error_in_exec, CellError
     )
-    cells.run("%%llm mock --chat trip\nAnd tomorrow?")[0].raise_error()
+    cells.ok("%%llm mock --chat trip\nAnd tomorrow?")
     assert "This one fails" not in str(sent(mock)["messages"])  # a failed exchange is not kept
     assert len(sent(mock)["messages"]) == 6
     ip.run_line_magic("llm", "reset trip")
-    cells.run("%%llm mock --chat trip\nHello again")[0].raise_error()
+    cells.ok("%%llm mock --chat trip\nHello again")
     assert [m["role"] for m in sent(mock)["messages"]] == ["user"]
     with pytest.raises(UsageError, match="No conversation named 'other'"):
         ip.run_line_magic("llm", "reset other")
@@ -295,7 +292,7 @@ def test_chat_keeps_the_conversation_until_reset(ip, mock, cells):
 
 def test_options_reach_the_request(ip, mock, cells):
     cell = "%%llm mock:mock-large --temperature 0.2 --max-tokens 50 --system 'Be terse.'\nhi"
-    cells.run(cell)[0].raise_error()
+    cells.ok(cell)
     body = sent(mock)
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("mock-large", 0.2, 50)
     assert body["messages"][0] == {"role": "system", "content": "Be terse."}
@@ -307,13 +304,12 @@ def test_config_sets_defaults_for_later_cells(ip, mock, cells):
         "config provider=mock model=mock-large temperature=0.5 stream=false system='Be kind.'",
     )
     assert "mock-large" in view.text and "'Be kind.'" in view.text
-    result, cap = cells.run("%%llm\nhi")
-    result.raise_error()
+    cap = cells.ok("%%llm\nhi")
     body = sent(mock)
     assert (body["model"], body["temperature"]) == ("mock-large", 0.5)
     assert body["messages"][0]["content"] == "Be kind."
     assert stages(cap) == ["final"]
-    cells.run("%%llm mock --model mock-1\nhi")[0].raise_error()
+    cells.ok("%%llm mock --model mock-1\nhi")
     assert sent(mock)["model"] == "mock-1"
     ip.run_line_magic("llm", "config --reset")
     assert "'markdown'" in ip.run_line_magic("llm", "config").text
@@ -321,10 +317,10 @@ def test_config_sets_defaults_for_later_cells(ip, mock, cells):
 
 def test_default_model_goes_with_the_default_provider(ip, mock, cells):
     ip.run_line_magic("llm", "config model=mock-large")
-    cells.run("%%llm\nhi")[0].raise_error()
+    cells.ok("%%llm\nhi")
     assert sent(mock)["model"] == "mock-large"
     ip.run_line_magic("llm", "config provider=openai model=gpt-4o-mini")
-    cells.run("%%llm mock\nhi")[0].raise_error()
+    cells.ok("%%llm mock\nhi")
     assert sent(mock)["model"] == "mock-1"
 
 
@@ -371,12 +367,11 @@ def test_every_setting_that_can_be_refused_is_tried():
 
 
 def test_cache_flag_answers_repeats_from_the_cache(ip, mock, cells):
-    cells.run(f"%%llm mock --cache\n{PROMPT}")[0].raise_error()
-    result, cap = cells.run(f"%%llm mock --cache\n{PROMPT}")
-    result.raise_error()
+    cells.ok(f"%%llm mock --cache\n{PROMPT}")
+    cap = cells.ok(f"%%llm mock --cache\n{PROMPT}")
     assert ip.user_ns["_"].cache_hit and len(mock.requests) == 1
     assert "cache hit" in cap.outputs[-1].data["text/plain"]
-    cells.run(f"%%llm mock --no-cache\n{PROMPT}")[0].raise_error()
+    cells.ok(f"%%llm mock --no-cache\n{PROMPT}")
     assert len(mock.requests) == 2
 
 
@@ -385,8 +380,8 @@ def test_named_pipelines(ip, mock, cells):
         "llm", "pipeline define fast llm.build('mock').with_cache().with_model('mock-large')"
     )
     assert "Cache" in info.names
-    cells.run("%%llm --pipeline fast\nhi")[0].raise_error()
-    cells.run("%%llm --pipeline fast\nhi")[0].raise_error()
+    cells.ok("%%llm --pipeline fast\nhi")
+    cells.ok("%%llm --pipeline fast\nhi")
     assert ip.user_ns["_"].cache_hit and ip.user_ns["_"].model == "mock-large"
     assert len(mock.requests) == 1
     listing = ip.run_line_magic("llm", "pipelines")
@@ -403,7 +398,7 @@ def test_a_pipeline_from_a_plug_list(ip, mock, cells):
     spec = "[*llm.providers.get_pipeline('mock', 'stream')[:3], shout, *llm.providers.get_pipeline('mock', 'stream')[3:]]"
     info = ip.run_line_magic("llm", f"pipeline define loud {spec}")
     assert "shout" in info.names
-    cells.run("%%llm --pipeline loud\nhi")[0].raise_error()
+    cells.ok("%%llm --pipeline loud\nhi")
     assert sent(mock)["temperature"] == 1.5
 
 
@@ -437,7 +432,7 @@ def test_a_pipeline_expression_without_llm_imported_says_to_import_it(ip, mock):
 
 
 def test_tags_label_the_ledger_rows(ip, cells):
-    cells.run("%%llm mock --tag exp-7 --tag magic\nhi")[0].raise_error()
+    cells.ok("%%llm mock --tag exp-7 --tag magic\nhi")
     rows = llm.costs(tags="exp-7")
     assert len(rows) == 1 and set(rows.tags[0]) >= {"exp-7", "magic"}
 
@@ -449,7 +444,7 @@ def test_line_magic_returns_the_response(ip, mock, cells):
     result, _cap = cells.run("x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
     assert isinstance(result.error_in_exec, CellError)  # {name} is not defined
     ip.user_ns["name"] = "Ada"
-    cells.run("x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")[0].raise_error()
+    cells.ok("x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
     x = ip.user_ns["x"]
     assert isinstance(x, llm.ChatResponse) and x.model == "mock-large"
     assert sent(mock)["messages"][-1]["content"] == "what's up, Ada?"
@@ -490,7 +485,7 @@ def test_list_names_the_missing_variable(ip):
 
 
 def test_costs_and_help(ip, cells):
-    cells.run("%%llm mock\nhi")[0].raise_error()
+    cells.ok("%%llm mock\nhi")
     ledger = ip.run_line_magic("llm", "costs")
     assert ledger is llm.ledger() and len(ledger) >= 1
     assert "mock" in ledger._repr_html_()
@@ -501,9 +496,8 @@ def test_costs_and_help(ip, cells):
 
 def test_no_secret_in_any_output(ip, mock, canary, cells):
     mock.configure(reply=f"the key is {canary}")
-    result, cap = cells.run("%%llm mock\nhi")
-    result.raise_error()
-    cells.run("%%llm mock --no-stream --format json\nhi")[0].raise_error()
+    cap = cells.ok("%%llm mock\nhi")
+    cells.ok("%%llm mock --no-stream --format json\nhi")
     mock.fail_next(llm.AuthenticationError(f"bad key {canary}", provider="mock", status_code=401))
     failed, cap2 = cells.run("%%llm mock\nhi")
     everything = repr([(o.data, o.metadata) for o in cap.outputs + cap2.outputs])
