@@ -13,22 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import N, per_call_us
+
 import llmpipe_nb as llm
 from llmpipe_nb import pipeline
 from llmpipe_nb.ledger.process import _record
-
-N = 20_000
-
-
-def per_call_us(fn, n: int = N) -> float:
-    """Median over 5 rounds of the mean time per call, in microseconds."""
-    rounds = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(n // 5):
-            fn()
-        rounds.append((time.perf_counter() - t) / (n // 5) * 1e6)
-    return statistics.median(rounds)
 
 
 def main() -> None:

@@ -11,23 +11,12 @@ import statistics
 import time
 from collections import defaultdict
 
+from _common import per_call_us
+
 import llmpipe_nb as llm
 from llmpipe_nb.pipeline import Pipeline
 from llmpipe_nb.request import Request
 from llmpipe_nb.transport import HttpCall
-
-N = 20_000
-
-
-def per_call_us(fn, n: int = N) -> float:
-    """Median over 5 rounds of the mean time per call, in microseconds."""
-    rounds = []
-    for _ in range(5):
-        t = time.perf_counter()
-        for _ in range(n // 5):
-            fn()
-        rounds.append((time.perf_counter() - t) / (n // 5) * 1e6)
-    return statistics.median(rounds)
 
 
 def main() -> None:

@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the cost summary of a persisted ledger",
         description="Print the cost summary (per provider and model) of a ledger file.",
     )
-    costs.add_argument(
-        "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
-    )
+    _add_ledger_db(costs)
     costs.set_defaults(run=run_costs)
 
     models = commands.add_parser(
@@ -57,9 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument(
         "--check", action="store_true", help="check the models recorded in a ledger file"
     )
-    models.add_argument(
-        "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
-    )
+    _add_ledger_db(models)
     models.set_defaults(run=run_models)
 
     demo = commands.add_parser(
@@ -114,6 +110,23 @@ def _add_batch(commands: argparse._SubParsersAction) -> None:
         parser.set_defaults(run=run_batch, action=action)
 
 
+def _add_ledger_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH", help=f"the ledger's SQLite file (default: ${LEDGER_ENV})"
+    )
+
+
+def _ledger_path(args: argparse.Namespace, command: str) -> str | None:
+    """--db, else $LLMPIPE_LEDGER; None, after saying so, when neither is given."""
+    path: str | None = args.db or os.environ.get(LEDGER_ENV)
+    if not path:
+        print(
+            f"llmpipe {command}: no ledger file given: pass --db PATH or set {LEDGER_ENV}.",
+            file=sys.stderr,
+        )
+    return path
+
+
 def run_batch(args: argparse.Namespace) -> int:
     from .batch import commands
 
@@ -126,12 +139,8 @@ def run_costs(args: argparse.Namespace) -> int:
     except ImportError:
         raise MissingDependencyError("rich", "notebook") from None
 
-    path = args.db or os.environ.get(LEDGER_ENV)
+    path = _ledger_path(args, "costs")
     if not path:
-        print(
-            f"llmpipe costs: no ledger file given: pass --db PATH or set {LEDGER_ENV}.",
-            file=sys.stderr,
-        )
         return 2
     ledger = Ledger.open(path)
     if not len(ledger):
@@ -150,12 +159,8 @@ def run_models(args: argparse.Namespace) -> int:
         print(f"Model lifecycle table, checked {_checked()}:")
         _print_table(("provider", "model", *columns), rows)
         return 0
-    path = args.db or os.environ.get(LEDGER_ENV)
+    path = _ledger_path(args, "models --check")
     if not path:
-        print(
-            f"llmpipe models --check: no ledger file given: pass --db PATH or set {LEDGER_ENV}.",
-            file=sys.stderr,
-        )
         return 2
     counts: dict[tuple[str, str], int] = {}
     provider_at, model_at = COST_COLUMNS.index("provider"), COST_COLUMNS.index("model")

@@ -72,14 +72,14 @@ class _Reader:
             **{name: getattr(chunk, name) for name in _CHUNK_FIELDS}, partial=self.last
         )
 
-    def whole(self, done: Request) -> StreamChunk | None:
-        """The object of an answer that came whole (a repair), as one chunk."""
-        parsed = getattr(done.result, "parsed", None)
-        if parsed is None:
-            return None
+    def ending(self, done: Request, repaired: bool) -> list[StreamChunk | Request]:
+        """The last items of the stream: the finished request, after the object of a repaired
+        answer (which came whole) as one chunk."""
+        if not repaired or getattr(done.result, "parsed", None) is None:
+            return [done]
         whole = PartialJSON()
         whole.feed(done.result.content)
-        return StreamChunk(partial=self.schema.unwrap(whole.value))
+        return [StreamChunk(partial=self.schema.unwrap(whole.value)), done]
 
 
 def _reader(request: Request) -> _Reader | None:
@@ -115,15 +115,12 @@ def _stream(
                 raise
         assert done is not None
         again = _next(done)
-        if again is not None and again[1] == "repair":
-            done = run(_as_chat(again[0]), pipeline, trace=trace)
-            whole = reader.whole(done)
-            if whole is not None:
-                yield whole
-        elif again is not None:
+        if again is not None and again[1] != "repair":  # the next form, streamed afresh
             request, reader = again[0], _Reader(reader.schema)
             continue
-        yield done
+        if again is not None:
+            done = run(_as_chat(again[0]), pipeline, trace=trace)
+        yield from reader.ending(done, repaired=again is not None)
         return
 
 
@@ -155,13 +152,11 @@ async def _astream(
                 raise
         assert done is not None
         again = _next(done)
-        if again is not None and again[1] == "repair":
-            done = await arun(_as_chat(again[0]), pipeline, trace=trace)
-            whole = reader.whole(done)
-            if whole is not None:
-                yield whole
-        elif again is not None:
+        if again is not None and again[1] != "repair":
             request, reader = again[0], _Reader(reader.schema)
             continue
-        yield done
+        if again is not None:
+            done = await arun(_as_chat(again[0]), pipeline, trace=trace)
+        for item in reader.ending(done, repaired=again is not None):
+            yield item
         return

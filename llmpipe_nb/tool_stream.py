@@ -11,16 +11,17 @@ on without streaming.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Generator, Iterable
+from collections.abc import AsyncGenerator, Generator, Iterable, Iterator
 from contextlib import suppress
 from typing import Any
 
 from . import rerun
+from .plugs.run_tools import Loop
 from .request import Request
 from .responses import StreamChunk
 from .tool_loop import Conversation, resumer
 from .tools.approval import default_asker
-from .tools.execute import Asker
+from .tools.execute import Asker, Planned, Settings
 from .tools.execute import arun as arun_calls
 from .tools.execute import run as run_calls
 from .tools.steps import ToolRun
@@ -52,21 +53,11 @@ def _stream(talk: Conversation) -> Generator[Any, None, None]:
                     items.throw(stop)
                 raise
         assert done is not None
-        loop = talk.model_turn(done, began)
-        if loop is None:
-            yield talk.answer(done)
+        turn = _TurnEnd(talk, done, began)
+        yield from turn
+        if turn.calls is None:
             return
-        yield _asked(done)
-        planned, answered, waiting = talk.plan(loop, done, None)
-        if waiting:
-            talk.paused = (done, loop)
-            yield talk.pause(done, waiting, resumer(talk))
-            return
-        for ready in planned:
-            yield StreamChunk(tool_start=ready.call)
-        runs = [*answered, *run_calls(planned, loop.settings, talk.turns)]
-        talk.tool_runs(loop, done, runs)
-        yield from _results(talk, runs)
+        yield from turn.finish(run_calls(*turn.calls))
 
 
 def astream(
@@ -95,7 +86,31 @@ async def _astream(talk: Conversation) -> AsyncGenerator[Any, None]:
                     await items.athrow(stop)
                 raise
         assert done is not None
-        loop = talk.model_turn(done, began)
+        turn = _TurnEnd(talk, done, began)
+        for item in turn:
+            yield item
+        if turn.calls is None:
+            return
+        for chunk in turn.finish(await arun_calls(*turn.calls)):
+            yield chunk
+
+
+class _TurnEnd:
+    """What follows a model turn, for both streams: its chunks, one at a time (the
+    tool_calls chunk is out before an approval is asked), then `calls`, the arguments of
+    the tool run still to do (None: the stream has ended), and `finish` for its results."""
+
+    def __init__(self, talk: Conversation, done: Request, began: float) -> None:
+        self.talk = talk
+        self.done = done
+        self.began = began
+        self.calls: tuple[list[Planned], Settings, int] | None = None
+        self._answered: list[ToolRun] = []
+        self._loop: Loop | None = None
+
+    def __iter__(self) -> Iterator[StreamChunk | Request]:
+        talk, done = self.talk, self.done
+        loop = talk.model_turn(done, self.began)
         if loop is None:
             yield talk.answer(done)
             return
@@ -107,10 +122,17 @@ async def _astream(talk: Conversation) -> AsyncGenerator[Any, None]:
             return
         for ready in planned:
             yield StreamChunk(tool_start=ready.call)
-        runs = [*answered, *await arun_calls(planned, loop.settings, talk.turns)]
-        talk.tool_runs(loop, done, runs)
-        for chunk in _results(talk, runs):
-            yield chunk
+        self._loop, self._answered = loop, answered
+        self.calls = (planned, loop.settings, talk.turns)
+
+    def finish(self, ran: list[ToolRun]) -> list[StreamChunk]:
+        """Record the runs (those already answered first) and give them back as chunks,
+        in the order the model asked for them."""
+        assert self._loop is not None, "after the turn's chunks"
+        runs = [*self._answered, *ran]
+        self.talk.tool_runs(self._loop, self.done, runs)
+        recorded = [step for step in self.talk.steps if isinstance(step, ToolRun)][-len(runs) :]
+        return [StreamChunk(tool_result=run) for run in recorded] if runs else []
 
 
 def _asked(done: Request) -> StreamChunk:
@@ -121,9 +143,3 @@ def _asked(done: Request) -> StreamChunk:
         usage=result.usage,
         tool_calls=result.tool_calls,
     )
-
-
-def _results(talk: Conversation, runs: list[ToolRun]) -> list[StreamChunk]:
-    """The tool runs just recorded, as chunks, in the order the model asked for them."""
-    recorded = [step for step in talk.steps if isinstance(step, ToolRun)][-len(runs) :]
-    return [StreamChunk(tool_result=run) for run in recorded] if runs else []

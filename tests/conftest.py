@@ -6,6 +6,8 @@ import contextlib
 import gc
 import importlib
 import os
+import subprocess
+import sys
 import tracemalloc
 
 import pytest
@@ -43,6 +45,65 @@ def isolated(tmp_path, monkeypatch):
     yield
     mock.reset()
     config.reset_configuration()
+
+
+@pytest.fixture
+def fresh_ledger():
+    """The process ledger, unpersisted and empty, and so again after the test."""
+    ledger = llm.ledger()
+    ledger.persist(None)
+    ledger.reset()
+    yield ledger
+    ledger.persist(None)
+    ledger.reset()
+
+
+@pytest.fixture
+def fresh_python():
+    """`fresh_python(code)` runs `code` in a new interpreter, to see what importing loads or
+    what a process does at exit; its output comes back as text, a failure raises."""
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+
+    return run
+
+
+@pytest.fixture
+def redis_url():
+    """The tests' Redis server; absent Redis skips locally but fails in CI."""
+    import redis
+
+    from llmpipe_nb.stores.redis_store import DEFAULT_URL, URL_ENV
+
+    url = os.environ.get(URL_ENV) or DEFAULT_URL
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as error:
+        if os.environ.get("LLMPIPE_CI"):
+            pytest.fail(f"Redis is required in CI but {url} does not answer: {error}")
+        pytest.skip(f"no Redis at {url}")
+    return url
+
+
+@pytest.fixture(scope="module")
+def kernel_home(tmp_path_factory):
+    """(home, env) for a Jupyter kernel: a fresh home holding IPython's and Jupyter's files,
+    and this environment without provider keys or llmpipe settings."""
+    home = tmp_path_factory.mktemp("kernel-home")
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
+        },
+        "HOME": str(home),
+        "IPYTHONDIR": str(home / "ipython"),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    return home, env
 
 
 #: imported before the tests run, so their import-time objects are frozen out of the

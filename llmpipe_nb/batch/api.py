@@ -12,8 +12,7 @@ Everything that can be wrong with the input is found before the first request is
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import ConfigError
@@ -21,6 +20,7 @@ from . import background
 from .engine import Tally
 from .estimate import pilot_prior
 from .job import DEFAULT_CONCURRENCY, BatchInterrupted, Job, Spec
+from .plan import chosen_features
 from .progress import TICK_S, Display, make_display
 
 ENGINES = ("local", "dask", "batch")
@@ -63,6 +63,7 @@ def map(
         raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
     if engine != "dask" and (client is not None or partitions is not None):
         raise ConfigError("client= and partitions= go with engine='dask'.")
+    chosen = chosen_features(cache, retry, rate_limit, circuit_breaker)
     spec = Spec.make(
         prompt,
         provider,
@@ -73,16 +74,11 @@ def map(
         max_cost=max_cost,
         expected_output_tokens=expected_output_tokens,
         tags=tags,
-        features={
-            "cache": cache,
-            "retry": retry,
-            "rate_limit": rate_limit,
-            "circuit_breaker": circuit_breaker,
-        },
+        features=chosen,
         options=options,
     )
     if engine == "batch":
-        return _batch(spec, data, dry_run, cache, retry, rate_limit, circuit_breaker)
+        return _batch(spec, data, dry_run, chosen)
     if engine == "dask":
         from .dask_engine import map_dask
 
@@ -93,8 +89,7 @@ def map(
     if dry_run:
         return job.estimate()
     batch = job.prepare()
-    display = make_display(progress, len(job.rows))
-    tick = (lambda: display.update(job.tally)) if display is not None else (lambda: None)
+    display, tick = _progress(job, progress)
     try:
         background.run(batch.run(), tick, TICK_S)
     except KeyboardInterrupt:
@@ -129,6 +124,7 @@ async def amap(
     `engine="batch"` (submitted in a worker thread; `await job.wait_async()`)."""
     if engine not in ("local", "batch"):
         raise ConfigError(f"amap takes engine='local' or 'batch', not {engine!r}.")
+    chosen = chosen_features(cache, retry, rate_limit, circuit_breaker)
     spec = Spec.make(
         prompt,
         provider,
@@ -139,31 +135,19 @@ async def amap(
         max_cost=max_cost,
         expected_output_tokens=expected_output_tokens,
         tags=tags,
-        features={
-            "cache": cache,
-            "retry": retry,
-            "rate_limit": rate_limit,
-            "circuit_breaker": circuit_breaker,
-        },
+        features=chosen,
         options=options,
     )
     if engine == "batch":
-        args = (spec, data, False, cache, retry, rate_limit, circuit_breaker)
-        return await asyncio.to_thread(_batch, *args)
+        return await asyncio.to_thread(_batch, spec, data, False, chosen)
     job = Job(spec, data)
     batch = job.prepare()
-    display = make_display(progress, len(job.rows))
-    ticker = asyncio.create_task(_tick(display, job.tally)) if display is not None else None
+    display, tick = _progress(job, progress)
     try:
-        await batch.run()
+        await background.ticking(batch.run(), tick, TICK_S)
     except asyncio.CancelledError:
         _close(display, job.tally, "interrupted")
         raise
-    finally:
-        if ticker is not None:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
     _close(display, job.tally, job.note())
     return job.frame()
 
@@ -222,24 +206,25 @@ def _estimate(job: Job, engine: str, *pilot: Any) -> Any:
     return batch_estimate(job.spec, job.messages, *pilot)
 
 
-def _batch(spec: Spec, data: Any, dry_run: bool, *features: Any) -> Any:
+def _batch(spec: Spec, data: Any, dry_run: bool, chosen: dict[str, Any]) -> Any:
     """The BatchJob of `engine="batch"`, or its Estimate for a dry run."""
     from .submit import batch_estimate, check_features, submit
 
-    names = ("cache", "retry", "rate_limit", "circuit_breaker")
-    check_features(dict(zip(names, features, strict=True)))
+    check_features(chosen)
     if dry_run:
         job = Job(spec, data)
         return batch_estimate(spec, job.messages)
     return submit(spec, data)
 
 
+def _progress(job: Job, progress: Any) -> tuple[Display | None, Callable[[], None]]:
+    """The display `progress=` asks for, and what redraws it with the job's counts."""
+    display = make_display(progress, len(job.rows))
+    if display is None:
+        return None, lambda: None
+    return display, lambda: display.update(job.tally)
+
+
 def _close(display: Display | None, tally: Tally, note: str | None) -> None:
     if display is not None:
         display.close(tally, note)
-
-
-async def _tick(display: Display, tally: Tally) -> None:
-    while True:
-        await asyncio.sleep(TICK_S)
-        display.update(tally)

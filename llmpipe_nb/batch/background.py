@@ -1,8 +1,9 @@
-"""Run a coroutine to completion from synchronous code, even inside Jupyter's running loop.
+"""Run a coroutine to completion while progress is drawn, from synchronous code (even
+inside Jupyter's running loop) or from async code.
 
-The coroutine runs on one long-lived event loop in a daemon thread (started on first
-use, and again in a forked child, which inherits no threads), and the caller's thread
-blocks on it, waking a few times a second to draw progress. Nothing patches the
+From synchronous code the coroutine runs on one long-lived event loop in a daemon
+thread (started on first use, and again in a forked child, which inherits no threads),
+and the caller's thread blocks on it, waking a few times a second to draw progress. Nothing patches the
 caller's loop. Ctrl-C (a kernel interrupt) cancels the coroutine, waits until it has
 wound down, and is raised again.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -70,3 +72,20 @@ def run(work: Awaitable[T], tick: Callable[[], Any], every_s: float) -> T:
         future.cancel()
         finished.wait(WIND_DOWN_S)
         raise
+
+
+async def ticking(work: Awaitable[T], tick: Callable[[], Any], every_s: float) -> T:
+    """`run`'s async twin: await `work` on the caller's loop, calling `tick()` every `every_s`."""
+
+    async def ticker() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            tick()
+
+    task = asyncio.create_task(ticker())
+    try:
+        return await work
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -30,6 +30,13 @@ FEATURES = {
 }
 
 
+def chosen_features(
+    cache: Any = None, retry: Any = None, rate_limit: Any = None, circuit_breaker: Any = None
+) -> dict[str, Any]:
+    """The feature keywords of `map()` and `compare()`, by name, as `Plan.make` takes them."""
+    return dict(zip(FEATURES, (cache, retry, rate_limit, circuit_breaker), strict=True))
+
+
 def feature_options(name: str, value: Any) -> Mapping[str, Any] | None:
     """`cache=True`, `cache="redis"` or `cache={...}` as builder options; None when off."""
     if value is None or value is False:

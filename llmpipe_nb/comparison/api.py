@@ -10,16 +10,15 @@ missing key, max_cost for a model without a price) raises before anything is sen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import providers
 from ..batch import background
 from ..batch.estimate import output_prior
 from ..batch.job import check_limits
-from ..batch.plan import Plan
+from ..batch.plan import Plan, chosen_features
 from ..batch.rows import Rendered
 from ..errors import ConfigError
 from ..structured import Schema
@@ -82,12 +81,7 @@ def compare(
         concurrency=concurrency,
         max_cost=max_cost,
         expected_output_tokens=expected_output_tokens,
-        features={
-            "cache": cache,
-            "retry": retry,
-            "rate_limit": rate_limit,
-            "circuit_breaker": circuit_breaker,
-        },
+        features=chosen_features(cache, retry, rate_limit, circuit_breaker),
         tags=tags,
         format=format,
         options=options,
@@ -97,9 +91,8 @@ def compare(
 
 def run_sync(comparison: Comparison, run: Run, display: Live | None) -> Comparison:
     """Run on the background loop while this thread redraws `display`."""
-    tick = display.update if display is not None else (lambda: None)
     try:
-        background.run(run.run(), tick, INTERVAL_S)
+        background.run(run.run(), _redraw(display), INTERVAL_S)
     except KeyboardInterrupt:
         run.interrupt()
         if display is not None:
@@ -139,37 +132,25 @@ async def acompare(
         concurrency=concurrency,
         max_cost=max_cost,
         expected_output_tokens=expected_output_tokens,
-        features={
-            "cache": cache,
-            "retry": retry,
-            "rate_limit": rate_limit,
-            "circuit_breaker": circuit_breaker,
-        },
+        features=chosen_features(cache, retry, rate_limit, circuit_breaker),
         tags=tags,
         format=format,
         options=options,
     )
     display = make_live(live, comparison)
-    ticker = asyncio.create_task(_tick(display)) if display is not None else None
     try:
-        await run.run()
+        await background.ticking(run.run(), _redraw(display), INTERVAL_S)
     except asyncio.CancelledError:
         run.interrupt()
         raise
     finally:
-        if ticker is not None:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
         if display is not None:
             display.close()
     return comparison
 
 
-async def _tick(display: Live) -> None:
-    while True:
-        await asyncio.sleep(INTERVAL_S)
-        display.update()
+def _redraw(display: Live | None) -> Callable[[], None]:
+    return display.update if display is not None else lambda: None
 
 
 def prepare(

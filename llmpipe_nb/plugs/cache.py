@@ -34,6 +34,7 @@ from ..plug import Plug
 from ..request import Request
 from ..stores import STORE_NAMES, CacheStore, open_store
 from .cache_entry import decode, encode
+from .fetch_config import after_fetch_config
 
 CONTROL = "cache"
 CONTROLS: dict[Any, tuple[bool, bool]] = {
@@ -306,16 +307,14 @@ class CacheWrite(Plug):
 
 def ensure_cache(plugs: Sequence[Plug]) -> tuple[Plug, ...]:
     """`plugs` with the default (memory) Cache added after FetchConfig, unless one is there."""
-    names = [p.name for p in plugs]
-    if "Cache" in names:
+    if any(p.name == "Cache" for p in plugs):
         return tuple(plugs)
-    if "FetchConfig" not in names:
-        raise ConfigError(
-            "The per-call 'cache' option needs a pipeline with FetchConfig: "
-            "add a Cache plug to your pipeline yourself."
-        )
-    at = names.index("FetchConfig") + 1
-    return (*plugs[:at], _default_cache(), *plugs[at:])
+    return after_fetch_config(
+        plugs,
+        _default_cache(),
+        "The per-call 'cache' option needs a pipeline with FetchConfig: "
+        "add a Cache plug to your pipeline yourself.",
+    )
 
 
 _default: list[Cache] = []

@@ -1,6 +1,12 @@
-"""FetchConfig: resolve where and how to reach the provider, and the default model."""
+"""FetchConfig: resolve where and how to reach the provider, and the default model.
+
+Plugs that a per-call option brings along (a cache, structured output, the tool loop)
+go right after it (`after_fetch_config`), where they see the request's final options.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from .. import lifecycle, registry
 from ..errors import ConfigError
@@ -46,3 +52,13 @@ def _refuse_images(provider: str, model: str | None, images: int) -> None:
             f"Model '{model}' of provider '{provider}' takes no images, and the prompt has "
             f"{images}: choose a model that takes images, or leave the image out."
         )
+
+
+def after_fetch_config(plugs: Sequence[Plug], plug: Plug, needs: str) -> tuple[Plug, ...]:
+    """`plugs` with `plug` right after FetchConfig; a pipeline without one raises
+    ConfigError(`needs`)."""
+    names = [p.name for p in plugs]
+    if "FetchConfig" not in names:
+        raise ConfigError(needs)
+    at = names.index("FetchConfig") + 1
+    return (*plugs[:at], plug, *plugs[at:])

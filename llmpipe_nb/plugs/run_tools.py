@@ -22,6 +22,7 @@ from ..request import Request
 from ..responses import ToolCall
 from ..tools.execute import Settings
 from ..tools.tool import Tool, as_tools, runnable
+from .fetch_config import after_fetch_config
 
 KEY = "llmpipe.run_tools.loop"
 
@@ -89,10 +90,9 @@ def ensure_run_tools(plugs: Sequence[Plug], options: dict[str, Any]) -> tuple[Pl
         at = names.index("RunTools")
         base = plugs[at].options if isinstance(plugs[at], RunTools) else {}
         return (*plugs[:at], RunTools(**{**base, **chosen}), *plugs[at + 1 :])
-    if "FetchConfig" not in names:
-        raise ConfigError(
-            "tools= needs a pipeline with FetchConfig: add RunTools after your configuration "
-            "plug yourself."
-        )
-    at = names.index("FetchConfig") + 1
-    return (*plugs[:at], RunTools(**chosen) if chosen else _DEFAULT, *plugs[at:])
+    return after_fetch_config(
+        plugs,
+        RunTools(**chosen) if chosen else _DEFAULT,
+        "tools= needs a pipeline with FetchConfig: add RunTools after your configuration "
+        "plug yourself.",
+    )

@@ -26,6 +26,7 @@ from ..responses import ChatResponse
 from ..structured import PRIVATE_KEY as KEY
 from ..structured import Schema
 from ..tagging import merge
+from .fetch_config import after_fetch_config
 from .structured_forms import apply_form, chosen_form
 
 HISTORY = "structured_history"
@@ -126,16 +127,14 @@ _DEFAULT = StructuredOutput()
 
 def ensure_structured(plugs: Sequence[Plug]) -> tuple[Plug, ...]:
     """`plugs` with StructuredOutput right after FetchConfig, unless one is there."""
-    names = [p.name for p in plugs]
-    if "StructuredOutput" in names:
+    if any(p.name == "StructuredOutput" for p in plugs):
         return tuple(plugs)
-    if "FetchConfig" not in names:
-        raise ConfigError(
-            "schema= needs a pipeline with FetchConfig: add StructuredOutput after your "
-            "configuration plug yourself."
-        )
-    at = names.index("FetchConfig") + 1
-    return (*plugs[:at], _DEFAULT, *plugs[at:])
+    return after_fetch_config(
+        plugs,
+        _DEFAULT,
+        "schema= needs a pipeline with FetchConfig: add StructuredOutput after your "
+        "configuration plug yourself.",
+    )
 
 
 def _reach(config: Any) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError
 from .codec import pack, unpack
+from .sqlite_file import SQLiteFile, transaction
 
 APPLICATION_ID = 0x4C4C5250  # "LLRP"
 CODEC = "zlib"
@@ -82,36 +82,28 @@ class Cassette:
     def __init__(self, path: str | Path, *, writable: bool = True) -> None:
         self.path = Path(path)
         self.writable = writable
-        self._lock = threading.Lock()
         if not writable and not self.path.is_file():
             raise ConfigError(
                 f"There is no recording at {self.path}: record it first with "
                 "mode='auto' or mode='record'."
             )
-        db = None
-        try:
-            if writable:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(
-                    self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-                )
-                db.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside it
-            else:
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-            self._migrate(db)
-        except (OSError, sqlite3.Error, ConfigError) as error:
-            if db is not None:
-                db.close()
-            if isinstance(error, ConfigError):
-                raise
-            raise StoreError(
+        self._file = SQLiteFile(
+            self.path,
+            self._open,
+            read_only=not writable,
+            cannot_open=lambda error: (
                 f"Cannot open the recording {self.path} ({error}): "
                 "check the path is a file you can read (and write, to record)."
-            ) from error
-        self._db = db
+            ),
+            failed=lambda error: (
+                f"The recording {self.path} failed ({error}): check the file is readable "
+                "(and writable, to record) and the disk is not full."
+            ),
+        )
 
-    def _migrate(self, db: sqlite3.Connection) -> None:
+    def _open(self, db: sqlite3.Connection) -> None:
+        if self.writable:
+            db.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside it
         version = db.execute("PRAGMA user_version").fetchone()[0]
         app = db.execute("PRAGMA application_id").fetchone()[0]
         tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -132,8 +124,7 @@ class Cassette:
                 f"The recording {self.path} has an older layout ({version}) that must be "
                 "updated: open it once with mode='auto' or 'record' on a writable copy."
             )
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(db):
             for step in range(version, VERSION):
                 for sql in MIGRATIONS[step]:
                     db.execute(sql)
@@ -144,15 +135,13 @@ class Cassette:
                 )
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {VERSION}")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     # -- reading and writing ---------------------------------------------------------
 
     def get(self, key: str) -> Recorded | None:
-        row = self._one("SELECT answer, chunks, cost_usd FROM recordings WHERE key = ?", (key,))
+        row = self._file.one(
+            "SELECT answer, chunks, cost_usd FROM recordings WHERE key = ?", (key,)
+        )
         if row is None:
             return None
         answer, chunks, cost = row
@@ -171,7 +160,7 @@ class Cassette:
         cost_usd: float | None,
     ) -> None:
         """Store (or overwrite) the answer to the request under `key`."""
-        self._one(
+        self._file.one(
             "INSERT OR REPLACE INTO recordings (key, provider, kind, model, request, answer, "
             "chunks, cost_usd, recorded_at, library_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -190,7 +179,7 @@ class Cassette:
 
     def requests(self, provider: str, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """(key, normalised request) of the recordings of `provider` and `kind`, newest first."""
-        rows = self._all(
+        rows = self._file.all(
             "SELECT key, request FROM recordings WHERE provider = ? AND kind = ? "
             "ORDER BY recorded_at DESC",
             (provider, kind),
@@ -199,7 +188,7 @@ class Cassette:
             yield key, _load(blob)
 
     def entries(self) -> list[Entry]:
-        rows = self._all(
+        rows = self._file.all(
             "SELECT key, provider, kind, model, request, cost_usd, recorded_at, library_version, "
             "length(request) + length(answer) + coalesce(length(chunks), 0) "
             "FROM recordings ORDER BY recorded_at",
@@ -212,17 +201,17 @@ class Cassette:
         before = len(self)
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            self._one(
+            self._file.one(
                 f"DELETE FROM recordings WHERE key IN ({', '.join('?' * len(part))})", tuple(part)
             )
         if keys:
-            self._one("VACUUM", ())
+            self._file.one("VACUUM", ())
         return before - len(self)
 
     def sizes(self) -> tuple[int, int]:
         """(bytes stored, bytes the same entries take uncompressed)."""
         stored = plain = 0
-        for answer, chunks, request in self._all(
+        for answer, chunks, request in self._file.all(
             "SELECT answer, chunks, request FROM recordings", ()
         ):
             for blob in (answer, chunks, request):
@@ -232,35 +221,16 @@ class Cassette:
         return stored, plain
 
     def info(self) -> dict[str, str]:
-        return dict(self._all("SELECT name, value FROM info", ()))
+        return dict(self._file.all("SELECT name, value FROM info", ()))
 
     def __len__(self) -> int:
-        row = self._one("SELECT count(*) FROM recordings", ())
-        return int(row[0]) if row else 0
+        return self._file.count("recordings")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._file.close()
 
     def __repr__(self) -> str:
         return f"Cassette({str(self.path)!r}, {'read-write' if self.writable else 'read-only'})"
-
-    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
-        return self._execute(sql, args, every=False)
-
-    def _all(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
-        return self._execute(sql, args, every=True)
-
-    def _execute(self, sql: str, args: tuple[Any, ...], *, every: bool) -> Any:
-        try:
-            with self._lock:
-                cursor = self._db.execute(sql, args)
-                return cursor.fetchall() if every else cursor.fetchone()
-        except sqlite3.Error as error:
-            raise StoreError(
-                f"The recording {self.path} failed ({error}): check the file is readable "
-                "(and writable, to record) and the disk is not full."
-            ) from error
 
 
 def _dump(value: Any) -> bytes:

@@ -12,14 +12,13 @@ opened. The semantic cache's vectors live in the same file.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import StoreError
 from .base import CacheStore
 from .codec import pack, unpack
+from .sqlite_file import SQLiteFile, transaction
 from .sqlite_vectors import SQLiteVectors
 
 #: the layout of the file, one step per version; a file records its version in
@@ -60,67 +59,52 @@ class SQLiteStore(CacheStore):
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self._lock = threading.Lock()
         self._writes = 0
-        db = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            version = self._version(db)  # before anything changes the file
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(_SCHEMA)
-            self._migrate(db, version)
-        except (OSError, sqlite3.Error, StoreError) as error:
-            if db is not None:
-                db.close()
-            if isinstance(error, StoreError):
-                raise
-            raise StoreError(
+        self._file = SQLiteFile(
+            self.path,
+            self._open,
+            cannot_open=lambda error: (
                 f'Cannot open the SQLite cache at {self.path}, which failed with "{error}": '
                 "pass a writable path with with_cache(store='sqlite', path=...)."
-            ) from error
-        self._db = db
+            ),
+            failed=lambda error: (
+                f'The SQLite cache at {self.path} failed with "{error}": '
+                "check that the file is writable and the disk is not full."
+            ),
+        )
         self._vectors: SQLiteVectors | None = None
 
-    def _version(self, db: sqlite3.Connection) -> int:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    def _open(self, db: sqlite3.Connection) -> None:
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])  # before any change
         if version > VERSION:
             raise StoreError(
                 f"The SQLite cache at {self.path} was written by a newer llmpipe_nb "
                 f"(layout {version}, this one knows {VERSION}): upgrade llmpipe_nb, "
                 "or use another path."
             )
-        return version
-
-    def _migrate(self, db: sqlite3.Connection, version: int) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(_SCHEMA)
         for step in range(version, VERSION):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(db):
                 for sql in MIGRATIONS[step]:
                     db.execute(sql)
                 db.execute(f"PRAGMA user_version = {step + 1}")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
 
     def get(self, key: str) -> str | None:
         now = time.time()
-        row = self._run("SELECT value, expires_at FROM cache WHERE key = ?", (key,))
+        row = self._file.one("SELECT value, expires_at FROM cache WHERE key = ?", (key,))
         if row is None:
             return None
         value, expires = row
         if expires is not None and now >= expires:
-            self._run("DELETE FROM cache WHERE key = ? AND expires_at <= ?", (key, now))
+            self._file.one("DELETE FROM cache WHERE key = ? AND expires_at <= ?", (key, now))
             return None
         return unpack(value)
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         now = time.time()
-        self._run(
+        self._file.one(
             "INSERT OR REPLACE INTO cache (key, value, created_at, expires_at) VALUES (?, ?, ?, ?)",
             (key, pack(value), now, None if ttl is None else now + ttl),
         )
@@ -129,11 +113,11 @@ class SQLiteStore(CacheStore):
             self.prune()
 
     def delete(self, key: str) -> None:
-        self._run("DELETE FROM cache WHERE key = ?", (key,))
+        self._file.one("DELETE FROM cache WHERE key = ?", (key,))
 
     def clear(self) -> None:
-        self._run("DELETE FROM cache", ())
-        self._run("DELETE FROM vectors", ())
+        self._file.one("DELETE FROM cache", ())
+        self._file.one("DELETE FROM vectors", ())
         if self._vectors is not None:
             self._vectors.forget()
 
@@ -145,28 +129,15 @@ class SQLiteStore(CacheStore):
 
     def prune(self) -> None:
         """Delete every expired entry."""
-        self._run(
+        self._file.one(
             "DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?", (time.time(),)
         )
 
     def __len__(self) -> int:
-        row = self._run("SELECT COUNT(*) FROM cache", ())
-        return int(row[0]) if row else 0
+        return self._file.count("cache")
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def _run(self, sql: str, args: tuple[object, ...], *, every: bool = False) -> Any:
-        try:
-            with self._lock:
-                cursor = self._db.execute(sql, args)
-                return cursor.fetchall() if every else cursor.fetchone()
-        except sqlite3.Error as error:
-            raise StoreError(
-                f'The SQLite cache at {self.path} failed with "{error}": '
-                "check that the file is writable and the disk is not full."
-            ) from error
+        self._file.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"

@@ -27,17 +27,16 @@ class SQLiteVectors(VectorIndex):
         self._load = threading.Lock()
 
     def add(self, space: str, key: str, vector: Sequence[float]) -> None:
-        self.store._run(
+        self.store._file.one(
             "INSERT OR REPLACE INTO vectors (space, key, vector) VALUES (?, ?, ?)",
             (space, key, to_blob(vector)),
         )
 
     def nearest(self, space: str, vector: Sequence[float]) -> Nearest | None:
         with self._load:
-            rows = self.store._run(
+            rows = self.store._file.all(
                 "SELECT id, key, vector FROM vectors WHERE space = ? AND id > ? ORDER BY id",
                 (space, self._seen.get(space, 0)),
-                every=True,
             )
             if rows:
                 with self._lock:
@@ -47,11 +46,11 @@ class SQLiteVectors(VectorIndex):
         return super().nearest(space, vector)
 
     def remove(self, space: str, key: str) -> None:
-        self.store._run("DELETE FROM vectors WHERE space = ? AND key = ?", (space, key))
+        self.store._file.one("DELETE FROM vectors WHERE space = ? AND key = ?", (space, key))
         super().remove(space, key)
 
     def clear(self) -> None:
-        self.store._run("DELETE FROM vectors", ())
+        self.store._file.one("DELETE FROM vectors", ())
         self.forget()
 
     def forget(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 pytestmark = pytest.mark.slow  # starts a kernel (a few seconds)
@@ -32,20 +30,10 @@ print(finished, len(mock.requests) - before, int(rerun.cache_hit.sum()), int(rer
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
+def kernel(kernel_home):
     from jupyter_client.manager import start_new_kernel
 
-    home = tmp_path_factory.mktemp("kernel-home")
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
-        },
-        "HOME": str(home),
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
+    home, env = kernel_home
     manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(home))
     yield manager, client
     client.stop_channels()

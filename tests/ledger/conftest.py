@@ -11,13 +11,10 @@ matplotlib.use("Agg")
 
 
 @pytest.fixture(autouse=True)
-def fresh_ledger():
-    ledger = llm.ledger()
-    ledger.persist(None)
-    ledger.reset()
-    yield ledger
-    ledger.persist(None)
-    ledger.reset()
+def each_with_a_fresh_ledger(fresh_ledger):
+    """Every test here starts with a fresh, unpersisted ledger (see tests/conftest.py), and
+    leaves no figure open."""
+    yield fresh_ledger
     import matplotlib.pyplot as plt
 
     plt.close("all")

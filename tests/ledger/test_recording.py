@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import signal
-import subprocess
-import sys
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -380,13 +378,13 @@ def test_rows_move_between_ledgers():
     assert elsewhere.costs().equals(llm.costs())
 
 
-def test_recording_imports_neither_pandas_nor_sqlite():
+def test_recording_imports_neither_pandas_nor_sqlite(fresh_python):
     code = (
         "import sys, llmpipe_nb as llm; llm.chat('mock', 'hi'); "
         "assert len(llm.ledger()) == 1; "
         "print(','.join(m for m in ('pandas', 'sqlite3', 'matplotlib', 'rich') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.strip() == ""
 
 

@@ -1,9 +1,10 @@
-"""An in-process IPython shell with the extension loaded, and a canary API key."""
+"""An in-process IPython shell with the extension loaded, cells run in it, and a canary API key."""
 
 from __future__ import annotations
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
 from traitlets.config import Config
 
 import llmpipe_nb as llm
@@ -22,6 +23,30 @@ def ip():
     shell.extension_manager.load_extension("llmpipe_nb")
     yield shell
     InteractiveShell.clear_instance()
+
+
+class Cells:
+    """Cells run the way a notebook runs them, every display message captured."""
+
+    def __init__(self, shell: InteractiveShell) -> None:
+        self.shell = shell
+
+    def run(self, source: str):
+        """(the cell's result, what it displayed)."""
+        with capture_output() as cap:
+            result = self.shell.run_cell(source, store_history=True)
+        return result, cap
+
+    def ok(self, source: str):
+        """What a cell that must succeed displayed."""
+        result, cap = self.run(source)
+        result.raise_error()
+        return cap
+
+
+@pytest.fixture
+def cells(ip):
+    return Cells(ip)
 
 
 @pytest.fixture

@@ -17,12 +17,6 @@ from llmpipe_nb.testing import FakeServer, faults
 TWO = "mock:mock-1 mock:mock-large"
 
 
-def run(ip, source):
-    with capture_output() as cap:
-        result = ip.run_cell(source, store_history=True)
-    return result, cap
-
-
 def stages(cap):
     return [o.metadata["llmpipe"]["stage"] for o in cap.outputs]
 
@@ -76,10 +70,10 @@ def test_the_grid_streams_from_loopback_servers_into_one_output(ip):
     assert "sk-grid-0123456789abcdef" not in "".join(str(o.data) for o in outs)
 
 
-def test_the_magic_streams_one_grid_and_keeps_the_comparison(ip, mock):
+def test_the_magic_streams_one_grid_and_keeps_the_comparison(ip, mock, cells):
     mock.configure(respond=by_model, chunk_size=3, chunk_latency=0.01)
     ip.run_line_magic("llm", "config update_interval=0.02")
-    result, cap = run(ip, f"%%llm --compare {TWO} --output cmp\nTell me about sharks")
+    result, cap = cells.run(f"%%llm --compare {TWO} --output cmp\nTell me about sharks")
     result.raise_error()
 
     assert_one_output_updated_in_place(cap)
@@ -96,14 +90,13 @@ def test_the_magic_streams_one_grid_and_keeps_the_comparison(ip, mock):
     assert re.search(r'<div id="llmpipe-[0-9a-f]{12}" class="llmpipe', html)
 
 
-def test_the_magic_compares_providers_over_http(ip):
+def test_the_magic_compares_providers_over_http(ip, cells):
     with FakeServer("openai") as openai, FakeServer("anthropic") as anthropic:
         llm.configure("openai", base_url=openai.base_url, api_key="sk-magic-0123456789abcdef")
         llm.configure("anthropic", base_url=anthropic.base_url, api_key="sk-magic-0123456789abcdef")
         anthropic.inject(faults.http_error(500))
         try:
-            result, cap = run(
-                ip,
+            result, cap = cells.run(
                 "%%llm --compare openai:gpt-6-luna anthropic:claude-haiku-5-5 --max-tokens 20\n"
                 "Tell me about sharks",
             )
@@ -122,11 +115,10 @@ def test_the_magic_compares_providers_over_http(ip):
     assert "sk-magic-0123456789abcdef" not in str(final)
 
 
-def test_the_cells_options_and_defaults_go_to_every_model(ip, mock):
+def test_the_cells_options_and_defaults_go_to_every_model(ip, mock, cells):
     ip.run_line_magic("llm", "config max_tokens=40")
     ip.user_ns["animal"] = "sharks"
-    result, _ = run(
-        ip,
+    result, _ = cells.run(
         f"%%llm --compare {TWO} --temperature 0.5 --system 'Be brief.' --tag zoo --no-stream\n"
         "About {animal}",
     )
@@ -143,22 +135,20 @@ def test_the_cells_options_and_defaults_go_to_every_model(ip, mock):
     assert all({"zoo", cmp.tag} <= set(t) for t in llm.costs(tags=cmp.tag).tags)
 
 
-def test_no_stream_shows_the_finished_grid_once(ip, mock):
-    result, cap = run(ip, f"%%llm --compare {TWO} --no-stream\nHi")
-    result.raise_error()
+def test_no_stream_shows_the_finished_grid_once(ip, mock, cells):
+    cap = cells.ok(f"%%llm --compare {TWO} --no-stream\nHi")
     assert len(cap.outputs) == 1 and cap.outputs[0].update is False
     assert "2 of 2 done" in cap.outputs[0].data["text/plain"]
 
 
-def test_a_failing_model_shows_in_its_cells_and_the_cell_does_not_fail(ip, mock):
+def test_a_failing_model_shows_in_its_cells_and_the_cell_does_not_fail(ip, mock, cells):
     def large_is_down(body):
         if body["model"] == "mock-large":
             return llm.RateLimitError("slow down", provider="mock", status_code=429)
         return by_model(body)
 
     mock.configure(respond=large_is_down)
-    result, cap = run(ip, f"%%llm --compare {TWO}\nHi")
-    result.raise_error()
+    cap = cells.ok(f"%%llm --compare {TWO}\nHi")
     final = cap.outputs[-1].data
     assert "RateLimitError: mock 429: slow down" in final["text/plain"]
     assert "RateLimitError: mock 429: slow down" in final["text/html"]
@@ -176,8 +166,8 @@ def test_a_failing_model_shows_in_its_cells_and_the_cell_does_not_fail(ip, mock)
         ("--compare", "expected at least one argument"),
     ],
 )
-def test_options_that_do_not_go_with_compare_are_usage_errors(ip, mock, line, message):
-    result, cap = run(ip, f"%%llm {line}\nhi")
+def test_options_that_do_not_go_with_compare_are_usage_errors(ip, mock, line, message, cells):
+    result, cap = cells.run(f"%%llm {line}\nhi")
     assert isinstance(result.error_in_exec, UsageError)
     assert message in cap.stderr
     assert mock.requests == [] and cap.outputs == []
@@ -191,19 +181,19 @@ def test_options_that_do_not_go_with_compare_are_usage_errors(ip, mock, line, me
         ("mock:mock-1 openai:gpt-6-luna", llm.MissingKeyError, "OPENAI_API_KEY"),
     ],
 )
-def test_a_bad_model_is_one_line_and_nothing_is_sent(ip, mock, models, error, message):
-    result, cap = run(ip, f"%%llm --compare {models}\nhi")
+def test_a_bad_model_is_one_line_and_nothing_is_sent(ip, mock, models, error, message, cells):
+    result, cap = cells.run(f"%%llm --compare {models}\nhi")
     assert isinstance(result.error_in_exec, CellError)
     assert isinstance(result.error_in_exec.error, error)
     assert message in cap.stdout and "Traceback" not in cap.stdout
     assert mock.requests == [] and cap.outputs == []
 
 
-def test_the_prompt_is_checked_like_any_cell(ip, mock):
-    result, cap = run(ip, f"%%llm --compare {TWO}\n   \n")
+def test_the_prompt_is_checked_like_any_cell(ip, mock, cells):
+    result, cap = cells.run(f"%%llm --compare {TWO}\n   \n")
     assert isinstance(result.error_in_exec, UsageError)
     assert "The prompt is empty" in cap.stderr
-    result, _ = run(ip, f"%%llm --compare {TWO}\nAbout {{nothing_here}}")
+    result, _ = cells.run(f"%%llm --compare {TWO}\nAbout {{nothing_here}}")
     assert "no variable 'nothing_here' is defined" in str(result.error_in_exec)
     assert mock.requests == []
 
@@ -223,15 +213,15 @@ def test_terminal_ipython_draws_a_rich_table(ip, mock, capsys):
     assert "<div" not in out
 
 
-def test_the_compared_prompt_renders_notebook_fields_and_refuses_secrets(ip, mock):
+def test_the_compared_prompt_renders_notebook_fields_and_refuses_secrets(ip, mock, cells):
     ip.user_ns["topic"] = "tide pools"
-    result, _ = run(ip, f"%%llm --compare {TWO} --no-stream\nAbout {{topic}}")
+    result, _ = cells.run(f"%%llm --compare {TWO} --no-stream\nAbout {{topic}}")
     result.raise_error()
     assert {c.json["messages"][-1]["content"] for c in mock.requests} == {"About tide pools"}
     ip.user_ns["MY_API_KEY"] = "sk-canary-0123456789abcdef"
     sent = len(mock.requests)
-    result, _ = run(ip, f"%%llm --compare {TWO} --no-stream\nUse {{MY_API_KEY}}")
+    result, _ = cells.run(f"%%llm --compare {TWO} --no-stream\nUse {{MY_API_KEY}}")
     assert "names a secret" in str(result.error_in_exec) and len(mock.requests) == sent
     ip.user_ns["note"] = "the key is sk-canary-0123456789abcdef"
-    run(ip, f"%%llm --compare {TWO} --no-stream\n{{note}}")[0].raise_error()
+    cells.ok(f"%%llm --compare {TWO} --no-stream\n{{note}}")
     assert all("sk-canary" not in c.json["messages"][-1]["content"] for c in mock.requests)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 
 import pytest
@@ -38,18 +37,8 @@ class RecordingClient(NotebookClient):
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kernel-home")
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
-        },
-        "HOME": str(home),
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
+def executed(kernel_home):
+    home, env = kernel_home
     nb = new_notebook(cells=[new_code_cell(c) for c in CELLS])
     client = RecordingClient(
         nb,

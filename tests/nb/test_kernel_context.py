@@ -4,8 +4,6 @@ whose proposed cell arrives as the kernel's `set_next_input` payload."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
@@ -43,15 +41,9 @@ pytestmark = pytest.mark.slow  # starts a kernel (a few seconds)
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    home = tmp_path_factory.mktemp("kernel-home")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")},
-        "HOME": str(home),
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "MPLBACKEND": "agg",
-    }
+def executed(kernel_home):
+    home, env = kernel_home
+    env = {**env, "MPLBACKEND": "agg"}
     replies = {}
 
     def keep_reply(cell, cell_index, execute_reply):

@@ -7,7 +7,6 @@ import sqlite3
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.utils.capture import capture_output
 
 import llmpipe_nb as llm
 from llmpipe_nb.nb.magics import CellError
@@ -21,57 +20,31 @@ def fresh():
     close_stores()
 
 
-@pytest.fixture
-def redis_url():
-    """The tests' Redis; absent Redis skips locally but fails in CI."""
-    import os
-
-    import redis
-
-    from llmpipe_nb.stores.redis_store import DEFAULT_URL, URL_ENV
-
-    url = os.environ.get(URL_ENV) or DEFAULT_URL
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if os.environ.get("LLMPIPE_CI"):
-            pytest.fail(f"Redis is required in CI but {url} does not answer: {error}")
-        pytest.skip(f"no Redis at {url}")
-    return url
-
-
-def run(ip, source):
-    with capture_output() as cap:
-        result = ip.run_cell(source, store_history=True)
-    result.raise_error()
-    return cap
-
-
-def test_replay_routes_the_magics_through_the_recording(ip, mock, tmp_path):
+def test_replay_routes_the_magics_through_the_recording(ip, mock, tmp_path, cells):
     tape = tmp_path / "nb.llm.sqlite"
-    cap = run(ip, f"%llm replay {tape} --mode record")
+    cap = cells.ok(f"%llm replay {tape} --mode record")
     assert "mode='record'" in cap.stdout
-    run(ip, "%%llm mock\nName three rivers")
+    cells.ok("%%llm mock\nName three rivers")
     recorded = ip.user_ns["_"]
     line = ip.run_line_magic("llm", "mock Name three lakes")
-    run(ip, "%llm replay off")
+    cells.ok("%llm replay off")
     mock.fail_next(llm.ProviderConnectionError, times=10)  # unreachable from now on
-    cap = run(ip, f"%llm replay {tape} --mode=replay")
-    run(ip, "%%llm mock\nName three rivers")
+    cap = cells.ok(f"%llm replay {tape} --mode=replay")
+    cells.ok("%%llm mock\nName three rivers")
     assert ip.user_ns["_"].content == recorded.content
     assert ip.user_ns["_"].cost_status == "replayed"
     assert ip.run_line_magic("llm", "mock Name three lakes").content == line.content
-    cap = run(ip, "%llm replay")
+    cap = cells.ok("%llm replay")
     assert "2 replayed" in cap.stdout
     with pytest.raises(CellError, match="No recording in"):
         ip.run_line_magic("llm", "mock Name three mountains")
 
 
-def test_the_replayed_cell_says_so(ip, mock, tmp_path):
+def test_the_replayed_cell_says_so(ip, mock, tmp_path, cells):
     tape = tmp_path / "nb.llm.sqlite"
     ip.run_line_magic("llm", f"replay {tape}")
-    run(ip, "%%llm mock --no-stream\nShow me")
-    cap = run(ip, "%%llm mock --no-stream\nShow me")
+    cells.ok("%%llm mock --no-stream\nShow me")
+    cap = cells.ok("%%llm mock --no-stream\nShow me")
     assert "replayed" in cap.outputs[-1].data["text/plain"]
     assert len(mock.requests) == 1
 
@@ -99,25 +72,25 @@ def test_replay_mode_on_a_missing_recording_is_one_line(ip, tmp_path):
         ip.run_line_magic("llm", f"replay {tmp_path / 'none.sqlite'} --mode replay")
 
 
-def test_config_cache_sqlite_persists_answers_in_a_file(ip, mock, tmp_path):
+def test_config_cache_sqlite_persists_answers_in_a_file(ip, mock, tmp_path, cells):
     path = tmp_path / "magic-cache.sqlite3"
     table = ip.run_line_magic("llm", f"config cache=sqlite cache_path={path}")
     assert "sqlite" in table.text
-    run(ip, "%%llm mock\nRemember me")
+    cells.ok("%%llm mock\nRemember me")
     close_stores()  # a kernel restart: only the file remains
-    run(ip, "%%llm mock\nRemember me")
+    cells.ok("%%llm mock\nRemember me")
     assert ip.user_ns["_"].cache_hit is True and len(mock.requests) == 1
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM cache").fetchone()[0] == 1
     ip.run_line_magic("llm", "config cache=off")
-    run(ip, "%%llm mock\nRemember me")
+    cells.ok("%%llm mock\nRemember me")
     assert len(mock.requests) == 2
 
 
-def test_cell_cache_store_option(ip, mock, tmp_path, monkeypatch):
+def test_cell_cache_store_option(ip, mock, tmp_path, monkeypatch, cells):
     ip.run_line_magic("llm", f"config cache_path={tmp_path / 'cell.sqlite3'}")
-    run(ip, "%%llm mock --cache=sqlite\nOnce only")
-    run(ip, "%%llm mock --cache=sqlite\nOnce only")
+    cells.ok("%%llm mock --cache=sqlite\nOnce only")
+    cells.ok("%%llm mock --cache=sqlite\nOnce only")
     assert ip.user_ns["_"].cache_hit and len(mock.requests) == 1
     assert (tmp_path / "cell.sqlite3").exists()
     answer = ip.run_line_magic("llm", "mock --cache=memory Line once")
@@ -127,13 +100,13 @@ def test_cell_cache_store_option(ip, mock, tmp_path, monkeypatch):
         ip.run_line_magic("llm", "mock --cache=disk hi")
 
 
-def test_config_cache_redis(ip, mock, redis_url):
+def test_config_cache_redis(ip, mock, redis_url, cells):
     from llmpipe_nb.plugs.cache import Cache
 
     Cache(store="redis", url=redis_url).clear()
     ip.run_line_magic("llm", f"config cache=redis cache_url={redis_url}")
-    run(ip, "%%llm mock\nTo redis")
-    run(ip, "%%llm mock\nTo redis")
+    cells.ok("%%llm mock\nTo redis")
+    cells.ok("%%llm mock\nTo redis")
     assert ip.user_ns["_"].cache_hit and len(mock.requests) == 1
 
 

@@ -6,7 +6,6 @@ import dataclasses
 from typing import Literal
 
 from IPython.core.error import UsageError
-from IPython.utils.capture import capture_output
 
 import llmpipe_nb as llm
 from llmpipe_nb.nb.magics import CellError
@@ -19,18 +18,11 @@ class Invoice:
     currency: Literal["EUR", "USD"] = "EUR"
 
 
-def run(ip, source):
-    with capture_output() as cap:
-        result = ip.run_cell(source, store_history=True)
-    return result, cap
-
-
-def test_a_schema_cell_streams_the_object_and_keeps_the_typed_value(ip, mock):
+def test_a_schema_cell_streams_the_object_and_keeps_the_typed_value(ip, mock, cells):
     mock.configure(chunk_size=5, chunk_latency=0.002)
     ip.run_line_magic("llm", "config update_interval=0")
     ip.user_ns["Invoice"] = Invoice
-    result, cap = run(ip, "%%llm mock --schema Invoice --output inv\nExtract: ACME, 12.50 EUR")
-    result.raise_error()
+    cap = cells.ok("%%llm mock --schema Invoice --output inv\nExtract: ACME, 12.50 EUR")
     invoice = ip.user_ns["inv"]
     assert isinstance(invoice, Invoice) and invoice.total == 12.5
     assert mock.requests[-1].json["response_format"]["json_schema"]["name"] == "Invoice"
@@ -50,34 +42,32 @@ def test_a_schema_line_returns_the_response_with_its_parsed_value(ip, mock):
     assert reply.parsed == Invoice(vendor=reply.parsed.vendor, total=3.0, currency="USD")
 
 
-def test_a_schema_name_the_notebook_does_not_define_is_a_usage_error(ip, mock):
-    result, cap = run(ip, "%%llm mock --schema Missing\nExtract")
+def test_a_schema_name_the_notebook_does_not_define_is_a_usage_error(ip, mock, cells):
+    result, cap = cells.run("%%llm mock --schema Missing\nExtract")
     assert isinstance(result.error_in_exec, UsageError)
     assert "--schema 'Missing' is not defined in this notebook" in cap.stderr
     assert mock.requests == []
 
 
-def test_a_name_that_is_not_a_schema_is_one_line_and_nothing_is_sent(ip, mock):
+def test_a_name_that_is_not_a_schema_is_one_line_and_nothing_is_sent(ip, mock, cells):
     ip.user_ns["answer"] = 42
-    result, cap = run(ip, "%%llm mock --schema answer\nExtract")
+    result, cap = cells.run("%%llm mock --schema answer\nExtract")
     error = result.error_in_exec
     assert isinstance(error, CellError) and isinstance(error.error, llm.ConfigError)
     assert error._render_traceback_()[0].startswith("ConfigError: schema= takes")
     assert "Traceback" not in cap.stdout + cap.stderr and mock.requests == []
 
 
-def test_a_dry_run_shows_the_schema_as_it_would_be_sent(ip, mock):
+def test_a_dry_run_shows_the_schema_as_it_would_be_sent(ip, mock, cells):
     ip.user_ns["Invoice"] = Invoice
-    result, _ = run(ip, "%%llm mock --schema Invoice --dry-run --output plan\nExtract: ACME")
-    result.raise_error()
+    _ = cells.ok("%%llm mock --schema Invoice --dry-run --output plan\nExtract: ACME")
     sent = ip.user_ns["plan"].body["response_format"]["json_schema"]
     assert sent["name"] == "Invoice" and mock.requests == []
 
 
-def test_schema_with_compare_gives_every_model_the_type_as_columns(ip, mock):
+def test_schema_with_compare_gives_every_model_the_type_as_columns(ip, mock, cells):
     ip.user_ns["Invoice"] = Invoice
-    result, _ = run(
-        ip,
+    result, _ = cells.run(
         "%%llm --compare mock:mock-1 mock:mock-large --schema Invoice --no-stream --output cmp\n"
         "Extract: ACME, 12.50 EUR",
     )

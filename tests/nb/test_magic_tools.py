@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.utils.capture import capture_output
 
 import llmpipe_nb as llm
 from llmpipe_nb.config import reset_configuration
@@ -29,17 +28,10 @@ def openai():
         reset_configuration("openai")
 
 
-def run(ip, source):
-    with capture_output() as cap:
-        result = ip.run_cell(source, store_history=True)
-    return result, cap
-
-
-def test_a_tools_cell_runs_the_calls_and_shows_them_while_it_streams(ip, openai):
+def test_a_tools_cell_runs_the_calls_and_shows_them_while_it_streams(ip, openai, cells):
     ip.run_line_magic("llm", "config update_interval=0")
     ip.user_ns["get_weather"] = get_weather
-    result, cap = run(ip, "%%llm openai --tools get_weather --output reply\nParis")
-    result.raise_error()
+    cap = cells.ok("%%llm openai --tools get_weather --output reply\nParis")
     reply = ip.user_ns["reply"]
     assert [type(s).__name__ for s in reply.steps] == ["ModelTurn", "ToolRun", "ModelTurn"]
     assert len(openai.requests) == 2
@@ -58,16 +50,18 @@ def test_a_tools_line_runs_without_streaming(ip, openai):
     assert reply.steps[1].value == {"city": "Paris", "temp_c": 18}
 
 
-def test_a_tool_the_notebook_does_not_define_is_a_usage_error_and_nothing_is_sent(ip, openai):
+def test_a_tool_the_notebook_does_not_define_is_a_usage_error_and_nothing_is_sent(
+    ip, openai, cells
+):
     ip.user_ns["get_weather"] = get_weather
-    result, cap = run(ip, "%%llm openai --tools get_weather,search\nParis")
+    result, cap = cells.run("%%llm openai --tools get_weather,search\nParis")
     assert isinstance(result.error_in_exec, UsageError)
     assert "--tools 'search' is not defined in this notebook" in cap.stderr
     assert openai.requests == []
 
 
-def test_a_name_that_is_not_a_function_is_one_line_and_nothing_is_sent(ip, openai):
+def test_a_name_that_is_not_a_function_is_one_line_and_nothing_is_sent(ip, openai, cells):
     ip.user_ns["n"] = 3
-    result, cap = run(ip, "%%llm openai --tools n\nParis")
+    result, cap = cells.run("%%llm openai --tools n\nParis")
     assert result.error_in_exec is not None and "Traceback" not in cap.stderr
     assert openai.requests == []

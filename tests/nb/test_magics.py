@@ -18,13 +18,6 @@ from llmpipe_nb.providers.mock import default_reply
 PROMPT = "Tell me about sharks"
 
 
-def run(ip, source):
-    """Run a cell the way a notebook does, capturing every display message."""
-    with capture_output() as cap:
-        result = ip.run_cell(source, store_history=True)
-    return result, cap
-
-
 def stages(cap):
     return [o.metadata["llmpipe"]["stage"] for o in cap.outputs]
 
@@ -36,11 +29,10 @@ def sent(mock):
 # -- streaming ---------------------------------------------------------------------------
 
 
-def test_cell_streams_into_one_display_then_one_final_render(ip, mock):
+def test_cell_streams_into_one_display_then_one_final_render(ip, mock, cells):
     mock.configure(chunk_size=4, chunk_latency=0.005)
     ip.run_line_magic("llm", "config update_interval=0.02")
-    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
-    result.raise_error()
+    cap = cells.ok(f"%%llm mock\n{PROMPT}")
 
     answer = default_reply([{"role": "user", "content": PROMPT}])
     chunks = math.ceil(len(answer) / 4)
@@ -65,8 +57,8 @@ def test_cell_streams_into_one_display_then_one_final_render(ip, mock):
     assert "ExecuteRequest" in facts["plugs"]
 
 
-def test_the_response_is_the_cells_value(ip):
-    result, _ = run(ip, f"%%llm mock --output answer\n{PROMPT}")
+def test_the_response_is_the_cells_value(ip, cells):
+    result, _ = cells.run(f"%%llm mock --output answer\n{PROMPT}")
     response = ip.user_ns["answer"]
     assert isinstance(response, llm.ChatResponse)
     assert ip.user_ns["_"] is response
@@ -120,9 +112,8 @@ def test_slow_rendering_spaces_updates_further(ip):
     assert [o.data["text/plain"].count("ab") for o in cap.outputs[1:]] == [1, 9, 17, 25, 33]
 
 
-def test_no_stream_renders_once(ip, mock):
-    result, cap = run(ip, f"%%llm mock --no-stream\n{PROMPT}")
-    result.raise_error()
+def test_no_stream_renders_once(ip, mock, cells):
+    cap = cells.ok(f"%%llm mock --no-stream\n{PROMPT}")
     assert stages(cap) == ["final"] and cap.outputs[0].update is False
     assert sent(mock).get("stream") is None and mock.requests[-1].stream is None
 
@@ -146,10 +137,9 @@ def test_terminal_ipython_prints_the_stream(ip, mock, capsys):
         ("text", '<pre class="lp-pre">{&quot;a&quot;'),
     ],
 )
-def test_formats(ip, mock, fmt, expected):
+def test_formats(ip, mock, fmt, expected, cells):
     mock.configure(reply='{"a": 1, "b": "<script>x</script>"}')
-    result, cap = run(ip, f"%%llm mock --format {fmt}\nanswer in JSON")
-    result.raise_error()
+    cap = cells.ok(f"%%llm mock --format {fmt}\nanswer in JSON")
     final = cap.outputs[-1].data["text/html"]
     assert expected in final
     assert "<script>" not in final
@@ -158,16 +148,16 @@ def test_formats(ip, mock, fmt, expected):
 # -- the prompt --------------------------------------------------------------------------
 
 
-def test_variables_are_filled_exactly_once(ip, mock):
+def test_variables_are_filled_exactly_once(ip, mock, cells):
     ip.user_ns["topic"] = "{secret} and {{braces}}"
-    run(ip, "%%llm mock --no-stream\nAbout {topic}, literally {{this}}")[0].raise_error()
+    cells.ok("%%llm mock --no-stream\nAbout {topic}, literally {{this}}")
     assert (
         sent(mock)["messages"][-1]["content"] == "About {secret} and {{braces}}, literally {this}"
     )
 
 
-def test_no_interpolate_sends_braces_as_written(ip, mock):
-    run(ip, '%%llm mock --no-interpolate --no-stream\nReturn {"a": {x}}')[0].raise_error()
+def test_no_interpolate_sends_braces_as_written(ip, mock, cells):
+    cells.ok('%%llm mock --no-interpolate --no-stream\nReturn {"a": {x}}')
     assert sent(mock)["messages"][-1]["content"] == 'Return {"a": {x}}'
 
 
@@ -179,8 +169,8 @@ def test_no_interpolate_sends_braces_as_written(ip, mock):
         ("Unclosed {brace", "unmatched brace"),
     ],
 )
-def test_a_bad_placeholder_is_one_line_and_nothing_is_sent(ip, mock, cell, message):
-    result, cap = run(ip, f"%%llm mock\n{cell}")
+def test_a_bad_placeholder_is_one_line_and_nothing_is_sent(ip, mock, cell, message, cells):
+    result, cap = cells.run(f"%%llm mock\n{cell}")
     assert isinstance(result.error_in_exec, CellError)
     assert message in str(result.error_in_exec)
     assert "--no-interpolate" in str(result.error_in_exec)
@@ -188,8 +178,8 @@ def test_a_bad_placeholder_is_one_line_and_nothing_is_sent(ip, mock, cell, messa
     assert mock.requests == [] and cap.outputs == []
 
 
-def test_empty_prompt_is_a_usage_error(ip, mock):
-    result, cap = run(ip, "%%llm mock\n   \n")
+def test_empty_prompt_is_a_usage_error(ip, mock, cells):
+    result, cap = cells.run("%%llm mock\n   \n")
     assert isinstance(result.error_in_exec, UsageError)
     assert "The prompt is empty: write it in the cell under %%llm" in cap.stderr
     with pytest.raises(UsageError, match="write it after the options"):
@@ -200,9 +190,9 @@ def test_empty_prompt_is_a_usage_error(ip, mock):
 # -- errors ------------------------------------------------------------------------------
 
 
-def test_provider_error_is_one_line_with_status_and_message(ip, mock):
+def test_provider_error_is_one_line_with_status_and_message(ip, mock, cells):
     mock.fail_next(llm.RateLimitError)
-    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    result, cap = cells.run(f"%%llm mock\n{PROMPT}")
     error = result.error_in_exec
     assert isinstance(error, CellError) and isinstance(error.error, llm.RateLimitError)
     assert error._render_traceback_() == [
@@ -213,15 +203,15 @@ def test_provider_error_is_one_line_with_status_and_message(ip, mock):
     assert "RateLimitError" in cap.outputs[-1].data["text/html"]
 
 
-def test_missing_key_names_the_variable(ip):
-    result, cap = run(ip, "%%llm openai\nhi")
+def test_missing_key_names_the_variable(ip, cells):
+    result, cap = cells.run("%%llm openai\nhi")
     assert isinstance(result.error_in_exec.error, llm.MissingKeyError)
     assert "OPENAI_API_KEY" in cap.stdout and "Traceback" not in cap.stdout
 
 
-def test_a_dropped_stream_keeps_what_arrived(ip, mock):
+def test_a_dropped_stream_keeps_what_arrived(ip, mock, cells):
     mock.configure(chunk_size=4, stream_error_after=3)
-    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    result, cap = cells.run(f"%%llm mock\n{PROMPT}")
     assert isinstance(result.error_in_exec.error, llm.StreamInterruptedError)
     last = cap.outputs[-1]
     assert last.metadata["llmpipe"]["stage"] == "error"
@@ -229,12 +219,12 @@ def test_a_dropped_stream_keeps_what_arrived(ip, mock):
     assert "StreamInterruptedError" in last.data["text/plain"]
 
 
-def test_interrupt_marks_the_output_and_propagates(ip, mock):
+def test_interrupt_marks_the_output_and_propagates(ip, mock, cells):
     def interrupt(body):
         raise KeyboardInterrupt
 
     mock.configure(respond=interrupt)
-    result, cap = run(ip, f"%%llm mock\n{PROMPT}")
+    result, cap = cells.run(f"%%llm mock\n{PROMPT}")
     assert isinstance(result.error_in_exec, KeyboardInterrupt)
     assert stages(cap) == ["streaming", "error"]
     assert "interrupted" in cap.outputs[-1].data["text/plain"]
@@ -250,8 +240,8 @@ def test_interrupt_marks_the_output_and_propagates(ip, mock):
         ("mock --output 2x", "--output '2x' is not a variable name: use a Python name"),
     ],
 )
-def test_usage_errors_show_the_usage(ip, mock, line, message):
-    result, cap = run(ip, f"%%llm {line}\nhi")
+def test_usage_errors_show_the_usage(ip, mock, line, message, cells):
+    result, cap = cells.run(f"%%llm {line}\nhi")
     assert isinstance(result.error_in_exec, UsageError)
     assert message in cap.stderr
     if "--output" not in line:
@@ -267,8 +257,8 @@ def test_usage_errors_show_the_usage(ip, mock, line, message):
         ("mock --max-tokens 0", llm.ConfigError),
     ],
 )
-def test_bad_requests_fail_before_anything_is_sent(ip, mock, line, error):
-    result, cap = run(ip, f"%%llm {line}\nhi")
+def test_bad_requests_fail_before_anything_is_sent(ip, mock, line, error, cells):
+    result, cap = cells.run(f"%%llm {line}\nhi")
     assert isinstance(result.error_in_exec.error, error)
     assert cap.outputs == [] and mock.requests == []
 
@@ -276,10 +266,10 @@ def test_bad_requests_fail_before_anything_is_sent(ip, mock, line, error):
 # -- conversations, options, pipelines ----------------------------------------------------
 
 
-def test_chat_keeps_the_conversation_until_reset(ip, mock):
-    run(ip, "%%llm mock --chat trip --system 'Be brief.'\nPlan a day in Lisbon")[0].raise_error()
+def test_chat_keeps_the_conversation_until_reset(ip, mock, cells):
+    cells.ok("%%llm mock --chat trip --system 'Be brief.'\nPlan a day in Lisbon")
     first = ip.user_ns["_"].content
-    run(ip, "%%llm mock --chat trip\nAnd the evening?")[0].raise_error()
+    cells.ok("%%llm mock --chat trip\nAnd the evening?")
     assert [(m["role"], m["content"]) for m in sent(mock)["messages"]] == [
         ("system", "Be brief."),
         ("user", "Plan a day in Lisbon"),
@@ -287,49 +277,50 @@ def test_chat_keeps_the_conversation_until_reset(ip, mock):
         ("user", "And the evening?"),
     ]
     mock.fail_next(llm.ServerError)
-    assert isinstance(run(ip, "%%llm mock --chat trip\nThis one fails")[0].error_in_exec, CellError)
-    run(ip, "%%llm mock --chat trip\nAnd tomorrow?")[0].raise_error()
+    assert isinstance(
+        cells.run("%%llm mock --chat trip\nThis one fails")[0].error_in_exec, CellError
+    )
+    cells.ok("%%llm mock --chat trip\nAnd tomorrow?")
     assert "This one fails" not in str(sent(mock)["messages"])  # a failed exchange is not kept
     assert len(sent(mock)["messages"]) == 6
     ip.run_line_magic("llm", "reset trip")
-    run(ip, "%%llm mock --chat trip\nHello again")[0].raise_error()
+    cells.ok("%%llm mock --chat trip\nHello again")
     assert [m["role"] for m in sent(mock)["messages"]] == ["user"]
     with pytest.raises(UsageError, match="No conversation named 'other'"):
         ip.run_line_magic("llm", "reset other")
 
 
-def test_options_reach_the_request(ip, mock):
+def test_options_reach_the_request(ip, mock, cells):
     cell = "%%llm mock:mock-large --temperature 0.2 --max-tokens 50 --system 'Be terse.'\nhi"
-    run(ip, cell)[0].raise_error()
+    cells.ok(cell)
     body = sent(mock)
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("mock-large", 0.2, 50)
     assert body["messages"][0] == {"role": "system", "content": "Be terse."}
 
 
-def test_config_sets_defaults_for_later_cells(ip, mock):
+def test_config_sets_defaults_for_later_cells(ip, mock, cells):
     view = ip.run_line_magic(
         "llm",
         "config provider=mock model=mock-large temperature=0.5 stream=false system='Be kind.'",
     )
     assert "mock-large" in view.text and "'Be kind.'" in view.text
-    result, cap = run(ip, "%%llm\nhi")
-    result.raise_error()
+    cap = cells.ok("%%llm\nhi")
     body = sent(mock)
     assert (body["model"], body["temperature"]) == ("mock-large", 0.5)
     assert body["messages"][0]["content"] == "Be kind."
     assert stages(cap) == ["final"]
-    run(ip, "%%llm mock --model mock-1\nhi")[0].raise_error()
+    cells.ok("%%llm mock --model mock-1\nhi")
     assert sent(mock)["model"] == "mock-1"
     ip.run_line_magic("llm", "config --reset")
     assert "'markdown'" in ip.run_line_magic("llm", "config").text
 
 
-def test_default_model_goes_with_the_default_provider(ip, mock):
+def test_default_model_goes_with_the_default_provider(ip, mock, cells):
     ip.run_line_magic("llm", "config model=mock-large")
-    run(ip, "%%llm\nhi")[0].raise_error()
+    cells.ok("%%llm\nhi")
     assert sent(mock)["model"] == "mock-large"
     ip.run_line_magic("llm", "config provider=openai model=gpt-4o-mini")
-    run(ip, "%%llm mock\nhi")[0].raise_error()
+    cells.ok("%%llm mock\nhi")
     assert sent(mock)["model"] == "mock-1"
 
 
@@ -375,40 +366,39 @@ def test_every_setting_that_can_be_refused_is_tried():
     assert set(REFUSED) == {f.name for f in fields(Defaults)} - free_text
 
 
-def test_cache_flag_answers_repeats_from_the_cache(ip, mock):
-    run(ip, f"%%llm mock --cache\n{PROMPT}")[0].raise_error()
-    result, cap = run(ip, f"%%llm mock --cache\n{PROMPT}")
-    result.raise_error()
+def test_cache_flag_answers_repeats_from_the_cache(ip, mock, cells):
+    cells.ok(f"%%llm mock --cache\n{PROMPT}")
+    cap = cells.ok(f"%%llm mock --cache\n{PROMPT}")
     assert ip.user_ns["_"].cache_hit and len(mock.requests) == 1
     assert "cache hit" in cap.outputs[-1].data["text/plain"]
-    run(ip, f"%%llm mock --no-cache\n{PROMPT}")[0].raise_error()
+    cells.ok(f"%%llm mock --no-cache\n{PROMPT}")
     assert len(mock.requests) == 2
 
 
-def test_named_pipelines(ip, mock):
+def test_named_pipelines(ip, mock, cells):
     info = ip.run_line_magic(
         "llm", "pipeline define fast llm.build('mock').with_cache().with_model('mock-large')"
     )
     assert "Cache" in info.names
-    run(ip, "%%llm --pipeline fast\nhi")[0].raise_error()
-    run(ip, "%%llm --pipeline fast\nhi")[0].raise_error()
+    cells.ok("%%llm --pipeline fast\nhi")
+    cells.ok("%%llm --pipeline fast\nhi")
     assert ip.user_ns["_"].cache_hit and ip.user_ns["_"].model == "mock-large"
     assert len(mock.requests) == 1
     listing = ip.run_line_magic("llm", "pipelines")
     assert "fast" in listing.text and "Cache" in listing.text
-    _, cap = run(ip, "%%llm openai --pipeline fast\nhi")
+    _, cap = cells.run("%%llm openai --pipeline fast\nhi")
     assert "runs on provider 'mock', not 'openai'" in cap.stderr
-    _, cap = run(ip, "%%llm --pipeline slow\nhi")
+    _, cap = cells.run("%%llm --pipeline slow\nhi")
     assert "No pipeline named 'slow' (defined: fast)" in cap.stderr
 
 
-def test_a_pipeline_from_a_plug_list(ip, mock):
+def test_a_pipeline_from_a_plug_list(ip, mock, cells):
     ip.run_cell("def shout(request):\n    return request.put_options(temperature=1.5)")
     ip.run_line_magic("llm", "config provider=mock")
     spec = "[*llm.providers.get_pipeline('mock', 'stream')[:3], shout, *llm.providers.get_pipeline('mock', 'stream')[3:]]"
     info = ip.run_line_magic("llm", f"pipeline define loud {spec}")
     assert "shout" in info.names
-    run(ip, "%%llm --pipeline loud\nhi")[0].raise_error()
+    cells.ok("%%llm --pipeline loud\nhi")
     assert sent(mock)["temperature"] == 1.5
 
 
@@ -441,8 +431,8 @@ def test_a_pipeline_expression_without_llm_imported_says_to_import_it(ip, mock):
     )
 
 
-def test_tags_label_the_ledger_rows(ip):
-    run(ip, "%%llm mock --tag exp-7 --tag magic\nhi")[0].raise_error()
+def test_tags_label_the_ledger_rows(ip, cells):
+    cells.ok("%%llm mock --tag exp-7 --tag magic\nhi")
     rows = llm.costs(tags="exp-7")
     assert len(rows) == 1 and set(rows.tags[0]) >= {"exp-7", "magic"}
 
@@ -450,11 +440,11 @@ def test_tags_label_the_ledger_rows(ip):
 # -- the line magic ------------------------------------------------------------------------
 
 
-def test_line_magic_returns_the_response(ip, mock):
-    result, _cap = run(ip, "x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
+def test_line_magic_returns_the_response(ip, mock, cells):
+    result, _cap = cells.run("x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
     assert isinstance(result.error_in_exec, CellError)  # {name} is not defined
     ip.user_ns["name"] = "Ada"
-    run(ip, "x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")[0].raise_error()
+    cells.ok("x = %llm mock:mock-large --temperature 0.1 what's up, {name}?")
     x = ip.user_ns["x"]
     assert isinstance(x, llm.ChatResponse) and x.model == "mock-large"
     assert sent(mock)["messages"][-1]["content"] == "what's up, Ada?"
@@ -494,8 +484,8 @@ def test_list_names_the_missing_variable(ip):
     assert "❌ set OPENAI_API_KEY" in ip.run_line_magic("llm", "list").text
 
 
-def test_costs_and_help(ip):
-    run(ip, "%%llm mock\nhi")[0].raise_error()
+def test_costs_and_help(ip, cells):
+    cells.ok("%%llm mock\nhi")
     ledger = ip.run_line_magic("llm", "costs")
     assert ledger is llm.ledger() and len(ledger) >= 1
     assert "mock" in ledger._repr_html_()
@@ -504,13 +494,12 @@ def test_costs_and_help(ip):
         assert "%%llm [PROVIDER[:MODEL]]" in text and "%llm pipeline define NAME EXPR" in text
 
 
-def test_no_secret_in_any_output(ip, mock, canary):
+def test_no_secret_in_any_output(ip, mock, canary, cells):
     mock.configure(reply=f"the key is {canary}")
-    result, cap = run(ip, "%%llm mock\nhi")
-    result.raise_error()
-    run(ip, "%%llm mock --no-stream --format json\nhi")[0].raise_error()
+    cap = cells.ok("%%llm mock\nhi")
+    cells.ok("%%llm mock --no-stream --format json\nhi")
     mock.fail_next(llm.AuthenticationError(f"bad key {canary}", provider="mock", status_code=401))
-    failed, cap2 = run(ip, "%%llm mock\nhi")
+    failed, cap2 = cells.run("%%llm mock\nhi")
     everything = repr([(o.data, o.metadata) for o in cap.outputs + cap2.outputs])
     everything += cap.stdout + cap2.stdout + str(failed.error_in_exec)
     everything += ip.run_line_magic("llm", "config").html
@@ -518,11 +507,11 @@ def test_no_secret_in_any_output(ip, mock, canary):
     assert "***" in everything
 
 
-def test_a_provider_that_cannot_stream_answers_at_once(ip, mock, monkeypatch):
+def test_a_provider_that_cannot_stream_answers_at_once(ip, mock, monkeypatch, cells):
     plugs = {k: v for k, v in type(mock).plugs.items() if k != "stream"}
     monkeypatch.setattr(type(mock), "plugs", plugs)
-    result, cap = run(ip, "%%llm mock\nhi")
+    result, cap = cells.run("%%llm mock\nhi")
     result.raise_error()
     assert stages(cap) == ["final"]
-    result, cap = run(ip, "%%llm mock --stream\nhi")
+    result, cap = cells.run("%%llm mock --stream\nhi")
     assert "does not support 'stream'" in str(result.error_in_exec)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
@@ -115,13 +113,13 @@ def test_the_environment_decides_nothing_without_its_variables():
     assert not control.is_instrumented()
 
 
-def test_without_opentelemetry_instrument_says_which_extra_to_install():
+def test_without_opentelemetry_instrument_says_which_extra_to_install(fresh_python):
     code = (
         "import sys; sys.modules['opentelemetry'] = None\n"
         "import llmpipe_nb as llm\n"
         "try:\n    llm.instrument()\nexcept llm.MissingDependencyError as e:\n    print(e)\n"
         "print(llm.chat('mock', 'still works').content[:3])"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert "pip install 'llmpipe_nb[otel]'" in out.stdout
     assert out.stdout.strip().endswith("You")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -34,7 +32,7 @@ def lines(caplog, logger: str, level: int = logging.DEBUG) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == logger and r.levelno == level]
 
 
-def test_nothing_is_printed_by_default_not_even_warnings_logged():
+def test_nothing_is_printed_by_default_not_even_warnings_logged(fresh_python):
     script = textwrap.dedent(
         """
         import warnings
@@ -44,7 +42,7 @@ def test_nothing_is_printed_by_default_not_even_warnings_logged():
         llm.build("mock", "hi").with_budget(limit=0.0, on_exceed="halt").run()
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    out = fresh_python(script)
     assert out.stderr == "" and out.stdout == ""
 
 

@@ -1,8 +1,6 @@
-"""Fixtures for the feature plugs: fresh shared state, a loopback OpenAI server, real Redis."""
+"""Fixtures for the feature plugs: fresh shared state and a loopback OpenAI server."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -11,7 +9,6 @@ from llmpipe_nb.plugs.circuit_breaker import reset_circuits
 from llmpipe_nb.plugs.rate_limiter import reset_rate_limits
 from llmpipe_nb.providers._http import close_transports
 from llmpipe_nb.stores import close_stores
-from llmpipe_nb.stores.redis_store import DEFAULT_URL, URL_ENV
 
 KEY = "sk-canary-0123456789abcdef"
 
@@ -51,18 +48,3 @@ def sleeps():
     """A recording sleep: tests run at full speed and see every delay asked for."""
     seen: list[float] = []
     return seen
-
-
-@pytest.fixture
-def redis_url():
-    """The Redis server of the tests; absent Redis skips locally but fails in CI."""
-    url = os.environ.get(URL_ENV) or DEFAULT_URL
-    import redis
-
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        if os.environ.get("LLMPIPE_CI"):
-            pytest.fail(f"Redis is required in CI but {url} does not answer: {error}")
-        pytest.skip(f"no Redis at {url}")
-    return url

@@ -30,12 +30,8 @@ PROVIDERS = ("openai", "anthropic", "gemini", "ollama")
 
 
 @pytest.fixture(autouse=True)
-def fresh_ledger():
-    ledger = llm.ledger()
-    ledger.persist(None)
-    ledger.reset()
-    yield ledger
-    ledger.reset()
+def each_with_a_fresh_ledger(fresh_ledger):
+    """Every test here starts with a fresh, unpersisted ledger (see tests/conftest.py)."""
 
 
 def at(server: FakeServer, **options):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
@@ -12,18 +10,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def executed(llama_server, tmp_path_factory):
-    home = tmp_path_factory.mktemp("kernel-home")
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not (k.endswith("_API_KEY") or k.startswith("LLMPIPE_"))
-        },
-        "HOME": str(home),
-        "IPYTHONDIR": str(home / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
+def executed(llama_server, kernel_home):
+    home, env = kernel_home
     cells = [
         "%load_ext llmpipe_nb\nimport llmpipe_nb as llm\n"
         f"llm.configure('llamacpp', base_url={llama_server!r})",

@@ -8,13 +8,8 @@ import llmpipe_nb as llm
 
 
 @pytest.fixture(autouse=True)
-def fresh_ledger():
-    ledger = llm.ledger()
-    ledger.persist(None)
-    ledger.reset()
-    yield ledger
-    ledger.persist(None)
-    ledger.reset()
+def each_with_a_fresh_ledger(fresh_ledger):
+    """Every test here starts with a fresh, unpersisted ledger (see tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import dataclasses
 import datetime as dt
 import enum
 import json
-import subprocess
-import sys
 import uuid
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -279,7 +277,9 @@ def test_the_example_borrows_numbers_and_enum_values_from_the_prompt():
     assert example_of(json_schema_of(Line), "3 bolts")["qty"] == 3
 
 
-def test_importing_the_package_does_not_import_pydantic_and_dataclasses_work_without_it():
+def test_importing_the_package_does_not_import_pydantic_and_dataclasses_work_without_it(
+    fresh_python,
+):
     code = (
         "import sys; sys.modules['pydantic'] = None\n"  # importing pydantic now fails
         "import dataclasses, llmpipe_nb as llm\n"
@@ -287,14 +287,9 @@ def test_importing_the_package_does_not_import_pydantic_and_dataclasses_work_wit
         "reply = llm.chat('mock', 'Point 3 4', schema=Point)\n"
         "print(type(reply.parsed).__name__, 'pydantic' in sys.modules and sys.modules['pydantic'] is not None)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = fresh_python(code)
     assert out.stdout.split() == ["Point", "False"]
-    plain = subprocess.run(
-        [sys.executable, "-c", "import sys, llmpipe_nb; print('pydantic' in sys.modules)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    plain = fresh_python("import sys, llmpipe_nb; print('pydantic' in sys.modules)")
     assert plain.stdout.strip() == "False"
 
 

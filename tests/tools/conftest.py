@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import llmpipe_nb as llm
 from llmpipe_nb.testing import FakeServer
 
 KEY = "sk-test-canary-0123456789"
@@ -24,13 +23,8 @@ WIRE = {"vllm": ("openai", "vllm"), "groq": ("openai", "groq")}
 
 
 @pytest.fixture(autouse=True)
-def fresh_ledger():
-    ledger = llm.ledger()
-    ledger.persist(None)
-    ledger.reset()
-    yield ledger
-    ledger.persist(None)
-    ledger.reset()
+def each_with_a_fresh_ledger(fresh_ledger):
+    """Every test here starts with a fresh, unpersisted ledger (see tests/conftest.py)."""
 
 
 @pytest.fixture
