@@ -54,7 +54,12 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "max_completion_tokens": (_positive_int, "a positive whole number"),
     "n": (_positive_int, "a positive whole number"),
     "stop": (_stop, "a string or a list of strings"),
-    "tools": (lambda v: isinstance(v, (list, tuple)), "a list of tool definitions"),
+    "tools": (
+        lambda v: (
+            isinstance(v, (list, tuple)) or callable(v) or callable(getattr(v, "tools", None))
+        ),
+        "a list of functions, Tools, toolsets or tool definitions",
+    ),
     "response_format": (lambda v: isinstance(v, Mapping), "a dict such as {'type': 'json_object'}"),
     "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     "extra_body": (lambda v: isinstance(v, Mapping), "a dict of extra JSON fields"),

@@ -57,7 +57,7 @@ class ToolRun:
     def message(self) -> dict[str, Any]:
         """The tool-result message that answers the call, in the common chat shape; a run
         that did not return (`is_error`) is flagged where the provider has a field for it."""
-        message = {
+        message: dict[str, Any] = {
             "role": "tool",
             "tool_call_id": self.call.id,
             "name": self.call.name,

@@ -36,3 +36,22 @@ def test_the_gemini_server_refuses_an_object_without_properties(served) -> None:
     bare = {"functionDeclarations": [tool]}
     with pytest.raises(llm.errors.ProviderError, match="should be non-empty for OBJECT type"):
         llm.chat("gemini", "What day is it?", extra_body={"tools": [bare]}, **options)
+
+
+def test_a_single_function_or_toolset_needs_no_list() -> None:
+    reply = llm.chat("mock", "What day is it?", tools=today)
+    assert [s.output for s in reply.steps if isinstance(s, llm.ToolRun)] == ["2026-12-07"]
+
+    class Toolset:
+        def tools(self) -> list:
+            return [today]
+
+    reply = llm.chat("mock", "What day is it?", tools=Toolset())
+    assert [s.call.name for s in reply.steps if isinstance(s, llm.ToolRun)] == ["today"]
+
+
+def test_tools_that_are_neither_list_nor_tool_are_refused_before_sending() -> None:
+    with pytest.raises(
+        llm.errors.ConfigError, match=r"tools.*a list of functions, Tools, toolsets"
+    ):
+        llm.chat("mock", "What day is it?", tools="today")
