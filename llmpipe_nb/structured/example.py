@@ -63,6 +63,10 @@ class _Example:
                 return n
         return None
 
+    def _names(self, word: str) -> bool:
+        """Whether the seed names `word` as a word of its own ("C" is not the c of "Convert")."""
+        return re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", self.text) is not None
+
     def value(self, schema: Any, depth: int) -> Any:
         if not isinstance(schema, Mapping) or depth > 12:
             return None
@@ -71,7 +75,7 @@ class _Example:
         if "const" in schema:
             return schema["const"]
         if schema.get("enum"):
-            named = [v for v in schema["enum"] if isinstance(v, str) and v.lower() in self.text]
+            named = [v for v in schema["enum"] if isinstance(v, str) and self._names(v)]
             return named[0] if named else self.rng.choice(schema["enum"])
         for key in ("anyOf", "oneOf"):
             if schema.get(key):

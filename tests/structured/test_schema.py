@@ -277,6 +277,13 @@ def test_the_example_borrows_numbers_and_enum_values_from_the_prompt():
     assert example_of(json_schema_of(Line), "3 bolts")["qty"] == 3
 
 
+def test_an_enum_value_is_named_only_as_a_word_of_its_own():
+    schema = {"type": "string", "enum": ["C", "F"]}
+    assert example_of(schema, "Paris in F please") == "F"
+    assert example_of(schema, "Convert it, in F") == "F"  # not the c of "Convert"
+    assert example_of(schema, "Convert it") == example_of(schema, "Convert it")
+
+
 def test_importing_the_package_does_not_import_pydantic_and_dataclasses_work_without_it(
     fresh_python,
 ):
