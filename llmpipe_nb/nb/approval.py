@@ -93,7 +93,8 @@ class ApprovalCard:
         self._worker: threading.Thread | None = None
         self._ended = threading.Event()
         uid = f"llmpipe-{secrets.token_hex(6)}"
-        self.header = widgets.HTML(f"<style>.{uid}{{font-family:{FONT}}}</style>{self._head()}")
+        self._font = f"<style>.{uid}{{font-family:{FONT}}}</style>"
+        self.header = widgets.HTML(self._font + self._head())
         self.buttons: dict[str, tuple[Any, Any]] = {}
         self.states: dict[str, Any] = {}
         rows = []
@@ -124,13 +125,13 @@ class ApprovalCard:
         self.widget.add_class(uid)
         self.widget.add_class("llmpipe-approval")
 
-    def _head(self) -> str:
+    def _head(self, state: str = "waiting for approval", kind: str = "halted") -> str:
         reply, n = self.reply, len(self.calls)
         who = " · ".join(x for x in (reply.provider, reply.model) if x)
         asked = f"The model asks to run {n} tool call{'s' * (n != 1)}"
         return views.frame(
             f'<div class="lp-card"><div class="lp-head"><span class="lp-title">{views.esc(who)}'
-            f"</span>{views.badge('waiting for approval', 'halted')}</div>"
+            f"</span>{views.badge(state, kind)}</div>"
             f'<div class="lp-body">{views.transcript_html(reply)}'
             f"{views.answer_html(reply.content) if reply.content else ''}"
             f"<div>{views.esc(asked)}: approve or deny each.</div></div></div>"
@@ -161,7 +162,9 @@ class ApprovalCard:
                 for button in self.buttons[call_id]:
                     button.disabled = True
                 word = "approved" if verdict else "denied"
-                self.states[call_id].value = views.badge(word, "ok" if verdict else "halted")
+                self.states[call_id].value = views.frame(
+                    views.badge(word, "ok" if verdict else "halted")
+                )
             if len(self.decisions) < len(self.calls):
                 return
             for button in (self.approve_all, self.deny_all):
@@ -170,6 +173,7 @@ class ApprovalCard:
             self._worker = threading.Thread(
                 target=self._go_on, args=(approved,), name="llmpipe-approval", daemon=True
             )
+        self.header.value = self._font + self._head("decided", "ok")
         ran = ", ".join(c.name for c in self.calls if self.decisions[c.id]) or "no tool"
         self.output.outputs = (
             _output(_note(f"Running {ran}, then asking the model…", "streaming")),

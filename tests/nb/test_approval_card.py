@@ -68,10 +68,12 @@ def test_deciding_every_call_resumes_and_a_denied_one_is_refused(server) -> None
     card = approval_card(paused(server, get_weather, get_time))
     card.buttons["call_0"][0].click()  # Approve get_weather
     assert card._worker is None and len(server.requests) == 1  # waits for the other call
+    assert "waiting for approval" in card.header.value
     assert all(b.disabled for b in card.buttons["call_0"])
     assert "approved" in card.states["call_0"].value
     card.buttons["call_1"][1].click()  # Deny get_time: now the loop goes on
     answer = card.wait(10)
+    assert "decided" in card.header.value and "waiting for approval" not in card.header.value
     assert len(server.requests) == 2
     assert sent_results(server) == [
         '{"city": "Paris", "temp_c": 18}',
