@@ -27,9 +27,12 @@ def test_clicking_approve_and_deny_resumes_the_loop_without_blocking_the_kernel(
     expect(approve.nth(0)).to_be_disabled()
     expect(card).to_contain_text("approved")
     deny.nth(1).click()  # get_time: now every call is decided and the loop goes on
-    # the slow tool runs in a worker thread: the card says so and the kernel stays idle
-    expect(card).to_contain_text("Running get_weather, then asking the model…")
+    # the slow tool (3 s) runs in a worker thread: the kernel is idle while the card says
+    # it runs (a click handler that ran the loop itself would keep the kernel busy till the end)
+    running = "Running get_weather, then asking the model…"
+    expect(card).to_contain_text(running)
     notebook.wait_idle()
+    expect(card).to_contain_text(running)
     answer = card.locator(".jp-OutputArea-output .lp-card", has_text="Echo:")
     expect(answer).to_contain_text("Echo: The user refused to run get_time.", timeout=60_000)
     expect(answer.locator(".lp-badge").first).to_have_text("completed")
