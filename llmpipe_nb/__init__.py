@@ -133,7 +133,7 @@ def _load_views() -> None:
 
 
 def _approval_card(reply: Any) -> Any:
-    """A paused loop's approval card (its module loads ipywidgets only when one is shown)."""
+    """A paused loop's approval card, in a kernel (ipywidgets loads when a card is made)."""
     return importlib.import_module("llmpipe_nb.nb.approval").mimebundle(reply)
 
 

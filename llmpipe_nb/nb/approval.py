@@ -20,8 +20,9 @@ from typing import Any
 from .. import views
 from ..errors import ConfigError, redact
 from ..views.transcript import pretty
-from .inspector import FONT
 
+#: the views' font, for the controls too
+FONT = "var(--jp-ui-font-family,system-ui,-apple-system,sans-serif)"
 #: one card per paused loop, however often its reply is shown (their views share its state)
 _cards: weakref.WeakValueDictionary[int, ApprovalCard] = weakref.WeakValueDictionary()
 _cards_lock = threading.Lock()
@@ -47,17 +48,23 @@ def mimebundle(reply: Any) -> dict[str, Any] | None:
 
 def approval_card(reply: Any) -> ApprovalCard:
     """The card of a reply waiting for approval (the same card each time it is asked for)."""
+    continuation = _paused(reply)
+    with _cards_lock:
+        card = _cards.get(id(continuation))
+        if card is None or card.reply.continuation is not continuation:
+            card = _cards[id(continuation)] = ApprovalCard(reply)
+    return card
+
+
+def _paused(reply: Any) -> Any:
+    """The continuation of a reply waiting for approval; ConfigError for any other reply."""
     continuation = getattr(reply, "continuation", None)
     if not getattr(reply, "pending", ()) or continuation is None:
         raise ConfigError(
             "This answer is not waiting for approval: only a paused tool loop (reply.pending) "
             "has an approval card."
         )
-    with _cards_lock:
-        card = _cards.get(id(continuation))
-        if card is None or card.reply.continuation is not continuation:
-            card = _cards[id(continuation)] = ApprovalCard(reply)
-    return card
+    return continuation
 
 
 def _output(bundle: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +91,7 @@ class ApprovalCard:
     def __init__(self, reply: Any) -> None:
         import ipywidgets as widgets
 
+        _paused(reply)
         self.reply = reply
         self.calls = tuple(reply.pending)
         self.decisions: dict[str, bool] = {}
@@ -183,6 +191,13 @@ class ApprovalCard:
     def _go_on(self, approved: list[str]) -> None:
         """In the worker thread: resume the loop, then show what came of it."""
         try:
+            self.output.outputs = (_output(self._outcome(approved)),)
+        finally:
+            self._ended.set()  # whatever happened, wait() returns
+
+    def _outcome(self, approved: list[str]) -> dict[str, Any]:
+        """The resumed loop's answer, next card or error, as the output's bundle."""
+        try:
             self.result = self.reply.resume(approved=approved)
             if getattr(self.result, "pending", ()):
                 bundle = approval_card(self.result)._repr_mimebundle_()
@@ -196,8 +211,7 @@ class ApprovalCard:
             line = f"{type(error).__name__}: {error}"
             steps = views.transcript_html(error) if getattr(error, "steps", ()) else ""
             bundle = _note(line, "error", steps)
-        self.output.outputs = (_output(bundle),)
-        self._ended.set()
+        return bundle
 
     # -- following -----------------------------------------------------------------------
 
@@ -230,6 +244,7 @@ class ApprovalCard:
         )
         state = (
             "failed" if self.error is not None
+            else "asked again" if getattr(self.result, "pending", ())
             else "answered" if self._ended.is_set()
             else "running" if self._worker is not None
             else "waiting"

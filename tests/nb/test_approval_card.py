@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from IPython.utils.capture import capture_output
@@ -139,6 +141,7 @@ def test_a_loop_that_asks_again_shows_the_next_card_in_the_output(server) -> Non
     assert [c.arguments for c in again.pending] == [{"city": "Rome"}]
     out = shown(card)
     assert WIDGET in out and "Waiting for approval (1 call)" in out["text/plain"]
+    assert repr(card).endswith("ApprovalCard: asked again; call_0 approved")
     nested = approval_card(again)
     assert out[WIDGET]["model_id"] == nested.widget.model_id
     nested.approve()
@@ -161,8 +164,9 @@ def test_bad_ids_and_replies_that_are_not_paused_are_config_errors(server) -> No
         card.approve("nope")
     with pytest.raises(llm.ConfigError, match="decide every pending call first"):
         card.wait()
-    with pytest.raises(llm.ConfigError, match="not waiting for approval"):
-        approval_card(llm.chat("mock", "hi"))
+    for make in (approval_card, llm.nb.ApprovalCard):
+        with pytest.raises(llm.ConfigError, match="not waiting for approval"):
+            make(llm.chat("mock", "hi"))
 
 
 def test_a_paused_reply_shows_the_card_in_a_kernel_and_its_views_elsewhere(server, monkeypatch):
@@ -218,3 +222,25 @@ def _completion(message: dict, finish: str) -> dict:
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
+
+
+def test_ipywidgets_loads_only_when_a_card_is_made():
+    code = """
+import sys
+import llmpipe_nb as llm
+from llmpipe_nb.testing import FakeServer
+
+def get_weather(city: str) -> dict:
+    '''Weather.'''
+    return {}
+
+with FakeServer("openai") as server:
+    paused = llm.chat("openai", "Paris", tools=[get_weather], approve="ask",
+                      base_url=server.base_url, api_key="sk-test-0123456789", model="gpt-6.1-sol")
+    assert paused._repr_mimebundle_() is None and "waiting for approval" in paused._repr_html_()
+    before = "ipywidgets" in sys.modules
+    llm.nb.approval_card(paused)
+    print(before, "ipywidgets" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
