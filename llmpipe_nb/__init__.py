@@ -134,7 +134,13 @@ def _load_views() -> None:
     from . import views  # noqa: F401 - importing the views registers them with the core
 
 
+def _approval_card(reply: Any) -> Any:
+    """A paused loop's approval card, in a kernel (ipywidgets loads when a card is made)."""
+    return importlib.import_module("llmpipe_nb.nb.approval").mimebundle(reply)
+
+
 rendering.add_loader(_load_views)
+rendering.register(approval_card=_approval_card)
 observability.instrument_from_env()  # OTEL_SERVICE_NAME or an OTLP endpoint: spans from the first request
 
 

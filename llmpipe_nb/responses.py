@@ -133,6 +133,13 @@ class ChatResponse(_Rendered):
     def __str__(self) -> str:
         return self.content
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        """A paused tool loop shows as an approval card where widgets render; None (the
+        usual views) otherwise."""
+        if not self.pending or self.continuation is None:
+            return None
+        return rendering.render("approval_card", self)
+
     @property
     def reasoning_text(self) -> str:
         """The readable part of the model's reasoning (empty when it was hidden or off)."""

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import rerun
-from .errors import LLMPipeError, ToolFailedError, ToolLoopLimitError
+from .errors import ConfigError, LLMPipeError, ToolFailedError, ToolLoopLimitError
 from .outcome import finish
 from .plugs.run_tools import KEY, Loop
 from .request import Request
@@ -81,7 +81,8 @@ class Conversation:
             return None
         self.turns += 1
         result.request = done  # each turn keeps its own trace, cost and timing
-        self.steps.append(ModelTurn(self.turns, result, (time.perf_counter() - began) * 1000))
+        took = (time.perf_counter() - began) * 1000
+        self.steps.append(ModelTurn(self.turns, result, took, int(began * 1e9)))
         if not result.tool_calls:
             return None
         if self.turns >= loop.settings.max_steps:
@@ -148,9 +149,18 @@ def run(request: Request, pipeline: Iterable[Any], *, asker: Asker | None = None
 
 
 def resumer(talk: Conversation) -> Any:
-    """How `reply.resume(approved=...)` goes on with a paused loop (always synchronously)."""
+    """How `reply.resume(approved=...)` goes on with a paused loop (always synchronously).
+
+    A paused loop goes on once: a second resume would run the same calls again."""
+    used = False
 
     def resume(ids: frozenset[str] | None, **_: Any) -> Any:
+        nonlocal used
+        if used:
+            raise ConfigError(
+                "This paused loop was already resumed: use the answer that resume returned."
+            )
+        used = True
         talk.kind = "chat"
         return finish(_go(talk, ids))
 

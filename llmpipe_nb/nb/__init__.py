@@ -1,4 +1,5 @@
-"""The notebook layer: the %%llm / %llm magics, live answers, the inspector and the cost dashboard.
+"""The notebook layer: the %%llm / %llm magics, live answers, the inspector, the cost dashboard
+and the approval card of a paused tool loop.
 
 `%load_ext llmpipe_nb` registers the magics. IPython and ipywidgets are imported by
 the modules that need them, when first used.
@@ -13,6 +14,8 @@ _LAZY = {
     "LLMMagics": "llmpipe_nb.nb.magics",
     "PipelineInspector": "llmpipe_nb.nb.inspector",
     "CostDashboard": "llmpipe_nb.nb.dashboard",
+    "ApprovalCard": "llmpipe_nb.nb.approval",
+    "approval_card": "llmpipe_nb.nb.approval",
 }
 
 
@@ -42,4 +45,11 @@ def unload_ipython_extension(ipython: Any) -> None:
         ipython.events.unregister("post_run_cell", magics.after_cell)
 
 
-__all__ = ["CostDashboard", "LLMMagics", "PipelineInspector", "load_ipython_extension"]
+__all__ = [
+    "ApprovalCard",
+    "CostDashboard",
+    "LLMMagics",
+    "PipelineInspector",
+    "approval_card",
+    "load_ipython_extension",
+]

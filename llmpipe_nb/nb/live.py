@@ -139,6 +139,10 @@ class LiveAnswer:
 
     def finish(self, result: Any, format: str) -> None:
         bundle, metadata = final_bundle(result, format)
+        if getattr(result, "pending", ()):  # a loop waiting for approval: its card, in a kernel
+            from .approval import mimebundle
+
+            bundle = mimebundle(result) or bundle
         self._update(bundle, metadata)
 
     def fail(self, error: BaseException) -> None:

@@ -135,14 +135,19 @@ def _failed(step: int, planned: Planned, error: BaseException, started: float) -
     took = (time.perf_counter() - started) * 1000
     if isinstance(error, (TimeoutError, concurrent.futures.TimeoutError, asyncio.TimeoutError)):
         text = f"Error: {planned.tool.name} took longer than its timeout and was abandoned."
-        return ToolRun(step, planned.call, "timeout", text, duration_ms=took)
+        return ToolRun(step, planned.call, "timeout", text, None, took, _ns(started))
     text = f"Error: {type(error).__name__}: {error}"
-    return ToolRun(step, planned.call, "error", text, duration_ms=took)
+    return ToolRun(step, planned.call, "error", text, None, took, _ns(started))
 
 
 def _done(step: int, planned: Planned, value: Any, started: float) -> ToolRun:
     took = (time.perf_counter() - started) * 1000
-    return ToolRun(step, planned.call, "ok", output_of(value), value, took)
+    return ToolRun(step, planned.call, "ok", output_of(value), value, took, _ns(started))
+
+
+def _ns(started: float) -> int:
+    """A `time.perf_counter()` reading on the clock of `perf_counter_ns`."""
+    return int(started * 1e9)
 
 
 def _in_thread(planned: Planned, timeout: float | None) -> Any:

@@ -23,6 +23,8 @@ class ModelTurn:
     step: int
     response: ChatResponse
     duration_ms: float
+    #: when the turn began (`time.perf_counter_ns()`, the clock of the plugs' trace)
+    started_at_ns: int | None = None
 
     @property
     def cost(self) -> float | None:
@@ -49,6 +51,8 @@ class ToolRun:
     #: the function's return value (None unless it ran and returned)
     value: Any = None
     duration_ms: float = 0.0
+    #: when the call began (`time.perf_counter_ns()`); None for a call answered without running
+    started_at_ns: int | None = None
 
     @property
     def ok(self) -> bool:

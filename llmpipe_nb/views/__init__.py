@@ -29,7 +29,8 @@ from .pipeline import pipeline_html, pipeline_rich, pipeline_text
 from .request import request_facts, request_html, request_rich, request_text
 from .response import response_footer, response_html, response_rich, response_text
 from .structured import parsed_html, parsed_text
-from .waterfall import trace_html, trace_text
+from .transcript import pending_html, pending_text, transcript_html, transcript_text
+from .waterfall import loop_html, trace_html, trace_text
 
 __all__ = [
     "FORMATS",
@@ -42,11 +43,14 @@ __all__ = [
     "facts_html",
     "frame",
     "is_secret_name",
+    "loop_html",
     "markdown_html",
     "money",
     "options_html",
     "parsed_html",
     "parsed_text",
+    "pending_html",
+    "pending_text",
     "pipeline_html",
     "pipeline_rich",
     "pipeline_text",
@@ -63,4 +67,6 @@ __all__ = [
     "table_view",
     "trace_html",
     "trace_text",
+    "transcript_html",
+    "transcript_text",
 ]

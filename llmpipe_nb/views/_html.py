@@ -103,6 +103,8 @@ color:var(--jp-ui-font-color2,#57606a)}
 #R .lp-errors{margin:4px 0;padding-left:18px;color:#a40e26;font-size:12px}
 #R .lp-note{font-size:11px;color:var(--jp-ui-font-color2,#57606a)}
 #R details{margin:4px 0}
+#R .lp-step{margin:2px 0}
+#R .lp-run{margin-left:18px}
 #R summary{cursor:pointer;font-size:12px;color:var(--jp-ui-font-color2,#57606a)}
 #R table.lp-t{border-collapse:collapse;width:100%;font-size:12px;margin:2px 0}
 #R table.lp-t th,#R table.lp-t td{text-align:left;vertical-align:top;padding:2px 8px 2px 0;

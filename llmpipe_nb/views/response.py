@@ -11,6 +11,7 @@ from .markdown import parser
 from .reasoning import reasoning_html, reasoning_line
 from .sources import sources_html, sources_text
 from .structured import parsed_html, parsed_text
+from .transcript import pending_html, pending_text, transcript_html, transcript_text
 from .waterfall import trace_html
 
 
@@ -88,8 +89,14 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
             + sources_html(result)
         )
     else:
-        body = reasoning_html(result) + answer_html(getattr(result, "content", "") or "", format)
-        if getattr(result, "tool_calls", ()):
+        body = (
+            transcript_html(result)
+            + reasoning_html(result)
+            + answer_html(getattr(result, "content", "") or "", format)
+        )
+        if getattr(result, "pending", ()):
+            body += pending_html(result)
+        elif getattr(result, "tool_calls", ()):
             calls = "".join(
                 f"<li><code>{esc(c.name)}({esc(shown('', c.arguments, 400))})</code></li>"
                 for c in result.tool_calls
@@ -103,8 +110,9 @@ def response_html(result: Any, *, format: str = "markdown") -> str:
             f"<details><summary>{len(req.trace)} plugs · {total}</summary>"
             f"{trace_html(req.trace)}</details>"
         )
+    waiting = badge("waiting for approval", "halted") if getattr(result, "pending", ()) else ""
     inner = (
-        f'<div class="lp-card">{_head(result, state)}<div class="lp-body">{body}</div>'
+        f'<div class="lp-card">{_head(result, state, waiting)}<div class="lp-body">{body}</div>'
         f"{facts_html(_response_facts(result))}{errors_html(req)}{timing}</div>"
     )
     return frame(inner)
@@ -132,8 +140,13 @@ def _body_text(result: Any) -> str:
         body = parsed_text(result.parsed)
     if line := reasoning_line(result):
         body = f"{line}\n{body}"
-    for c in getattr(result, "tool_calls", ()):
-        body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
+    if steps := transcript_text(result):
+        body = f"{steps}\n{body}" if body else steps
+    if getattr(result, "pending", ()):
+        body += f"\n{pending_text(result)}"
+    else:
+        for c in getattr(result, "tool_calls", ()):
+            body += f"\n→ tool call {c.name}({shown('', c.arguments, 400)})"
     return body + sources_text(result)
 
 
@@ -171,5 +184,7 @@ def response_rich(result: Any) -> Any:
     else:
         main = Markdown(redact(result.content))
         main.parsed = parser().parse(main.markup)  # tags in the answer stay visible as text
+    loop = [Text(part) for part in (transcript_text(result),) if part]
+    waiting = [Text(part) for part in (pending_text(result),) if part]
     footer = Text(response_footer(result), style="dim")
-    return Panel(Group(main, footer), title=title, title_align="left")
+    return Panel(Group(*loop, main, *waiting, footer), title=title, title_align="left")

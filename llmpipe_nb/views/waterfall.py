@@ -17,9 +17,13 @@ def time_span(steps: Sequence[Any]) -> tuple[int, int]:
 
 
 def _bar(step: Any, start: int, span: int, old: bool = False) -> str:
-    left = min(100 * (step.started_at_ns - start) / span, 99.6)
-    width = min(max(100 * step.duration_ns / span, 0.4), 100 - left)
     kind = "old" if old else step.outcome
+    return _span_bar(step.started_at_ns, step.duration_ns, start, span, kind)
+
+
+def _span_bar(began: int, took: int, start: int, span: int, kind: str) -> str:
+    left = min(100 * (began - start) / span, 99.6)
+    width = min(max(100 * took / span, 0.4), 100 - left)
     return (
         f'<div class="lp-track"><span class="lp-bar lp-{esc(kind)}" '
         f'style="margin-left:{left:.2f}%;width:{width:.2f}%"></span></div>'
@@ -74,3 +78,64 @@ def trace_text(steps: Sequence[Any]) -> str:
         note = f"  {s.note}" if s.note else ""
         lines.append(f"{s.index:>2} {s.plug:<{width}} {duration(s.duration_ns):>10} {bar}{note}")
     return redact("\n".join(lines))
+
+
+# -- a tool loop's steps on one time axis ---------------------------------------------------
+
+#: a step's outcome as (its bar's colour, its badge's colour)
+_KINDS = {
+    "asked": ("completed", "ok"),
+    "answered": ("completed", "ok"),
+    "ok": ("completed", "ok"),
+    "denied": ("halted", "halted"),
+}
+
+
+def loop_spans(steps: Sequence[Any]) -> list[tuple[int, int]]:
+    """(start, duration) in ns of each model turn and tool run; a step without a recorded
+    start (a call answered without running) sits where the step before it ended."""
+    spans: list[tuple[int, int]] = []
+    cursor: int | None = None
+    for step in steps:
+        took = int(step.duration_ms * 1e6)
+        began = getattr(step, "started_at_ns", None)
+        if began is None:
+            began = cursor or 0
+        spans.append((began, took))
+        cursor = max(cursor or began, began + took)
+    return spans
+
+
+def loop_span_ns(steps: Sequence[Any]) -> int:
+    """The wall time of a loop's steps (parallel calls overlap), in ns."""
+    spans = loop_spans(steps)
+    if not spans:
+        return 0
+    return max(b + t for b, t in spans) - min(b for b, _ in spans)
+
+
+def _label(step: Any) -> tuple[str, str]:
+    """(the step's name, its outcome) for a model turn or a tool run."""
+    if hasattr(step, "call"):
+        return step.call.name, step.status
+    return f"model, step {step.step}", "asked" if step.response.tool_calls else "answered"
+
+
+def loop_html(steps: Sequence[Any]) -> str:
+    """The loop's model turns and tool runs as bars on one time axis."""
+    if not steps:
+        return '<div class="lp-note">no steps recorded</div>'
+    spans = loop_spans(steps)
+    start = min(b for b, _ in spans)
+    span = max(loop_span_ns(steps), 1)
+    rows = []
+    for step, (began, took) in zip(steps, spans, strict=True):
+        name, outcome = _label(step)
+        kind, badge_kind = _KINDS.get(outcome, ("error", "error"))
+        bar = _span_bar(began, took, start, span, kind)
+        rows.append(
+            f"<tr><td><code>{esc(name)}</code></td><td>{badge(outcome, badge_kind)}</td>"
+            f"<td class='lp-num'>{duration(took)}</td><td style='width:50%'>{bar}</td></tr>"
+        )
+    head = "".join(f"<th>{h}</th>" for h in ("step", "outcome", "time", ""))
+    return f'<table class="lp-t"><tr>{head}</tr>{"".join(rows)}</table>'
