@@ -316,27 +316,6 @@ def test_error_status_on_a_stream_is_typed_before_any_chunk(openai_server: FakeS
     assert caught.value.request_id == openai_server.last_request.request_id
 
 
-def test_a_10000_chunk_stream_keeps_memory_flat(openai_server: FakeServer) -> None:
-    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
-    openai_server.inject(faults.chunks(10_000))
-    stream = llm.stream("openai", "x", **openai(openai_server))
-    tracing = tracemalloc.is_tracing()  # the suite traces allocations to name leaks
-    if not tracing:
-        tracemalloc.start()
-    before, _ = tracemalloc.get_traced_memory()
-    tracemalloc.reset_peak()
-    try:
-        count = sum(1 for chunk in stream if chunk.content)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        if not tracing:
-            tracemalloc.stop()
-    assert count == 10_000
-    assert stream.response.content == "".join(echo.pieces(echo.echo("x"), 10_000))
-    # about 2.5 MB crossed the socket; besides the 35 kB of text, only buffers may stay
-    assert peak - before < 1_000_000  # keeping the 10,000 chunks alone would take 1.5 MB
-
-
 def _peak_while(run):
     """`run()`'s result and the most memory it held at once above where it started."""
     tracing = tracemalloc.is_tracing()  # the suite traces allocations to name leaks
@@ -351,6 +330,17 @@ def _peak_while(run):
         if not tracing:
             tracemalloc.stop()
     return result, peak - before
+
+
+def test_a_10000_chunk_stream_keeps_memory_flat(openai_server: FakeServer) -> None:
+    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
+    openai_server.inject(faults.chunks(10_000))
+    stream = llm.stream("openai", "x", **openai(openai_server))
+    count, peak = _peak_while(lambda: sum(1 for chunk in stream if chunk.content))
+    assert count == 10_000
+    assert stream.response.content == "".join(echo.pieces(echo.echo("x"), 10_000))
+    # about 2.5 MB crossed the socket; besides the 35 kB of text, only buffers may stay
+    assert peak < 1_000_000  # keeping the 10,000 chunks alone would take 1.5 MB
 
 
 def test_a_long_answer_is_held_once_not_as_a_buffer_and_its_copy(
