@@ -14,7 +14,7 @@ import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import observability, providers, rendering, tools
+from . import observability, providers, rendering
 from ._version import __version__ as __version__
 from .api import (
     achat,
@@ -82,17 +82,21 @@ from .responses import (
     ValidationResult,
 )
 from .streams import AsyncChatStream, ChatStream
-from .tools import ModelTurn, Tool, ToolRun
 
 if TYPE_CHECKING:
     from .context import Prompt, prompt, renderer
     from .plugs.replay_session import Recording, replay
     from .pricing import set_price
+    from .tools import ModelTurn, Tool, ToolRun
     from .tools.mcp import mcp
 
 #: names served lazily from modules that import heavy libraries only when used
 _LAZY = {
     "nb": ("llmpipe_nb.nb", None),
+    "tools": ("llmpipe_nb.tools", None),  # the tool loop's machinery loads with tools=
+    "Tool": ("llmpipe_nb.tools", "Tool"),
+    "ModelTurn": ("llmpipe_nb.tools", "ModelTurn"),
+    "ToolRun": ("llmpipe_nb.tools", "ToolRun"),
     "PipelineInspector": ("llmpipe_nb.nb.inspector", "PipelineInspector"),
     "CostDashboard": ("llmpipe_nb.nb.dashboard", "CostDashboard"),
     "map": ("llmpipe_nb.batch", "map"),

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import providers, rerun, tool_loop, tool_stream
+from . import providers, rerun
 from .errors import LLMPipeError
 from .outcome import finish
 from .pipeline import Pipeline
@@ -60,6 +60,51 @@ def prepare(
     return Request.new(provider, messages, options, kind=kind), pipeline
 
 
+def _loops(pipeline: tuple[Any, ...]) -> bool:
+    """Whether the pipeline can run tools; only then is the tool loop (and its imports) loaded."""
+    return any(getattr(plug, "name", None) == "RunTools" for plug in pipeline)
+
+
+def run(request: Request, pipeline: Iterable[Any]) -> Request:
+    """Run a request through its pipeline, and its tool loop when the pipeline has RunTools."""
+    pipeline = tuple(pipeline)
+    if _loops(pipeline):
+        from . import tool_loop
+
+        return tool_loop.run(request, pipeline)
+    return rerun.run(request, pipeline)
+
+
+async def arun(request: Request, pipeline: Iterable[Any]) -> Request:
+    """Async `run`."""
+    pipeline = tuple(pipeline)
+    if _loops(pipeline):
+        from . import tool_loop
+
+        return await tool_loop.arun(request, pipeline)
+    return await rerun.arun(request, pipeline)
+
+
+def items(request: Request, pipeline: Iterable[Any]) -> Any:
+    """A stream's chunks then its finished request, through the tool loop when it has RunTools."""
+    pipeline = tuple(pipeline)
+    if _loops(pipeline):
+        from . import tool_stream
+
+        return tool_stream.stream(request, pipeline)
+    return rerun.stream(request, pipeline)
+
+
+def aitems(request: Request, pipeline: Iterable[Any]) -> Any:
+    """Async `items`."""
+    pipeline = tuple(pipeline)
+    if _loops(pipeline):
+        from . import tool_stream
+
+        return tool_stream.astream(request, pipeline)
+    return rerun.astream(request, pipeline)
+
+
 def chat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Send a chat and return the answer. `llm.chat("Hi")` uses the default (mock) provider.
 
@@ -68,13 +113,13 @@ def chat(provider: str | None, messages: Any = None, **options: Any) -> ChatResp
     `repair=N` sends an answer that does not fit back to the model up to N times.
     """
     provider, messages = _split(provider, messages)
-    return finish(tool_loop.run(*prepare(provider, messages, options, "chat")))
+    return finish(run(*prepare(provider, messages, options, "chat")))
 
 
 async def achat(provider: str | None, messages: Any = None, **options: Any) -> ChatResponse:
     """Async `chat`: waits without blocking the event loop."""
     provider, messages = _split(provider, messages)
-    return finish(await tool_loop.arun(*prepare(provider, messages, options, "chat")))
+    return finish(await arun(*prepare(provider, messages, options, "chat")))
 
 
 def complete(provider: str | None, prompt: Any = None, **options: Any) -> ChatResponse:
@@ -150,7 +195,7 @@ def stream(
 def stream_request(
     request: Request, pipeline: Iterable[Any], callback: Callable[[StreamChunk], Any] | None
 ) -> Any:
-    chat_stream = ChatStream(tool_stream.stream(request, pipeline))
+    chat_stream = ChatStream(items(request, pipeline))
     if callback is None:
         return chat_stream
     with chat_stream:  # a callback that raises closes the stream
@@ -162,4 +207,4 @@ def stream_request(
 def astream(provider: str | None, messages: Any = None, **options: Any) -> AsyncChatStream:
     """Async stream: `async for chunk in llm.astream("openai", msgs)`."""
     provider, messages = _split(provider, messages)
-    return AsyncChatStream(tool_stream.astream(*prepare(provider, messages, options, "stream")))
+    return AsyncChatStream(aitems(*prepare(provider, messages, options, "stream")))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import api, providers, rerun, tool_loop, tool_stream
+from . import api, providers, rerun
 from .config import masked_options, secret_key
 from .errors import ConfigError, LLMPipeError
 from .plug import Plug, build_pipeline, to_plug
@@ -282,10 +282,10 @@ class Builder:
 
     def run(self) -> Request:
         """Run and return the finished Request, without raising (for inspection)."""
-        return tool_loop.run(self.request(), self.pipeline())
+        return api.run(self.request(), self.pipeline())
 
     async def arun(self) -> Request:
-        return await tool_loop.arun(self.request(), self.pipeline())
+        return await api.arun(self.request(), self.pipeline())
 
     def execute(self) -> Any:
         """Run and return the result; raises the typed error if the run failed, and
@@ -305,7 +305,7 @@ class Builder:
     def astream(self) -> api.AsyncChatStream:
         """Async `stream`: `async for chunk in builder.astream()`."""
         b = self._streaming()
-        return api.AsyncChatStream(tool_stream.astream(b.request(), b.pipeline()))
+        return api.AsyncChatStream(api.aitems(b.request(), b.pipeline()))
 
     def __repr__(self) -> str:
         return (

@@ -112,13 +112,15 @@ class _Run:
             )
         self._append(plug.name, t0, t1, out)
 
-    def fail(self, plug: Plug, t0: int, exc: Exception) -> None:
-        t1 = perf_counter_ns()
-        self._append(plug.name, t0, t1, self.request.add_error(exc, terminal=True, plug=plug.name))
-
-    def stopped(self, plug: Plug, t0: int, exc: BaseException) -> None:
-        """Stopped from outside (a stream closed early, a task cancelled, Ctrl-C): the run ends
-        cancelled and is still reported to the listeners, so no request goes unrecorded."""
+    def failed(self, plug: Plug, t0: int, exc: BaseException) -> None:
+        """Called in the `except` of a plug that raised: an error ends the run with it; a stop
+        from outside (a stream closed early, a task cancelled, Ctrl-C) ends it cancelled,
+        reported to the listeners all the same so no request goes unrecorded, and goes on up."""
+        if isinstance(exc, Exception):
+            t1 = perf_counter_ns()
+            failed = self.request.add_error(exc, terminal=True, plug=plug.name)
+            self._append(plug.name, t0, t1, failed)
+            return
         reason = CLOSED if isinstance(exc, GeneratorExit) else f"interrupted ({type(exc).__name__})"
         req = left_by(exc)
         if req is None or req.id != self.request.id:  # none, or a nested run's
@@ -131,6 +133,7 @@ class _Run:
             req.evolve(state="cancelled", halted=True, metadata=meta),
         )
         leave_partial(exc, self.finish())
+        raise exc
 
     def _append(self, name: str, t0: int, t1: int, out: Request) -> None:
         if out.state == "error":
@@ -220,11 +223,8 @@ class Pipeline:
             t0 = perf_counter_ns()
             try:
                 out = plug.call(run.request)
-            except Exception as exc:
-                run.fail(plug, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(plug, t0, exc)
-                raise
+            except BaseException as exc:
+                run.failed(plug, t0, exc)
             else:
                 run.record(plug, t0, out)
         return run.finish()
@@ -237,11 +237,8 @@ class Pipeline:
             t0 = perf_counter_ns()
             try:
                 out = await plug.acall(run.request)
-            except Exception as exc:
-                run.fail(plug, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(plug, t0, exc)
-                raise
+            except BaseException as exc:
+                run.failed(plug, t0, exc)
             else:
                 run.record(plug, t0, out)
         return run.finish()
@@ -271,11 +268,8 @@ class Pipeline:
                             out = item
                 else:
                     out = plug.call(run.request)
-            except Exception as exc:
-                run.fail(plug, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(plug, t0, exc)
-                raise
+            except BaseException as exc:
+                run.failed(plug, t0, exc)
             else:
                 run.record(plug, t0, out)
         if not streamed:
@@ -311,11 +305,8 @@ class Pipeline:
                             out = item
                 else:
                     out = await plug.acall(run.request)
-            except Exception as exc:
-                run.fail(plug, t0, exc)
-            except BaseException as exc:  # closed, cancelled or interrupted
-                run.stopped(plug, t0, exc)
-                raise
+            except BaseException as exc:
+                run.failed(plug, t0, exc)
             else:
                 run.record(plug, t0, out)
         if not streamed:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncGenerator, Generator, Iterable
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .pipeline import Pipeline
 from .request import Request
 from .responses import StreamChunk
-from .structured import PRIVATE_KEY, PartialJSON, Schema
+
+if TYPE_CHECKING:
+    from .structured import Schema
 
 #: the options that bring the StructuredOutput plug into a pipeline
 OPTIONS = frozenset({"schema", "repair", "schema_form"})
@@ -26,17 +28,28 @@ OPTIONS = frozenset({"schema", "repair", "schema_form"})
 _CHUNK_FIELDS = tuple(f.name for f in dataclasses.fields(StreamChunk) if f.name != "partial")
 
 
+def _structured(pipeline: tuple[Any, ...]) -> bool:
+    """Whether the pipeline can ask for a structured answer; without it nothing is run again,
+    and the schema machinery is not even imported."""
+    return any(getattr(plug, "name", None) == "StructuredOutput" for plug in pipeline)
+
+
 def _next(done: Request) -> tuple[Request, str] | None:
+    from .plugs.structured_retry import next_attempt
+    from .structured import PRIVATE_KEY
+
     if PRIVATE_KEY not in done.private:
         return None
-    from .plugs.structured_retry import next_attempt
 
     return next_attempt(done)
 
 
 def run(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
     """Run, and again while the answer asks for a repair or the next form."""
+    pipeline = tuple(pipeline)
     done = Pipeline.run(request, pipeline, trace=trace)
+    if not _structured(pipeline):
+        return done
     while (again := _next(done)) is not None:
         done = Pipeline.run(_as_chat(again[0]), pipeline, trace=trace)
     return done
@@ -44,7 +57,10 @@ def run(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Req
 
 async def arun(request: Request, pipeline: Iterable[Any], *, trace: bool = True) -> Request:
     """Async `run`."""
+    pipeline = tuple(pipeline)
     done = await Pipeline.arun(request, pipeline, trace=trace)
+    if not _structured(pipeline):
+        return done
     while (again := _next(done)) is not None:
         done = await Pipeline.arun(_as_chat(again[0]), pipeline, trace=trace)
     return done
@@ -58,6 +74,8 @@ class _Reader:
     """The partial object of a stream, from the text of its chunks."""
 
     def __init__(self, schema: Schema) -> None:
+        from .structured import PartialJSON
+
         self.schema = schema
         self.json = PartialJSON()
         self.last: Any = None
@@ -77,6 +95,8 @@ class _Reader:
         answer (which came whole) as one chunk."""
         if not repaired or getattr(done.result, "parsed", None) is None:
             return [done]
+        from .structured import PartialJSON
+
         whole = PartialJSON()
         whole.feed(done.result.content)
         return [StreamChunk(partial=self.schema.unwrap(whole.value)), done]
@@ -84,7 +104,11 @@ class _Reader:
 
 def _reader(request: Request) -> _Reader | None:
     spec = request.options.get("schema")
-    return None if spec is None else _Reader(Schema.of(spec))
+    if spec is None:
+        return None
+    from .structured import Schema
+
+    return _Reader(Schema.of(spec))
 
 
 def stream(

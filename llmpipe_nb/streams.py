@@ -24,10 +24,14 @@ from .responses import ChatResponse, StreamChunk
 class _Stream:
     """What the sync and async streams share: the finished request and its response."""
 
-    response: ChatResponse | None
-    request: Request | None
     #: with `schema=`: the latest partial object, which the closing chunk carries too
     partial: Any = None
+
+    def __init__(self, items: Any) -> None:
+        self._items = items  # the runner's chunks, then its finished request
+        self._closed = False
+        self.response: ChatResponse | None = None
+        self.request: Request | None = None
 
     def _closing(self, item: Request) -> StreamChunk:
         """The closing chunk, made from the finished request (the runner's last item)."""
@@ -61,11 +65,7 @@ class ChatStream(_Stream):
     later loop or `text()` reads on); `close()` or the end of a `with` block stops it.
     """
 
-    def __init__(self, items: Generator[Any, None, None]) -> None:
-        self._items = items
-        self._closed = False
-        self.response = None
-        self.request = None
+    _items: Generator[Any, None, None]
 
     def __iter__(self) -> Iterator[StreamChunk]:
         return self
@@ -111,18 +111,14 @@ class AsyncChatStream(_Stream):
     """Async twin of ChatStream: `async for chunk in llm.astream(...)`; `aclose()` or the end
     of an `async with` block stop it early."""
 
-    def __init__(self, items: AsyncGenerator[Any, None]) -> None:
-        self._aitems = items
-        self._closed = False
-        self.response = None
-        self.request = None
+    _items: AsyncGenerator[Any, None]
 
     def __aiter__(self) -> AsyncIterator[StreamChunk]:
         return self
 
     async def __anext__(self) -> StreamChunk:
         try:
-            item = await anext(self._aitems)
+            item = await anext(self._items)
         except BaseException as stop:  # a cancelled task: the runner left the run on it
             self._stopped(stop)
             raise
@@ -145,7 +141,7 @@ class AsyncChatStream(_Stream):
         self._closed = True
         stop = GeneratorExit()
         with suppress(GeneratorExit, StopAsyncIteration):
-            await self._aitems.athrow(stop)
+            await self._items.athrow(stop)
         self._stopped(stop)
 
     async def __aenter__(self) -> AsyncChatStream:

@@ -90,8 +90,11 @@ class _Attempts:
 
     def failed(self, error: ProviderError) -> float | Request:
         """Record a failed attempt; return the delay before the next one, or the finished
-        request when there is none (no retry left, or the breaker will refuse it)."""
+        request when there is none (no retry left, or the breaker will refuse it). A stream
+        that drops after content arrived fails as interrupted, keeping its text."""
         self.sending = False
+        if self.decoder is not None:
+            error = _interrupted(error, self.decoder, self.request.provider)
         if self.breaker is not None:
             self.breaker.record_failure(error, self.request)
         delay = None
@@ -131,6 +134,11 @@ class _Attempts:
         self._log("ok", response.status)
         facts = self._facts(response, latency_ms)
         return self.request.evolve(response=response, metadata={**self.request.metadata, **facts})
+
+    def stream_ended(self) -> None:
+        """The connection closed: a stream without its end marker fails as interrupted."""
+        if not self.decoder.complete:
+            raise _unfinished(self.decoder, self.request.provider)
 
     def streamed(self, headers: Any, body: Any) -> Request:
         """The stream's assembled answer, timed from the first call to its last chunk (the
@@ -288,10 +296,8 @@ class ExecuteRequest(Plug):
                                     attempts.first_chunk()
                                 yield chunk
                         headers = events.headers
-                    if not decoder.complete:
-                        raise _unfinished(decoder, request.provider)
+                    attempts.stream_ended()
                 except ProviderError as error:
-                    error = _interrupted(error, decoder, request.provider)
                     delay = attempts.failed(error)
                     if isinstance(delay, Request):
                         yield delay
@@ -318,10 +324,8 @@ class ExecuteRequest(Plug):
                                     attempts.first_chunk()
                                 yield chunk
                         headers = events.headers
-                    if not decoder.complete:
-                        raise _unfinished(decoder, request.provider)
+                    attempts.stream_ended()
                 except ProviderError as error:
-                    error = _interrupted(error, decoder, request.provider)
                     delay = attempts.failed(error)
                     if isinstance(delay, Request):
                         yield delay

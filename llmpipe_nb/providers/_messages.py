@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -178,21 +177,40 @@ def option_values(options: Mapping[str, Any], names: Mapping[str, str]) -> dict[
     return {wire: options[ours] for ours, wire in names.items() if options.get(ours) is not None}
 
 
-class AssembledText:
-    """A stream's text so far, in one compact buffer rather than a list of pieces."""
+def _grown() -> Generator[str | None, str | None, None]:
+    """The text so far, held in this frame's one reference: CPython grows a `str` that
+    nothing else refers to in place on `+=`, so the text is never copied whole and the
+    finished answer is the very string that was grown. `send(piece)` adds a piece;
+    `send(None)` gives the text back."""
+    text = ""
+    out = None
+    while True:
+        piece = yield out
+        if piece is None:
+            out = text
+        else:
+            out = None
+            text += piece
 
-    __slots__ = ("_buffer", "count")
+
+class AssembledText:
+    """A stream's text so far, grown in place: a 20 MB answer takes 20 MB, not a buffer
+    plus the copy that turns it into a `str`."""
+
+    __slots__ = ("_send", "count")
 
     def __init__(self) -> None:
-        self._buffer = io.StringIO()
+        grower = _grown()
+        next(grower)
+        self._send = grower.send
         self.count = 0
 
     def add(self, text: str) -> StreamChunk:
         """Keep the text and return it as the next numbered chunk."""
-        self._buffer.write(text)
+        self._send(text)
         self.count += 1
         return text_chunk(text, self.count - 1)
 
     @property
     def text(self) -> str:
-        return self._buffer.getvalue()
+        return self._send(None)  # type: ignore[return-value]

@@ -23,6 +23,34 @@ def test_import_is_light(fresh_python):
     assert out.stdout.strip() == ""
 
 
+def test_import_leaves_the_tool_loop_schemas_and_asyncio_for_the_calls_that_need_them(
+    fresh_python,
+):
+    lazy = ("llmpipe_nb.tools", "llmpipe_nb.structured", "llmpipe_nb.tool_loop", "asyncio")
+    code = f"import sys, llmpipe_nb; print(','.join(m for m in {lazy!r} if m in sys.modules))"
+    out = fresh_python(code)
+    assert out.stdout.strip() == ""
+
+
+def test_a_chat_without_tools_does_not_load_the_tool_loop_and_one_with_tools_does(fresh_python):
+    code = (
+        "import sys, llmpipe_nb as llm\n"
+        "llm.chat('mock', 'hi'); list(llm.stream('mock', 'hi'))\n"
+        "print('llmpipe_nb.tool_loop' in sys.modules, 'llmpipe_nb.tools.execute' in sys.modules)\n"
+        "def weather(city: str) -> str: return 'sunny'\n"
+        "reply = llm.chat('mock', 'weather?', tools=[weather]); "
+        "print('llmpipe_nb.tool_loop' in sys.modules, llm.Tool.__module__, llm.tools.__name__)"
+    )
+    out = fresh_python(code)
+    assert out.stdout.split() == [
+        "False",
+        "False",
+        "True",
+        "llmpipe_nb.tools.tool",
+        "llmpipe_nb.tools",
+    ]
+
+
 def test_mock_chat_does_not_import_the_http_client_or_pandas(fresh_python):
     code = (
         "import sys, llmpipe_nb as llm; llm.chat('mock', 'hi'); list(llm.stream('mock', 'hi')); "

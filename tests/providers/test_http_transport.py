@@ -316,25 +316,44 @@ def test_error_status_on_a_stream_is_typed_before_any_chunk(openai_server: FakeS
     assert caught.value.request_id == openai_server.last_request.request_id
 
 
-def test_a_10000_chunk_stream_keeps_memory_flat(openai_server: FakeServer) -> None:
-    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
-    openai_server.inject(faults.chunks(10_000))
-    stream = llm.stream("openai", "x", **openai(openai_server))
+def _peak_while(run):
+    """`run()`'s result and the most memory it held at once above where it started."""
     tracing = tracemalloc.is_tracing()  # the suite traces allocations to name leaks
     if not tracing:
         tracemalloc.start()
     before, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
     try:
-        count = sum(1 for chunk in stream if chunk.content)
+        result = run()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         if not tracing:
             tracemalloc.stop()
+    return result, peak - before
+
+
+def test_a_10000_chunk_stream_keeps_memory_flat(openai_server: FakeServer) -> None:
+    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
+    openai_server.inject(faults.chunks(10_000))
+    stream = llm.stream("openai", "x", **openai(openai_server))
+    count, peak = _peak_while(lambda: sum(1 for chunk in stream if chunk.content))
     assert count == 10_000
     assert stream.response.content == "".join(echo.pieces(echo.echo("x"), 10_000))
     # about 2.5 MB crossed the socket; besides the 35 kB of text, only buffers may stay
-    assert peak - before < 1_000_000  # keeping the 10,000 chunks alone would take 1.5 MB
+    assert peak < 1_000_000  # keeping the 10,000 chunks alone would take 1.5 MB
+
+
+def test_a_long_answer_is_held_once_not_as_a_buffer_and_its_copy(
+    openai_server: FakeServer,
+) -> None:
+    llm.stream("openai", "x", **openai(openai_server)).text()  # price table loaded, client made
+    openai_server.inject(faults.chunks(1_000))  # "Echo: " and 4,000 x's, in turns: 2 MB
+    text, peak = _peak_while(
+        lambda: llm.stream("openai", "x" * 4_000, **openai(openai_server)).text()
+    )
+    assert text == "".join(echo.pieces(echo.echo("x" * 4_000), 1_000))
+    # the text grows in place: a buffer turned into a str at the end would need twice its size
+    assert peak < 1.4 * len(text)
 
 
 async def test_async_chat_and_stream(openai_server: FakeServer) -> None:

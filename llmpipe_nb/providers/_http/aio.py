@@ -26,11 +26,11 @@ import aiohttp
 import httpx2
 import yarl
 
-from ... import lifecycle
 from ...config import ProviderConfig
-from ...errors import ProviderError, ResponseFormatError, redact
+from ...errors import ProviderError
 from ...transport import HttpCall, HttpResponse
 from .aio_session import Session, tls
+from .answers import answer, status_error
 from .events import Framing
 from .failures import failure
 from .transport import HttpTransport
@@ -144,7 +144,8 @@ class AiohttpTransport:
                     if response.status >= 300:
                         raise await self._status_error(response, call)
                     content = await response.read()
-                    return self._answer(response, content, started)
+                    headers = _headers(response.headers)
+                    return answer(self.provider.name, response.status, headers, content, started)
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 raise self._failure(exc, streaming=False) from None
         finally:
@@ -219,39 +220,18 @@ class AiohttpTransport:
 
     # -- answers and failures -------------------------------------------------------------
 
-    def _answer(
-        self, response: aiohttp.ClientResponse, content: bytes, started: float
-    ) -> HttpResponse:
-        elapsed = (time.perf_counter() - started) * 1000
-        headers = _headers(response.headers)
-        if not content:
-            return HttpResponse(response.status, headers, None, elapsed)
-        try:
-            body = json.loads(content)
-        except ValueError:
-            raise ResponseFormatError(
-                f"The answer of {self.provider.name} is not valid JSON: "
-                "check that base_url points at its API.",
-                provider=self.provider.name,
-                status_code=response.status,
-                request_id=headers.get("x-request-id") or headers.get("request-id"),
-            ) from None
-        return HttpResponse(response.status, headers, body, elapsed)
-
     async def _status_error(
         self, response: aiohttp.ClientResponse, call: HttpCall
     ) -> ProviderError:
         """The provider's typed error, as the httpx2 transport makes it."""
         raw = await response.read()
-        text = redact(raw.decode(response.get_encoding(), errors="replace"))
-        try:
-            body: Any = json.loads(text)
-        except ValueError:
-            body = text
-        error = self.provider.map_error(response.status, _headers(response.headers), body)
-        sent = response.request_info.url
-        return lifecycle.retired_error(
-            error, sent.path, b"" if call.json is None else _dumps(call.json).encode()
+        return status_error(
+            self.provider,
+            response.status,
+            _headers(response.headers),
+            raw.decode(response.get_encoding(), errors="replace"),
+            response.request_info.url.path,
+            b"" if call.json is None else _dumps(call.json).encode(),
         )
 
     def _failure(self, exc: BaseException, *, streaming: bool) -> ProviderError:

@@ -8,7 +8,6 @@ and timeouts here."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import weakref
@@ -18,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx2
 
-from ... import lifecycle
 from ..._version import __version__
 from ...config import ProviderConfig
-from ...errors import ConfigError, ProviderError, ResponseFormatError, redact
+from ...errors import ConfigError, ProviderError
 from ...transport import HttpCall, HttpResponse
+from .answers import answer, status_error
 from .events import AsyncEvents, Events
 from .failures import failure
 
@@ -275,37 +274,25 @@ class HttpTransport:
     def _answer(self, response: httpx2.Response, started: float) -> HttpResponse:
         if response.status_code >= 300:
             raise self._status_error(response)
-        elapsed = (time.perf_counter() - started) * 1000
-        headers = dict(response.headers)
-        content = response.content
-        if not content:
-            return HttpResponse(response.status_code, headers, None, elapsed)
-        try:
-            body = json.loads(content)
-        except ValueError:
-            raise ResponseFormatError(
-                f"The answer of {self.provider.name} is not valid JSON: "
-                "check that base_url points at its API.",
-                provider=self.provider.name,
-                status_code=response.status_code,
-                request_id=response.headers.get("x-request-id")
-                or response.headers.get("request-id"),
-            ) from None
-        return HttpResponse(response.status_code, headers, body, elapsed)
+        return answer(
+            self.provider.name,
+            response.status_code,
+            dict(response.headers),
+            response.content,
+            started,
+        )
 
     def _status_error(self, response: httpx2.Response) -> ProviderError:
-        """The provider's typed error; an echoed key is masked in the body it keeps. A
-        not-found answer for a retired model becomes a ModelRetiredError."""
-        text = redact(response.text)
-        try:
-            body: Any = json.loads(text)
-        except ValueError:
-            body = text
-        error = self.provider.map_error(response.status_code, dict(response.headers), body)
         sent = response.request
-        if not isinstance(sent.stream, httpx2.ByteStream):  # a multipart upload names no model
-            return error
-        return lifecycle.retired_error(error, sent.url.path, sent.content)
+        body = sent.content if isinstance(sent.stream, httpx2.ByteStream) else None
+        return status_error(
+            self.provider,
+            response.status_code,
+            response.headers,
+            response.text,
+            sent.url.path,
+            body,
+        )
 
     @property
     def where(self) -> tuple[str, str | None]:
