@@ -305,9 +305,10 @@ class PipelineInspector(widgets.VBox):
             f"{views.badge(new.state, new.state)}<span>{new_total} (before: {old_total})</span></div>"
         )
         errors_html = f'<ul class="lp-errors">{errors}</ul>' if errors else ""
-        return views.frame(
-            f'<div class="lp-card">{head}{errors_html}{views.trace_html(new.trace, compare=self.steps)}</div>'
-        )
+        chosen = self.steps[selected].plug if selected is not None else None
+        same = next((step.index for step in new.trace if step.plug == chosen), None)
+        table = views.trace_html(new.trace, compare=self.steps, selected=same)
+        return views.frame(f'<div class="lp-card">{head}{errors_html}{table}</div>')
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget where widgets render; the static request view everywhere else."""

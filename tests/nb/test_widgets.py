@@ -79,6 +79,17 @@ def test_switch_plugs_off_and_rerun_beside_the_old_timing(mock):
     assert "cost_usd" in inspector.rerun().metadata
 
 
+def test_after_a_rerun_the_chosen_plug_is_still_marked_in_the_waterfall(mock):
+    inspector = PipelineInspector(llm.chat("mock", "hi"))
+    inspector.switch_off("ValidateProvider")
+    inspector.rerun()
+    inspector.step_list.value = 3  # MockPrepareRequest, the third plug of the re-run
+    marked = inspector.timing.value.split('class="lp-sel"')
+    assert len(marked) == 2 and "MockPrepareRequest" in marked[1].split("</tr>")[0]
+    inspector.step_list.value = 0  # ValidateProvider, switched off: nothing to mark
+    assert 'class="lp-sel"' not in inspector.timing.value
+
+
 def test_a_rerun_that_breaks_shows_the_error():
     inspector = PipelineInspector(llm.chat("mock", "hi"))
     inspector.switch_off("ExecuteRequest")
