@@ -78,8 +78,10 @@ def test_a_key_is_never_shown_in_arguments_or_results(served) -> None:
     _, options = served("openai")
     reply = llm.chat("openai", "hunter2-password", tools=[login], **options)
     assert reply.steps[1].output == f"logged in with {KEY}"  # what the model read
-    for shown in (reply._repr_html_(), repr_text(reply), views.transcript_text(reply)):
+    shown_as = (reply._repr_html_(), repr_text(reply), views.transcript_text(reply))
+    for shown in (*shown_as, repr(reply.steps)):
         assert KEY not in shown and "hunter2-password" not in shown
+    assert "login({'api_token': '***'}) -> ok: logged in with ***" in repr(reply.steps[1])
     assert "&quot;api_token&quot;: &quot;***&quot;" in reply._repr_html_()
     assert "logged in with ***" in repr_text(reply)
 
