@@ -25,7 +25,8 @@ from typing import Any
 
 from ..errors import BadRequestError, ConfigError, ProviderConnectionError, ProviderTimeoutError
 from .mcp_content import prompt_messages, resource_value, result_of, shown_url, tool_name
-from .tool import NAME, Tool
+from .mcp_options import check, remember_secrets
+from .tool import Tool
 
 INSTALL = "pip install 'llmpipe_nb[mcp]'"
 #: the longest wait for a server to start, and for a resource or prompt, unless told
@@ -61,28 +62,8 @@ class MCPServer:
         requires_approval: bool = False,
         timeout: float = TIMEOUT,
     ) -> None:
-        if (command is None) == (url is None):
-            raise ConfigError("llm.mcp needs either command=[...] (stdio) or url=... (HTTP).")
-        if command is not None:
-            if (
-                isinstance(command, str)
-                or not command
-                or not all(isinstance(part, str) for part in command)
-            ):
-                raise ConfigError(
-                    f"command={command!r}: give the program and its arguments as a list of "
-                    "strings, such as ['uvx', 'mcp-server-git']."
-                )
-            if headers is not None:
-                raise ConfigError("headers= are for an HTTP server (url=...), not a command.")
-        elif not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"url={url!r} is not an http:// or https:// address.")
-        elif env is not None or cwd is not None:
-            raise ConfigError("env= and cwd= are for a command, not an HTTP server (url=...).")
-        if not isinstance(prefix, str):
-            raise ConfigError(f"prefix={prefix!r} must be a string, such as 'git_'.")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ConfigError(f"timeout must be seconds > 0, not {timeout!r}.")
+        check(command, url=url, env=env, cwd=cwd, headers=headers, prefix=prefix, timeout=timeout)
+        remember_secrets(env, headers)
         self.command = tuple(command) if command is not None else None
         self.url = url
         self._env = dict(env) if env is not None else None
@@ -253,8 +234,6 @@ class MCPServer:
                     f"The MCP server {self.label} has two tools named {name!r} once made safe "
                     f"for the providers (one is {item.name!r}); give llm.mcp a prefix=."
                 )
-            if not NAME.match(name):
-                raise ConfigError(f"prefix={self.prefix!r} makes the tool name {name!r} invalid.")
             tools[name] = Tool(
                 name,
                 item.description or item.title or "",
