@@ -287,6 +287,11 @@ class MCPServer:
         self, name: str, arguments: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
         """A prompt filled in, as chat messages to pass to `llm.chat`."""
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigError(
+                f"The arguments of the prompt {name!r} are a dict of names to values, such as "
+                f"{{'code': 'x = 1'}}, not a {type(arguments).__name__}."
+            )
         args = {key: str(value) for key, value in (arguments or {}).items()}
         answer = self._ask(lambda client: client.get_prompt(name, args), f"the prompt {name!r}")
         return prompt_messages(answer)

@@ -227,6 +227,13 @@ def test_what_the_server_refuses_is_a_typed_error(server) -> None:
     assert server.read_resource("notes://readme")  # and it goes on
 
 
+def test_prompt_arguments_that_are_not_a_dict_are_a_config_error(server) -> None:
+    with pytest.raises(
+        ConfigError, match=r"arguments of the prompt 'review' are a dict.*not a str"
+    ):
+        server.get_prompt("review", "code=x")
+
+
 def test_the_repr_names_the_command_and_hides_values(server) -> None:
     shown = repr(server)
     assert "mcp_server.py" in shown and "env=[LLMPIPE_MCP_CHECK]" in shown
