@@ -79,7 +79,7 @@ def test_a_key_is_never_shown_in_arguments_or_results(served) -> None:
     reply = llm.chat("openai", "hunter2-password", tools=[login], **options)
     assert reply.steps[1].output == f"logged in with {KEY}"  # what the model read
     shown_as = (reply._repr_html_(), repr_text(reply), views.transcript_text(reply))
-    for shown in (*shown_as, repr(reply.steps)):
+    for shown in (*shown_as, repr(reply.steps), repr(reply.steps[0].tool_calls)):
         assert KEY not in shown and "hunter2-password" not in shown
     assert "login({'api_token': '***'}) -> ok: logged in with ***" in repr(reply.steps[1])
     assert "&quot;api_token&quot;: &quot;***&quot;" in reply._repr_html_()
