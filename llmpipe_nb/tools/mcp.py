@@ -192,11 +192,14 @@ class MCPServer:
         return message
 
     def _stderr_tail(self) -> str:
+        """Its last whole lines: a line cut by the window could hold part of a secret."""
         if self._stderr is None or self._stderr.closed:
             return ""
         fd = self._stderr.fileno()
-        size = os.fstat(fd).st_size
-        tail = os.pread(fd, STDERR_TAIL, max(0, size - STDERR_TAIL)).decode(errors="replace")
+        start = max(0, os.fstat(fd).st_size - STDERR_TAIL)
+        tail = os.pread(fd, STDERR_TAIL, start).decode(errors="replace")
+        if start:
+            tail = tail.partition("\n")[2]
         tail = tail.strip()
         return f"; its stderr ended with: {tail}" if tail else ""
 

@@ -341,6 +341,18 @@ def test_a_secret_given_in_env_is_not_shown_when_the_server_prints_it() -> None:
     assert "tok-9f8e7d6c5b4a" not in str(caught.value)
 
 
+def test_the_stderr_shown_starts_at_a_whole_line() -> None:
+    token = "tok-1a2b3c4d5e6f"  # its line is cut by the window of the last 2,000 bytes
+    crash = (
+        "import os, sys; print('token', os.environ['SERVICE_TOKEN'], file=sys.stderr); "
+        "print('.' * 1990, file=sys.stderr); print('bye', file=sys.stderr); sys.exit(3)"
+    )
+    with pytest.raises(ProviderConnectionError) as caught:
+        llm.mcp([sys.executable, "-c", crash], env={"SERVICE_TOKEN": token})
+    assert str(caught.value).split("its stderr ended with: ")[1].startswith("." * 1990 + "\nbye")
+    assert token[8:] not in str(caught.value)
+
+
 def test_a_command_that_never_answers_is_stopped_after_the_timeout() -> None:
     with pytest.raises(ProviderConnectionError, match=r"did not answer within 0\.5 s"):
         llm.mcp([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
