@@ -7,7 +7,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from . import rendering
-from .errors import ConfigError
+from .credentials import masked
+from .errors import ConfigError, redact
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error")
 
@@ -52,6 +53,14 @@ class ToolCall:
     name: str
     arguments: Any
     signature: str | None = None
+
+    def __repr__(self) -> str:
+        """Values under credential-like argument names show as '***', known keys redacted."""
+        arguments = masked("arguments", self.arguments)
+        return redact(
+            f"ToolCall(id={self.id!r}, name={self.name!r}, arguments={arguments!r}, "
+            f"signature={self.signature!r})"
+        )
 
 
 @dataclass(frozen=True, slots=True)

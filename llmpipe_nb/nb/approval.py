@@ -18,7 +18,7 @@ from importlib.util import find_spec
 from typing import Any
 
 from .. import views
-from ..errors import ConfigError, redact
+from ..errors import ConfigError, MissingDependencyError, redact
 from ..views.transcript import pretty
 
 #: the views' font, for the controls too
@@ -89,9 +89,11 @@ class ApprovalCard:
     """
 
     def __init__(self, reply: Any) -> None:
-        import ipywidgets as widgets
-
         _paused(reply)
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            raise MissingDependencyError("ipywidgets", "notebook") from None
         self.reply = reply
         self.calls = tuple(reply.pending)
         self.decisions: dict[str, bool] = {}

@@ -4,9 +4,9 @@
     python -m llmpipe_nb.testing.mcp_server --http PORT  # streamable HTTP on 127.0.0.1:PORT/mcp
 
 Tools: `weather` (structured result), `shout` (async), `fail` (raises), `env_value`
-(reads the environment it was started with), `header` (an HTTP header sent), `add` (integers), `pid`, `nap` (slow) and
-`notes/search`
-(a name the providers refuse); a resource `notes://readme`; a prompt `review`. Needs `pip install 'llmpipe_nb[mcp]'`.
+(reads the environment it was started with), `header` (an HTTP header sent), `add`
+(integers), `pid`, `nap` (slow) and `notes/search` (a name the providers refuse); a
+resource `notes://readme`; a prompt `review`. Needs `pip install 'llmpipe_nb[mcp]'`.
 """
 
 from __future__ import annotations

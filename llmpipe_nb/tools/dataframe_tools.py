@@ -103,7 +103,7 @@ class _Frame:
             )
             if not name_contains or name_contains.lower() in str(col).lower()
         ]
-        index = f"; index {frame.index.name or '(unnamed)'} ({frame.index.dtype})"
+        index = f"; index {_index_name(frame.index) or '(unnamed)'} ({frame.index.dtype})"
         title = f"{self.name}: {len(frame)} rows, {len(frame.columns)} columns"
         title += index if self.indexed else ""
         if name_contains:
@@ -205,9 +205,15 @@ class _Frame:
         self, title: str, part: Any, columns: list[str] | None, limit: int, total: int
     ) -> str:
         part = self._columns(part, columns)
-        header = ([part.index.name or "index"] if self.indexed else []) + [*map(str, part.columns)]
+        header = [_index_name(part.index) or "index"] if self.indexed else []
+        header += map(str, part.columns)
         rows = part.head(min(limit, row_cap(self.budget))).itertuples(index=self.indexed, name=None)
         return table(title, header, rows, total, self.budget, "rows", f"limit={limit}")
+
+
+def _index_name(index: Any) -> str:
+    """The index's name, or its levels' names joined (a MultiIndex has no single name)."""
+    return ", ".join(str(name) for name in index.names if name is not None)
 
 
 def _of(where: str | None) -> str:

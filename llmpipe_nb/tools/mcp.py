@@ -25,7 +25,8 @@ from typing import Any
 
 from ..errors import BadRequestError, ConfigError, ProviderConnectionError, ProviderTimeoutError
 from .mcp_content import prompt_messages, resource_value, result_of, shown_url, tool_name
-from .tool import NAME, Tool
+from .mcp_options import check, remember_secrets
+from .tool import Tool
 
 INSTALL = "pip install 'llmpipe_nb[mcp]'"
 #: the longest wait for a server to start, and for a resource or prompt, unless told
@@ -61,28 +62,8 @@ class MCPServer:
         requires_approval: bool = False,
         timeout: float = TIMEOUT,
     ) -> None:
-        if (command is None) == (url is None):
-            raise ConfigError("llm.mcp needs either command=[...] (stdio) or url=... (HTTP).")
-        if command is not None:
-            if (
-                isinstance(command, str)
-                or not command
-                or not all(isinstance(part, str) for part in command)
-            ):
-                raise ConfigError(
-                    f"command={command!r}: give the program and its arguments as a list of "
-                    "strings, such as ['uvx', 'mcp-server-git']."
-                )
-            if headers is not None:
-                raise ConfigError("headers= are for an HTTP server (url=...), not a command.")
-        elif not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"url={url!r} is not an http:// or https:// address.")
-        elif env is not None or cwd is not None:
-            raise ConfigError("env= and cwd= are for a command, not an HTTP server (url=...).")
-        if not isinstance(prefix, str):
-            raise ConfigError(f"prefix={prefix!r} must be a string, such as 'git_'.")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ConfigError(f"timeout must be seconds > 0, not {timeout!r}.")
+        check(command, url=url, env=env, cwd=cwd, headers=headers, prefix=prefix, timeout=timeout)
+        remember_secrets(env, headers)
         self.command = tuple(command) if command is not None else None
         self.url = url
         self._env = dict(env) if env is not None else None
@@ -211,11 +192,14 @@ class MCPServer:
         return message
 
     def _stderr_tail(self) -> str:
+        """Its last whole lines: a line cut by the window could hold part of a secret."""
         if self._stderr is None or self._stderr.closed:
             return ""
         fd = self._stderr.fileno()
-        size = os.fstat(fd).st_size
-        tail = os.pread(fd, STDERR_TAIL, max(0, size - STDERR_TAIL)).decode(errors="replace")
+        start = max(0, os.fstat(fd).st_size - STDERR_TAIL)
+        tail = os.pread(fd, STDERR_TAIL, start).decode(errors="replace")
+        if start:
+            tail = tail.partition("\n")[2]
         tail = tail.strip()
         return f"; its stderr ended with: {tail}" if tail else ""
 
@@ -253,8 +237,6 @@ class MCPServer:
                     f"The MCP server {self.label} has two tools named {name!r} once made safe "
                     f"for the providers (one is {item.name!r}); give llm.mcp a prefix=."
                 )
-            if not NAME.match(name):
-                raise ConfigError(f"prefix={self.prefix!r} makes the tool name {name!r} invalid.")
             tools[name] = Tool(
                 name,
                 item.description or item.title or "",
@@ -308,6 +290,11 @@ class MCPServer:
         self, name: str, arguments: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
         """A prompt filled in, as chat messages to pass to `llm.chat`."""
+        if arguments is not None and not isinstance(arguments, Mapping):
+            raise ConfigError(
+                f"The arguments of the prompt {name!r} are a dict of names to values, such as "
+                f"{{'code': 'x = 1'}}, not a {type(arguments).__name__}."
+            )
         args = {key: str(value) for key, value in (arguments or {}).items()}
         answer = self._ask(lambda client: client.get_prompt(name, args), f"the prompt {name!r}")
         return prompt_messages(answer)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from ..credentials import masked
+from ..errors import redact
 from ..responses import ChatResponse, ToolCall
 
 #: how a tool run ended: ran, raised, arguments did not fit, refused by approval, too slow
@@ -79,5 +81,6 @@ class ToolRun:
 
 
 def _short(value: Any, n: int = 60) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    """Arguments or a result for a repr: credential-named values masked, keys redacted."""
+    text = redact(value if isinstance(value, str) else repr(masked("arguments", value)))
     return text if len(text) <= n else text[: n - 1] + "…"

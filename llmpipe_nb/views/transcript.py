@@ -65,7 +65,8 @@ def loop_summary(steps: Sequence[Any]) -> str:
 
 
 def _pre(text: str) -> str:
-    return f'<pre class="lp-pre">{esc(clip(text, RESULT_LIMIT))}</pre>'
+    """Redacted before it is clipped, so a clip cannot leave part of a key behind."""
+    return f'<pre class="lp-pre">{esc(clip(redact(text), RESULT_LIMIT))}</pre>'
 
 
 def _turn_html(turn: Any) -> str:
@@ -131,7 +132,7 @@ def transcript_text(result: Any) -> str:
         if _is_run(s):
             lines.append(
                 f"  ← {s.call.name}: {s.status}, {s.duration_ms:.1f} ms: "
-                f"{clip(s.output.replace(chr(10), ' '), 200)}"
+                f"{clip(redact(s.output).replace(chr(10), ' '), 200)}"
             )
             continue
         lines.append(

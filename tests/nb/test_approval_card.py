@@ -169,6 +169,13 @@ def test_bad_ids_and_replies_that_are_not_paused_are_config_errors(server) -> No
             make(llm.chat("mock", "hi"))
 
 
+def test_without_ipywidgets_a_card_names_the_extra_to_install(server, monkeypatch) -> None:
+    answer = paused(server, get_weather)
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # `import ipywidgets` fails
+    with pytest.raises(llm.MissingDependencyError, match=r"pip install 'llmpipe_nb\[notebook\]'"):
+        approval_card(answer)
+
+
 def test_a_paused_reply_shows_the_card_in_a_kernel_and_its_views_elsewhere(server, monkeypatch):
     answer = paused(server, get_weather)
     assert answer._repr_mimebundle_() is None  # not a kernel: the HTML and text views

@@ -233,6 +233,13 @@ def test_head_shows_the_first_rows_of_the_chosen_columns(sales) -> None:
     indexed = sales.set_index("day")  # an index that holds data is shown as a column
     result = call(tools_of(indexed)["sales_head"], n=1, columns=["id"])
     assert result.splitlines()[1:] == ['["day","id"]', '["2026-01-01T00:00:00",1]']
+    levels = sales.set_index(["region", "id"])  # a MultiIndex is named by its levels
+    tools = tools_of(levels)
+    assert call(tools["sales_head"], n=1, columns=["price"]).splitlines()[1:] == [
+        '["region, id","price"]',
+        "[\"('East', 1)\",10.0]",
+    ]
+    assert call(tools["sales_schema"]).splitlines()[0].endswith("; index region, id (object)")
 
 
 def test_describe_gives_one_line_of_statistics_per_column(sales) -> None:

@@ -227,6 +227,13 @@ def test_what_the_server_refuses_is_a_typed_error(server) -> None:
     assert server.read_resource("notes://readme")  # and it goes on
 
 
+def test_prompt_arguments_that_are_not_a_dict_are_a_config_error(server) -> None:
+    with pytest.raises(
+        ConfigError, match=r"arguments of the prompt 'review' are a dict.*not a str"
+    ):
+        server.get_prompt("review", "code=x")
+
+
 def test_the_repr_names_the_command_and_hides_values(server) -> None:
     shown = repr(server)
     assert "mcp_server.py" in shown and "env=[LLMPIPE_MCP_CHECK]" in shown
@@ -326,6 +333,26 @@ def test_a_command_that_exits_shows_the_end_of_its_stderr() -> None:
     assert "its stderr ended with: config file missing" in str(caught.value)
 
 
+def test_a_secret_given_in_env_is_not_shown_when_the_server_prints_it() -> None:
+    crash = "import os, sys; print('rejected', os.environ['SERVICE_TOKEN'], file=sys.stderr); sys.exit(3)"
+    with pytest.raises(ProviderConnectionError) as caught:
+        llm.mcp([sys.executable, "-c", crash], env={"SERVICE_TOKEN": "tok-9f8e7d6c5b4a"})
+    assert "its stderr ended with: rejected ***" in str(caught.value)
+    assert "tok-9f8e7d6c5b4a" not in str(caught.value)
+
+
+def test_the_stderr_shown_starts_at_a_whole_line() -> None:
+    token = "tok-1a2b3c4d5e6f"  # its line is cut by the window of the last 2,000 bytes
+    crash = (
+        "import os, sys; print('token', os.environ['SERVICE_TOKEN'], file=sys.stderr); "
+        "print('.' * 1990, file=sys.stderr); print('bye', file=sys.stderr); sys.exit(3)"
+    )
+    with pytest.raises(ProviderConnectionError) as caught:
+        llm.mcp([sys.executable, "-c", crash], env={"SERVICE_TOKEN": token})
+    assert str(caught.value).split("its stderr ended with: ")[1].startswith("." * 1990 + "\nbye")
+    assert token[8:] not in str(caught.value)
+
+
 def test_a_command_that_never_answers_is_stopped_after_the_timeout() -> None:
     with pytest.raises(ProviderConnectionError, match=r"did not answer within 0\.5 s"):
         llm.mcp([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
@@ -357,6 +384,9 @@ def test_without_the_extra_a_config_error_names_the_install(monkeypatch) -> None
         ({"url": "http://h/mcp", "env": {"A": "1"}}, "for a command"),
         ({"command": ["x"], "headers": {"A": "1"}}, "for an HTTP server"),
         ({"command": ["x"], "timeout": 0}, "timeout"),
+        ({"command": ["x"], "env": {"A": 1}}, r"env= must map names to text values"),
+        ({"command": ["x"], "env": ["A=1"]}, r"env= must map names to text values"),
+        ({"url": "http://h/mcp", "headers": {"A": 1}}, r"headers= must map names to text"),
     ],
 )
 def test_bad_arguments_are_config_errors(kwargs, message) -> None:

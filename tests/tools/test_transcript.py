@@ -78,10 +78,27 @@ def test_a_key_is_never_shown_in_arguments_or_results(served) -> None:
     _, options = served("openai")
     reply = llm.chat("openai", "hunter2-password", tools=[login], **options)
     assert reply.steps[1].output == f"logged in with {KEY}"  # what the model read
-    for shown in (reply._repr_html_(), repr_text(reply), views.transcript_text(reply)):
+    shown_as = (reply._repr_html_(), repr_text(reply), views.transcript_text(reply))
+    for shown in (*shown_as, repr(reply.steps), repr(reply.steps[0].tool_calls)):
         assert KEY not in shown and "hunter2-password" not in shown
+    assert "login({'api_token': '***'}) -> ok: logged in with ***" in repr(reply.steps[1])
     assert "&quot;api_token&quot;: &quot;***&quot;" in reply._repr_html_()
     assert "logged in with ***" in repr_text(reply)
+
+
+def test_a_result_clipped_across_a_secret_shows_none_of_it(served) -> None:
+    secret = "hunter2-remembered-value"
+    llm.Secret(secret)  # a key given to the library is remembered, so every view redacts it
+
+    def report(city: str) -> str:
+        """A long report with a secret where the text twin (200) and the HTML (2000) clip it."""
+        return "." * 190 + secret + "." * 1778 + secret
+
+    _, options = served("openai")
+    reply = llm.chat("openai", "Paris", tools=[report], **options)
+    assert secret in reply.steps[1].output  # what the model read
+    for shown in (reply._repr_html_(), views.transcript_text(reply)):
+        assert "hunter2" not in shown and "***" in shown
 
 
 def test_a_paused_reply_lists_the_pending_calls_and_how_to_resume(served) -> None:
