@@ -155,6 +155,7 @@ class AnthropicWire(Wire):
         refusal = (
             _sampling_refusal(body, version)
             or _block_refusal(body)
+            or _breakpoint_refusal(body)
             or _content_refusal(messages, version)
             or _thinking_refusal(body)
             or _reasoning_refusal(messages, thinks)
@@ -412,6 +413,18 @@ def _block_refusal(body: dict[str, Any]) -> str | None:
                 continue
             if not str(source.get("url")).startswith(("http://", "https://")):
                 return f"{where}.source.url: only http and https URLs are supported"
+    return None
+
+
+def _breakpoint_refusal(body: dict[str, Any]) -> str | None:
+    """The API's 400 for more than four `cache_control` breakpoints in one request."""
+    system = body.get("system")
+    blocks = list(body.get("tools") or []) + (system if isinstance(system, list) else [])
+    for i, message in enumerate(body["messages"]):
+        blocks += [block for _, block in _blocks(message.get("content"), f"messages.{i}.content")]
+    found = sum(1 for b in blocks if isinstance(b, dict) and b.get("cache_control"))
+    if found > 4:
+        return f"A maximum of 4 blocks with cache_control may be provided. Found {found}."
     return None
 
 

@@ -8,7 +8,8 @@ Sampling parameters the API would refuse are left out with a
 warning, once per model and version; user-side citations are stripped (they annotate
 text the model reads unchanged); an assistant-side document is refused, because moving
 it would rewrite the conversation the model sees. The checks run on the body after
-`extra_body` is merged, so hand-built wire messages get them too.
+`extra_body` is merged, so hand-built wire messages get them too. The API takes at most
+four `cache_control` breakpoints in one request; more is refused here, before sending.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def apply(body: dict[str, Any], version: str) -> dict[str, Any]:
     """`body` as the API version and the model accept it, or ConfigError for what cannot be fixed."""
     _sampling(body, version)
     _prefill(body)
+    _breakpoints(body)
     if version >= STRICT_VERSION and isinstance(body.get("messages"), list):
         body["messages"] = [_turn(i, turn, version) for i, turn in enumerate(body["messages"])]
     return body
@@ -83,6 +85,30 @@ def _prefill(body: Mapping[str, Any]) -> None:
                 f"{model} does not continue a final assistant message (prefill): end the "
                 "conversation with a user message, and ask for JSON with response_format."
             )
+
+
+MAX_BREAKPOINTS = 4
+
+
+def _breakpoints(body: Mapping[str, Any]) -> None:
+    """ConfigError for more `cache_control` marks on tools, system and message blocks than
+    the API takes (it answers 400 for the whole request)."""
+    blocks: list[Any] = list(body.get("tools") or [])
+    system = body.get("system")
+    blocks += system if isinstance(system, list) else []
+    for turn in body.get("messages") or []:
+        content = turn.get("content") if isinstance(turn, Mapping) else None
+        for block in content if isinstance(content, list) else []:
+            blocks.append(block)
+            inner = block.get("content") if isinstance(block, Mapping) else None
+            blocks += inner if isinstance(inner, list) else []  # a tool result's blocks
+    marked = sum(1 for b in blocks if isinstance(b, Mapping) and b.get("cache_control"))
+    if marked > MAX_BREAKPOINTS:
+        raise ConfigError(
+            f"The request marks {marked} blocks with cache_control, and Anthropic takes at "
+            f"most {MAX_BREAKPOINTS}: keep the marks on the last block of the longest "
+            "prefixes you reuse (the tools, the system prompt, the latest turns)."
+        )
 
 
 def _warn_once(model: str, version: str, names: list[str], strict: bool) -> None:
