@@ -23,7 +23,13 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..errors import BadRequestError, ConfigError, ProviderConnectionError, ProviderTimeoutError
+from ..errors import (
+    BadRequestError,
+    ConfigError,
+    ProviderConnectionError,
+    ProviderTimeoutError,
+    redact,
+)
 from .mcp_content import prompt_messages, resource_value, result_of, shown_url, tool_name
 from .mcp_options import check, remember_secrets
 from .tool import Tool
@@ -63,7 +69,7 @@ class MCPServer:
         timeout: float = TIMEOUT,
     ) -> None:
         check(command, url=url, env=env, cwd=cwd, headers=headers, prefix=prefix, timeout=timeout)
-        remember_secrets(env, headers)
+        remember_secrets(env, headers, command)
         self.command = tuple(command) if command is not None else None
         self.url = url
         self._env = dict(env) if env is not None else None
@@ -329,7 +335,9 @@ class MCPServer:
         self.close()
 
     def __repr__(self) -> str:
-        where = f"command={list(self.command)!r}" if self.command else f"url={self.label!r}"
+        where = (
+            f"command={redact(repr(list(self.command)))}" if self.command else f"url={self.label!r}"
+        )
         extra = ""
         if self._headers:
             extra += f", headers=[{', '.join(sorted(self._headers))}]"

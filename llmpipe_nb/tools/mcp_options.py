@@ -58,8 +58,19 @@ def _texts(given: Any) -> bool:
     )
 
 
-def remember_secrets(env: Mapping[str, str] | None, headers: Mapping[str, str] | None) -> None:
-    """Redact, from now on, the values of credential-named variables and headers."""
+def remember_secrets(
+    env: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    command: Sequence[str] | None = None,
+) -> None:
+    """Redact, from now on, the values of credential-named variables, headers and command
+    options (`--api-key K`, `--token=K`), which a repr or an error would otherwise show."""
+    arguments = list(command or ())
+    for at, flag in enumerate(arguments):
+        following = arguments[at + 1] if at + 1 < len(arguments) else ""
+        name, equals, value = flag.partition("=")
+        if flag.startswith("-") and is_secret_name(name.lstrip("-").replace("-", "_")):
+            remember_secret(value if equals else following)
     for name, value in (env or {}).items():
         if is_secret_name(name):
             remember_secret(value)

@@ -341,6 +341,16 @@ def test_a_secret_given_in_env_is_not_shown_when_the_server_prints_it() -> None:
     assert "tok-9f8e7d6c5b4a" not in str(caught.value)
 
 
+@pytest.mark.parametrize("flags", [["--api-key", "tok-3c4d5e6f7a8b"], ["--token=tok-3c4d5e6f7a8b"]])
+def test_a_secret_given_as_a_command_option_is_not_shown(flags) -> None:
+    crash = "import sys; print('bad', sys.argv[1:], file=sys.stderr); sys.exit(3)"
+    with pytest.raises(ProviderConnectionError) as caught:
+        llm.mcp([sys.executable, "-c", crash, *flags])
+    assert "bad" in str(caught.value) and "tok-3c4d5e6f7a8b" not in str(caught.value)
+    with llm.mcp([*COMMAND, *flags]) as started:  # the test server ignores other arguments
+        assert "mcp_server.py" in repr(started) and "tok-3c4d5e6f7a8b" not in repr(started)
+
+
 def test_the_stderr_shown_starts_at_a_whole_line() -> None:
     token = "tok-1a2b3c4d5e6f"  # its line is cut by the window of the last 2,000 bytes
     crash = (
