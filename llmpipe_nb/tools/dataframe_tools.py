@@ -130,6 +130,7 @@ class _Frame:
         part = self._where(where)
         series = part[column_of(self.frame, column)]
         counts = series.value_counts(dropna=False)
+        counts = counts[counts > 0]  # a categorical column lists its unused categories too
         nulls = int(series.isna().sum())
         title = (
             f"{self.name}.{column}: {series.nunique()} distinct values and {nulls} nulls in "

@@ -272,6 +272,14 @@ def test_value_counts_shows_the_top_values_and_nulls(sales) -> None:
     assert result.splitlines()[-1] == "[2 of 3 values left out by n=1]"
 
 
+def test_value_counts_of_a_categorical_column_leaves_out_unused_categories() -> None:
+    sizes = pd.DataFrame(
+        {"size": pd.Categorical(["S", "S", "M"], categories=["S", "M", "L", "XL"])}
+    )
+    tool = tools_of(sizes, name="shop")["shop_value_counts"]
+    assert call(tool, column="size").splitlines()[1:] == ['["size","count"]', '["S",2]', '["M",1]']
+
+
 def test_aggregate_by_groups_with_filter_sort_and_limit(sales) -> None:
     tool = tools_of(sales)["sales_aggregate"]
     assert call(tool, func="sum", column="price", by=["region"], order="desc") == "\n".join(
