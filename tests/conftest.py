@@ -72,6 +72,27 @@ def fresh_python():
 
 
 @pytest.fixture
+def aws_static_credentials(monkeypatch):
+    """The Bedrock fake's static test credentials in the environment; no profile, session
+    token, bearer token or instance metadata from the machine."""
+    from llmpipe_nb.testing.bedrock_wire import ACCESS_KEY, SECRET_KEY
+
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_BEARER_TOKEN_BEDROCK",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+@pytest.fixture
 def redis_url():
     """The tests' Redis server; absent Redis skips locally but fails in CI."""
     import redis

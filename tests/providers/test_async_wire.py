@@ -26,7 +26,6 @@ from llmpipe_nb.errors import (
     StreamInterruptedError,
 )
 from llmpipe_nb.testing import FakeServer, echo, faults
-from llmpipe_nb.testing.bedrock_wire import ACCESS_KEY, SECRET_KEY
 
 KEY = "sk-test-canary-0123456789"
 PIECES = list(echo.pieces("Echo: hello there"))
@@ -315,15 +314,7 @@ async def test_ollama_ndjson_and_a_cut_stream(ollama_server: FakeServer) -> None
     assert caught.value.partial_text == "Echo: hello "
 
 
-async def test_bedrock_signed_event_stream(monkeypatch, fake_server) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+async def test_bedrock_signed_event_stream(aws_static_credentials, fake_server) -> None:
     server = fake_server("bedrock")  # checks each SigV4 signature against the request it got
     llm.configure("bedrock", base_url=server.url)
     stream = llm.astream("bedrock", "hello there")

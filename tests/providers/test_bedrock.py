@@ -33,21 +33,8 @@ WEATHER = {"name": "get_weather", "parameters": {"type": "object", "properties":
 
 
 @pytest.fixture(autouse=True)
-def aws_env(monkeypatch):
+def aws_env(aws_static_credentials):
     """Static test credentials in the environment; no profile, no instance metadata."""
-    for name in (
-        "AWS_PROFILE",
-        "AWS_DEFAULT_REGION",
-        "AWS_SESSION_TOKEN",
-        "AWS_BEARER_TOKEN_BEDROCK",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import pytest
 import llmpipe_nb as llm
 from llmpipe_nb.config import reset_configuration
 from llmpipe_nb.testing import FakeServer
-from llmpipe_nb.testing.bedrock_wire import ACCESS_KEY, SECRET_KEY
 
 AZURE_KEY = "azure-key-canary-0123456789"
 
@@ -23,18 +22,10 @@ def get_time(zone: str) -> str:
 
 
 @pytest.fixture
-def cloud(monkeypatch):
+def cloud(monkeypatch, aws_static_credentials):
     """`cloud(name)` -> (server, options); static AWS credentials, no cloud settings around."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
     for name in ("OPENAI_API_VERSION", "AZURE_OPENAI_AD_TOKEN", "AZURE_OPENAI_DEPLOYMENT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
     started: list[FakeServer] = []
 
     def start(name: str) -> tuple[FakeServer, dict]:
