@@ -220,6 +220,31 @@ async def test_proxies_come_from_the_environment(monkeypatch, openai_server: Fak
     assert openai_server.requests == []
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """One HTTP request read to its end: the head, then `content-length` bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.fixture
 def tls_server(tmp_path):
     """An https server on loopback with a certificate of its own (not in any CA bundle):
@@ -256,7 +281,7 @@ def tls_server(tmp_path):
                 return
             try:
                 with context.wrap_socket(raw, server_side=True) as conn:
-                    conn.recv(65536)
+                    read_request(conn)  # whole, or closing with data unread resets the client
                     conn.sendall(reply)
             except (ssl.SSLError, OSError):  # a client that refused our certificate
                 raw.close()
